@@ -1,0 +1,61 @@
+//! Hashes and checksums whose exact values are part of the protocol or the store layout.
+
+/// Java's `String.hashCode`: `h = 31 * h + c` over UTF-16 code units, wrapping.
+///
+/// Tag hashes in consume-queue entries and subscription code sets, and IndexFile key hashes,
+/// are defined by this function, so it must match the JVM bit for bit.
+pub fn java_hash(s: &str) -> i32 {
+    let mut h: i32 = 0;
+    for unit in s.encode_utf16() {
+        h = h.wrapping_mul(31).wrapping_add(i32::from(unit));
+    }
+    h
+}
+
+/// Java's `CRC32` over `data`, the same polynomial and value as `java.util.zip.CRC32`.
+pub fn crc32(data: &[u8]) -> u32 {
+    crc32fast::hash(data)
+}
+
+/// The BODYCRC field of a stored record: CRC32 of the stored body with the sign bit cleared.
+pub fn body_crc(body: &[u8]) -> i32 {
+    (crc32(body) & 0x7FFF_FFFF) as i32
+}
+
+/// Tag hash stored in a consume-queue entry: the Java hash of the tag, sign-extended, or 0
+/// when the message has no tag.
+pub fn tag_hash(tags: Option<&str>) -> i64 {
+    match tags {
+        Some(t) if !t.is_empty() => i64::from(java_hash(t)),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_hash_matches_jvm_values() {
+        assert_eq!(java_hash(""), 0);
+        assert_eq!(java_hash("TagA"), 2_598_919);
+        assert_eq!(
+            java_hash("T#C0A8000A1F9012345678000000640001"),
+            -786_444_077
+        );
+        // Non-BMP characters hash as two UTF-16 surrogates, as on the JVM.
+        assert_eq!(java_hash("\u{1F600}"), 0xD83D * 31 + 0xDE00);
+    }
+
+    #[test]
+    fn body_crc_matches_reference_example() {
+        assert_eq!(body_crc(b"Hi"), 0x4D17_0E0E);
+    }
+
+    #[test]
+    fn tag_hash_is_zero_without_tag() {
+        assert_eq!(tag_hash(None), 0);
+        assert_eq!(tag_hash(Some("")), 0);
+        assert_eq!(tag_hash(Some("TagA")), 2_598_919);
+    }
+}

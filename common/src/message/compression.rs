@@ -1,0 +1,66 @@
+//! Body compression. Java producers ZLIB-compress bodies of 4 KiB or more (level 5) and set
+//! sysflag COMPRESSED; consumers inflate and clear the bit.
+
+use std::io::{self, Read, Write};
+
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
+
+use super::sysflag;
+
+/// Bodies at least this large are compressed by producers (`compressMsgBodyOverHowmuch`).
+pub const COMPRESS_OVER: usize = 4 * 1024;
+/// Java's default ZLIB level.
+pub const COMPRESS_LEVEL: u32 = 5;
+/// Refuse to inflate past this size (a corrupt or hostile body).
+const MAX_INFLATED: u64 = 64 * 1024 * 1024;
+
+/// ZLIB-compresses `body`.
+pub fn compress(body: &[u8]) -> io::Result<Vec<u8>> {
+    let mut enc = ZlibEncoder::new(
+        Vec::with_capacity(body.len() / 2),
+        Compression::new(COMPRESS_LEVEL),
+    );
+    enc.write_all(body)?;
+    enc.finish()
+}
+
+/// Inflates a body whose sysflag has COMPRESSED set, honouring the compression-type bits.
+pub fn decompress(body: &[u8], sys_flag: i32) -> io::Result<Vec<u8>> {
+    match sys_flag & sysflag::COMPRESSION_TYPE_MASK {
+        0 | sysflag::COMPRESSION_ZLIB => {
+            let mut out = Vec::with_capacity(body.len() * 3);
+            ZlibDecoder::new(body)
+                .take(MAX_INFLATED)
+                .read_to_end(&mut out)?;
+            Ok(out)
+        }
+        other => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "compression type {} is not supported (only ZLIB)",
+                other >> 8
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let body = vec![b'x'; 10_000];
+        let c = compress(&body).unwrap();
+        assert!(c.len() < 100);
+        assert_eq!(decompress(&c, sysflag::COMPRESSED).unwrap(), body);
+        assert_eq!(
+            decompress(&c, sysflag::COMPRESSED | sysflag::COMPRESSION_ZLIB).unwrap(),
+            body
+        );
+        assert!(decompress(&c, sysflag::COMPRESSED | sysflag::COMPRESSION_LZ4).is_err());
+        assert!(decompress(b"garbage", sysflag::COMPRESSED).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! Message properties and their wire string: `name 0x01 value 0x02` per property.
+//!
+//! [`Properties`] keeps insertion order, so a message we encode is byte-identical to the
+//! properties string a client sent, and small (a handful of entries) lookups stay linear.
+
+/// Separates a name from its value.
+pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
+/// Ends each property.
+pub const PROPERTY_SEPARATOR: char = '\u{2}';
+
+/// Well-known property names (reference §3.6).
+pub mod keys {
+    pub const KEYS: &str = "KEYS";
+    pub const TAGS: &str = "TAGS";
+    pub const WAIT_STORE_MSG_OK: &str = "WAIT";
+    pub const DELAY_TIME_LEVEL: &str = "DELAY";
+    pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
+    pub const REAL_TOPIC: &str = "REAL_TOPIC";
+    pub const REAL_QUEUE_ID: &str = "REAL_QID";
+    pub const TRANSACTION_PREPARED: &str = "TRAN_MSG";
+    pub const PRODUCER_GROUP: &str = "PGROUP";
+    pub const TRANSACTION_ID: &str = "__transactionId__";
+    pub const UNIQ_CLIENT_MESSAGE_ID_KEYIDX: &str = "UNIQ_KEY";
+    pub const MIN_OFFSET: &str = "MIN_OFFSET";
+    pub const MAX_OFFSET: &str = "MAX_OFFSET";
+    pub const ORIGIN_MESSAGE_ID: &str = "ORIGIN_MESSAGE_ID";
+    pub const RECONSUME_TIME: &str = "RECONSUME_TIME";
+    pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
+    pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
+    pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+    pub const MSG_REGION: &str = "MSG_REGION";
+    pub const TRACE_SWITCH: &str = "TRACE_ON";
+    pub const CLUSTER: &str = "CLUSTER";
+    pub const BORN_HOST: &str = "__BORNHOST";
+}
+
+/// Ordered name/value pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Properties(Vec<(String, String)>);
+
+impl Properties {
+    pub fn new() -> Self {
+        Properties(Vec::new())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `name`, replacing an existing value in place.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        let idx = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.remove(idx).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The wire string.
+    pub fn encode(&self) -> String {
+        let mut s = String::with_capacity(self.0.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+        for (k, v) in &self.0 {
+            s.push_str(k);
+            s.push(NAME_VALUE_SEPARATOR);
+            s.push_str(v);
+            s.push(PROPERTY_SEPARATOR);
+        }
+        s
+    }
+
+    /// Parses a wire string. Segments with an empty name or value, or without a separator,
+    /// are dropped, as Java does; a later duplicate name wins.
+    pub fn decode(s: &str) -> Self {
+        let mut p = Properties::new();
+        for (k, v) in iter_encoded(s) {
+            p.insert(k, v);
+        }
+        p
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Properties {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut p = Properties::new();
+        for (k, v) in iter {
+            p.insert(k, v);
+        }
+        p
+    }
+}
+
+/// Iterates the name/value pairs of a wire string without allocating.
+pub fn iter_encoded(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    s.split(PROPERTY_SEPARATOR).filter_map(|seg| {
+        let (k, v) = seg.split_once(NAME_VALUE_SEPARATOR)?;
+        (!k.is_empty() && !v.is_empty()).then_some((k, v))
+    })
+}
+
+/// Finds one property in a wire string without building a map (dispatch hot path).
+pub fn find_encoded<'a>(s: &'a str, name: &str) -> Option<&'a str> {
+    let mut found = None;
+    for (k, v) in iter_encoded(s) {
+        if k == name {
+            found = Some(v);
+        }
+    }
+    found
+}
+
+/// Whether a name or value can be stored (no separator characters).
+pub fn is_valid_property_text(s: &str) -> bool {
+    !s.contains(NAME_VALUE_SEPARATOR) && !s.contains(PROPERTY_SEPARATOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_keeps_order_and_decode_drops_empty() {
+        let mut p = Properties::new();
+        p.insert("UNIQ_KEY", "X");
+        p.insert("WAIT", "true");
+        p.insert("TAGS", "TagA");
+        p.insert("WAIT", "false");
+        assert_eq!(
+            p.encode(),
+            "UNIQ_KEY\u{1}X\u{2}WAIT\u{1}false\u{2}TAGS\u{1}TagA\u{2}"
+        );
+        assert_eq!(Properties::decode(&p.encode()), p);
+        let q = Properties::decode("A\u{1}\u{2}\u{1}B\u{2}C\u{1}D\u{2}junk\u{2}C\u{1}E\u{2}");
+        assert_eq!(q.iter().collect::<Vec<_>>(), vec![("C", "E")]);
+        assert_eq!(
+            find_encoded("A\u{1}1\u{2}KEYS\u{1}k1 k2\u{2}", "KEYS"),
+            Some("k1 k2")
+        );
+        assert_eq!(p.remove("WAIT").as_deref(), Some("false"));
+        assert_eq!(p.len(), 2);
+    }
+}

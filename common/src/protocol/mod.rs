@@ -1,0 +1,30 @@
+//! The RocketMQ protocol above the frame: typed headers, JSON bodies (with fastjson's quirks),
+//! and shared names such as permission bits and reserved topics.
+
+pub mod body;
+pub mod fastjson;
+pub mod header;
+pub mod perm;
+pub mod topic;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Serializes a body as standard JSON.
+pub fn encode_body<T: Serialize>(value: &T) -> Bytes {
+    match serde_json::to_vec(value) {
+        Ok(v) => Bytes::from(v),
+        Err(e) => {
+            // Our body types contain only strings, numbers, maps with string or integer keys
+            // and vectors, none of which can fail to serialize.
+            tracing::error!("body serialization failed: {e}");
+            Bytes::new()
+        }
+    }
+}
+
+/// Parses a JSON body written by any RocketMQ peer, fastjson quirks included.
+pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(&fastjson::to_standard(body))
+}

@@ -2,9 +2,19 @@
 //! alphabetical order, which is the order fastjson writes them in.
 
 mod cluster;
+mod consumer;
+mod group;
+mod heartbeat;
+mod queue;
 mod register;
 mod route;
+mod stats;
 
 pub use cluster::*;
+pub use consumer::*;
+pub use group::*;
+pub use heartbeat::*;
+pub use queue::*;
 pub use register::*;
 pub use route::*;
+pub use stats::*;

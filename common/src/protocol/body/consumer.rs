@@ -1,0 +1,70 @@
+//! Consumer-group bodies: GET_CONSUMER_LIST_BY_GROUP's answer, LOCK/UNLOCK_BATCH_MQ, and
+//! GET_CONSUMER_CONNECTION_LIST's ConsumerConnection.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConsumeFromWhere, ConsumeType, MessageModel, MessageQueue, SubscriptionData};
+
+/// `{"consumerIdList":["cid",...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerListBody {
+    #[serde(default)]
+    pub consumer_id_list: Vec<String>,
+}
+
+/// LOCK_BATCH_MQ / UNLOCK_BATCH_MQ request body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockBatchRequestBody {
+    pub client_id: String,
+    pub consumer_group: String,
+    #[serde(default)]
+    pub mq_set: BTreeSet<MessageQueue>,
+    #[serde(default)]
+    pub only_this_broker: bool,
+}
+
+/// LOCK_BATCH_MQ reply body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockBatchResponseBody {
+    #[serde(rename = "lockOKMQSet", default)]
+    pub lock_ok_mq_set: BTreeSet<MessageQueue>,
+}
+
+/// One client connection as the broker sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub client_addr: String,
+    pub client_id: String,
+    /// Language name, e.g. `JAVA`, `CPP`, `RUST`.
+    pub language: String,
+    pub version: i32,
+}
+
+/// GET_CONSUMER_CONNECTION_LIST reply body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerConnection {
+    #[serde(default)]
+    pub connection_set: Vec<Connection>,
+    #[serde(default)]
+    pub consume_from_where: ConsumeFromWhere,
+    #[serde(default)]
+    pub consume_type: ConsumeType,
+    #[serde(default)]
+    pub message_model: MessageModel,
+    #[serde(default)]
+    pub subscription_table: BTreeMap<String, SubscriptionData>,
+}
+
+/// GET_PRODUCER_CONNECTION_LIST reply body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProducerConnection {
+    #[serde(default)]
+    pub connection_set: Vec<Connection>,
+}

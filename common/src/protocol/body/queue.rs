@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn ordering_matches_rocketmq() {
-        let mut v = vec![
+        let mut v = [
             MessageQueue::new("B", "a", 0),
             MessageQueue::new("A", "b", 1),
             MessageQueue::new("A", "b", 0),

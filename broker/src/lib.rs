@@ -1,1 +1,111 @@
-//! placeholder
+//! The Fennec broker: the message store, the request processors that serve producers,
+//! consumers and admin tools over the RocketMQ remoting protocol, and registration with the
+//! nameservers. [`run`] serves one broker on a listener until its token is cancelled.
+
+pub mod broker;
+pub mod client;
+pub mod config;
+pub mod consumer_offset;
+pub mod error;
+pub mod long_polling;
+pub mod persist;
+pub mod processor;
+pub mod registration;
+pub mod stats;
+pub mod store;
+pub mod subscription_group;
+pub mod topic_config;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fennec_common::remoting::{ConnectionConfig, RemotingServer, ServerConfig};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::info;
+
+pub use broker::Broker;
+pub use config::BrokerConfig;
+pub use error::BrokerError;
+
+/// Runs a broker on `listener` until `shutdown` fires, then shuts down gracefully:
+/// unregister from the nameservers, stop accepting, finish in-flight requests (held pulls are
+/// answered at once), persist offsets and metadata, flush and close the store.
+pub async fn run(
+    config: BrokerConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), BrokerError> {
+    let local = listener
+        .local_addr()
+        .map_err(|e| BrokerError::io("reading the listen address", e))?;
+    let max_frame = config.max_frame_length;
+    let broker_token = CancellationToken::new();
+    let token = broker_token.clone();
+    let broker = tokio::task::spawn_blocking(move || Broker::open(config, local, token))
+        .await
+        .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
+    let broker = Arc::new(broker);
+    info!(
+        "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
+        broker.config.broker_name, broker.broker_addr, broker.config.namesrv_addr
+    );
+
+    let tasks = TaskTracker::new();
+    tasks.spawn(registration::run(broker.clone()));
+    tasks.spawn(housekeeping(broker.clone()));
+    let server_token = CancellationToken::new();
+    let server_config = ServerConfig {
+        connection: ConnectionConfig {
+            max_frame,
+            ..ConnectionConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    let server = tokio::spawn(RemotingServer::serve(
+        listener,
+        Arc::new(processor::BrokerProcessor::new(broker.clone())),
+        server_config,
+        server_token.clone(),
+    ));
+
+    shutdown.cancelled().await;
+    info!("broker shutting down");
+    broker_token.cancel();
+    broker.pull_waiters.wake_all();
+    registration::unregister_all(&broker).await;
+    server_token.cancel();
+    let _ = server.await;
+    tasks.close();
+    tasks.wait().await;
+    broker.outbound.shutdown().await;
+    let closing = broker.clone();
+    tokio::task::spawn_blocking(move || closing.close())
+        .await
+        .map_err(|e| BrokerError::io("closing the store", std::io::Error::other(e)))?;
+    info!("broker stopped");
+    Ok(())
+}
+
+/// Periodic chores: stats samples every second, consumer offsets every
+/// `flushConsumerOffsetInterval`, expired clients every 10 s.
+async fn housekeeping(b: Arc<Broker>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let offsets_every = (b.config.flush_consumer_offset_interval / 1000).max(1);
+    let mut seconds: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = b.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        seconds += 1;
+        b.stats.sample();
+        if seconds.is_multiple_of(offsets_every) {
+            b.offsets.persist();
+        }
+        if seconds.is_multiple_of(10) {
+            processor::remove_expired_clients(&b);
+        }
+    }
+}

@@ -4,6 +4,8 @@
 
 pub mod hash;
 pub mod message;
+pub mod net;
+pub mod properties_file;
 pub mod protocol;
 pub mod remoting;
 pub mod time;

@@ -1,0 +1,189 @@
+//! `Broker`: the state every processor shares (configuration, store, metadata managers,
+//! client registries, long-polling waiters, statistics) and how it is opened and closed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fennec_common::message::msg_id::UniqIdGenerator;
+use fennec_common::remoting::RemotingClient;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::client::{ConsumerManager, ProducerManager};
+use crate::config::{BrokerConfig, FlushDiskType};
+use crate::consumer_offset::ConsumerOffsetManager;
+use crate::error::BrokerError;
+use crate::long_polling::PullWaiters;
+use crate::persist::Persister;
+use crate::stats::BrokerStats;
+use crate::store::{self, MessageStore, StoreConfig};
+use crate::subscription_group::SubscriptionGroupManager;
+use crate::topic_config::{TopicConfigManager, TopicSettings};
+
+/// Shared broker state.
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub store: Arc<MessageStore>,
+    pub topics: TopicConfigManager,
+    pub groups: SubscriptionGroupManager,
+    pub offsets: ConsumerOffsetManager,
+    pub consumers: ConsumerManager,
+    pub producers: ProducerManager,
+    pub pull_waiters: Arc<PullWaiters>,
+    pub stats: BrokerStats,
+    pub persister: Arc<Persister>,
+    /// `ip:port` advertised to nameservers and clients.
+    pub broker_addr: String,
+    /// Store host written into records and offset msgIds.
+    pub store_host: SocketAddr,
+    /// HA address advertised to slaves (listen port + 1).
+    pub ha_addr: String,
+    /// Generates UNIQ_KEYs for messages that arrive without one.
+    pub uniq_ids: UniqIdGenerator,
+    /// Outbound connections (nameservers).
+    pub outbound: RemotingClient,
+    pub boot_timestamp: i64,
+    /// Fires when the broker starts shutting down.
+    pub shutdown: CancellationToken,
+}
+
+impl Broker {
+    /// Opens the store (running recovery) and loads the metadata files. Blocking: call from a
+    /// blocking thread.
+    pub fn open(
+        config: BrokerConfig,
+        local_addr: SocketAddr,
+        shutdown: CancellationToken,
+    ) -> Result<Broker, BrokerError> {
+        config.validate()?;
+        let ip: IpAddr = if config.broker_ip1.is_empty() {
+            if local_addr.ip().is_loopback() {
+                local_addr.ip()
+            } else {
+                fennec_common::net::local_ip()
+            }
+        } else {
+            config.broker_ip1.parse().map_err(|_| {
+                BrokerError::Config(crate::config::ConfigError::Invalid {
+                    key: "brokerIP1".into(),
+                    value: config.broker_ip1.clone(),
+                    reason: "not an IP address".into(),
+                })
+            })?
+        };
+        let store_host = SocketAddr::new(ip, local_addr.port());
+        let ha_ip = if config.broker_ip2.is_empty() {
+            ip.to_string()
+        } else {
+            config.broker_ip2.clone()
+        };
+        let ha_addr = format!("{ha_ip}:{}", local_addr.port().wrapping_add(1));
+
+        let store = MessageStore::open(store_config(&config)).map_err(BrokerError::Store)?;
+        let config_dir = config.store_path_root_dir.join("config");
+        let persister = Arc::new(
+            Persister::start().map_err(|e| BrokerError::io("starting the metadata writer", e))?,
+        );
+        let topics = TopicConfigManager::load(
+            config_dir.join("topics.json"),
+            persister.clone(),
+            &TopicSettings {
+                cluster_name: config.broker_cluster_name.clone(),
+                broker_name: config.broker_name.clone(),
+                auto_create_topic_enable: config.auto_create_topic_enable,
+                default_topic_queue_nums: config.default_topic_queue_nums,
+                cluster_topic_enable: config.cluster_topic_enable,
+                broker_topic_enable: config.broker_topic_enable,
+            },
+        )
+        .map_err(|e| BrokerError::io("loading config/topics.json", e))?;
+        let groups = SubscriptionGroupManager::load(
+            config_dir.join("subscriptionGroup.json"),
+            persister.clone(),
+            config.auto_create_subscription_group,
+        )
+        .map_err(|e| BrokerError::io("loading config/subscriptionGroup.json", e))?;
+        let offsets =
+            ConsumerOffsetManager::load(config_dir.join("consumerOffset.json"), persister.clone())
+                .map_err(|e| BrokerError::io("loading config/consumerOffset.json", e))?;
+
+        let pull_waiters = Arc::new(PullWaiters::new());
+        let waiters = pull_waiters.clone();
+        store.set_arrival_listener(Arc::new(
+            move |topic: &str, queue_id: i32, max_offset: i64| {
+                waiters.notify(topic, queue_id, max_offset)
+            },
+        ));
+        info!(broker = %config.broker_name, addr = %store_host, store = %config.store_path_root_dir.display(), "broker opened");
+        Ok(Broker {
+            broker_addr: store_host.to_string(),
+            store_host,
+            ha_addr,
+            uniq_ids: UniqIdGenerator::new(ip),
+            store,
+            topics,
+            groups,
+            offsets,
+            consumers: ConsumerManager::new(),
+            producers: ProducerManager::new(),
+            pull_waiters,
+            stats: BrokerStats::new(),
+            persister,
+            outbound: RemotingClient::default(),
+            boot_timestamp: fennec_common::time::now_millis(),
+            shutdown,
+            config,
+        })
+    }
+
+    /// Flushes offsets and metadata and closes the store. Blocking.
+    pub fn close(&self) {
+        self.offsets.persist();
+        self.persister.sync();
+        self.persister.stop();
+        self.store.shutdown();
+        info!("broker closed");
+    }
+
+    pub fn is_writeable(&self) -> bool {
+        fennec_common::protocol::perm::is_writeable(self.config.broker_permission)
+    }
+
+    pub fn is_readable(&self) -> bool {
+        fennec_common::protocol::perm::is_readable(self.config.broker_permission)
+    }
+}
+
+/// The store settings within a broker configuration.
+pub fn store_config(c: &BrokerConfig) -> StoreConfig {
+    let ms = Duration::from_millis;
+    StoreConfig {
+        store_path_root_dir: c.store_path_root_dir.clone(),
+        store_path_commit_log: c.store_path_commit_log.clone(),
+        mapped_file_size_commit_log: c.mapped_file_size_commit_log,
+        mapped_file_size_consume_queue: c.mapped_file_size_consume_queue,
+        flush_disk_type: match c.flush_disk_type {
+            FlushDiskType::AsyncFlush => store::FlushDiskType::AsyncFlush,
+            FlushDiskType::SyncFlush => store::FlushDiskType::SyncFlush,
+        },
+        sync_flush_timeout: ms(c.sync_flush_timeout),
+        flush_interval_commit_log: ms(c.flush_interval_commit_log),
+        flush_commit_log_least_pages: c.flush_commit_log_least_pages,
+        flush_commit_log_thorough_interval: ms(c.flush_commit_log_thorough_interval),
+        flush_interval_consume_queue: ms(c.flush_interval_consume_queue),
+        flush_consume_queue_least_pages: c.flush_consume_queue_least_pages,
+        max_message_size: c.max_message_size,
+        message_index_enable: c.message_index_enable,
+        max_hash_slot_num: c.max_hash_slot_num,
+        max_index_num: c.max_index_num,
+        delete_when: c.delete_when.clone(),
+        file_reserved_time_hours: c.file_reserved_time,
+        disk_max_used_space_ratio: c.disk_max_used_space_ratio,
+        disk_space_clean_forcibly_ratio: c.disk_space_clean_forcibly_ratio,
+        disk_space_warning_level_ratio: c.disk_space_warning_level_ratio,
+        clean_resource_interval: ms(c.clean_resource_interval),
+        warm_mapped_file_enable: c.warm_mapped_file_enable,
+        check_crc_on_recover: c.check_crc_on_recover,
+    }
+}

@@ -1,0 +1,182 @@
+//! Crash-safe JSON metadata files (`config/topics.json`, `subscriptionGroup.json`,
+//! `consumerOffset.json`) and the thread that writes them.
+//!
+//! A write copies the previous content to `<file>.bak`, writes `<file>.tmp`, fsyncs it, renames
+//! it over the file and fsyncs the directory, so a crash leaves either the old or the new
+//! content. Loading falls back to `.bak` when the main file is missing or unparseable.
+//! Writers hand snapshots to one `fennec-persist` thread, which coalesces queued snapshots of
+//! the same file so that only the newest is written; tokio workers never touch the disk.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+use tracing::{error, warn};
+
+/// Reads a JSON file written by [`write_atomically`] (or by Java RocketMQ: fastjson quirks
+/// are accepted), falling back to its `.bak`; `Ok(None)` when neither exists.
+pub fn load<T: DeserializeOwned>(path: &Path) -> io::Result<Option<T>> {
+    for candidate in [path.to_path_buf(), bak_path(path)] {
+        match fs::read(&candidate) {
+            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+            Ok(bytes) => match fennec_common::protocol::decode_body::<T>(&bytes) {
+                Ok(v) => return Ok(Some(v)),
+                Err(e) => {
+                    warn!(path = %candidate.display(), "unreadable metadata file, trying backup: {e}")
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+fn bak_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".bak");
+    PathBuf::from(s)
+}
+
+/// Replaces `path` with `content` so that a crash leaves the old or the new file intact.
+pub fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    if path.exists() {
+        fs::copy(path, bak_path(path))?;
+    }
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(content)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    File::open(dir)?.sync_all()
+}
+
+enum Job {
+    Write(PathBuf, Vec<u8>),
+    /// Reply once every job queued before this one is written.
+    Barrier(Sender<()>),
+}
+
+/// The metadata writer thread.
+pub struct Persister {
+    tx: Mutex<Option<Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Persister {
+    pub fn start() -> io::Result<Persister> {
+        let (tx, rx) = unbounded();
+        let thread = std::thread::Builder::new()
+            .name("fennec-persist".into())
+            .spawn(move || run(rx))?;
+        Ok(Persister {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn send(&self, job: Job) -> bool {
+        match &*self.tx.lock() {
+            Some(tx) => tx.send(job).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Queues `content` to be written to `path`.
+    pub fn submit(&self, path: PathBuf, content: Vec<u8>) {
+        if !self.send(Job::Write(path, content)) {
+            error!("metadata writer has stopped; a snapshot was dropped");
+        }
+    }
+
+    /// Blocks until everything submitted so far is on disk (shutdown; never call from a tokio
+    /// worker).
+    pub fn sync(&self) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        if self.send(Job::Barrier(tx)) {
+            let _ = rx.recv();
+        }
+    }
+
+    /// Writes what is queued and stops the thread.
+    pub fn stop(&self) {
+        drop(self.tx.lock().take());
+        if let Some(handle) = self.thread.lock().take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn run(rx: Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut latest: HashMap<PathBuf, Vec<u8>> = HashMap::new();
+        let mut barriers = Vec::new();
+        for job in std::iter::once(first).chain(rx.try_iter()) {
+            match job {
+                Job::Write(path, content) => {
+                    latest.insert(path, content);
+                }
+                Job::Barrier(done) => barriers.push(done),
+            }
+        }
+        for (path, content) in latest {
+            if let Err(e) = write_atomically(&path, &content) {
+                error!(path = %path.display(), "cannot write metadata file: {e}");
+            }
+        }
+        for b in barriers {
+            let _ = b.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn atomic_write_keeps_backup_and_falls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config").join("x.json");
+        assert!(load::<BTreeMap<String, i32>>(&path).unwrap().is_none());
+        write_atomically(&path, br#"{"a":1}"#).unwrap();
+        write_atomically(&path, br#"{"a":2}"#).unwrap();
+        assert_eq!(
+            load::<BTreeMap<String, i32>>(&path).unwrap().unwrap()["a"],
+            2
+        );
+        fs::write(&path, b"{torn").unwrap();
+        assert_eq!(
+            load::<BTreeMap<String, i32>>(&path).unwrap().unwrap()["a"],
+            1
+        );
+    }
+
+    #[test]
+    fn persister_writes_newest_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.json");
+        let p = Persister::start().unwrap();
+        for i in 0..100 {
+            p.submit(path.clone(), format!("{{\"v\":{i}}}").into_bytes());
+        }
+        p.sync();
+        assert_eq!(
+            load::<BTreeMap<String, i32>>(&path).unwrap().unwrap()["v"],
+            99
+        );
+        p.stop();
+    }
+}

@@ -1,0 +1,129 @@
+//! Client management: HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP
+//! (38), connection close, and NOTIFY_CONSUMER_IDS_CHANGED (40) pushed to a group whenever
+//! its membership or subscriptions change.
+
+use std::time::Instant;
+
+use fennec_common::protocol::body::{ConsumerListBody, HeartbeatData};
+use fennec_common::protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
+use fennec_common::protocol::topic::retry_topic;
+use fennec_common::protocol::{decode_body, encode_body};
+use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
+use tracing::debug;
+
+use crate::broker::Broker;
+use crate::client::{ClientChannelInfo, ConsumerMembership};
+use crate::error::{Handled, Reject};
+
+pub fn heartbeat(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
+    let hb: HeartbeatData = decode_body(&req.body).map_err(|e| {
+        Reject::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("malformed heartbeat body: {e}"),
+        )
+    })?;
+    let client = |id: &str| ClientChannelInfo {
+        channel: channel.clone(),
+        client_id: id.to_string(),
+        language: req.language,
+        version: req.version,
+        last_update: Instant::now(),
+    };
+    for consumer in hb.consumer_data_set {
+        let Some(group) = b.groups.find_or_create(&consumer.group_name) else {
+            debug!(group = %consumer.group_name, "heartbeat for an unknown group with auto-creation off");
+            continue;
+        };
+        b.topics
+            .ensure_system_group_topic(&retry_topic(&consumer.group_name), group.retry_queue_nums);
+        let changed = b.consumers.register(
+            &consumer.group_name,
+            client(&hb.client_id),
+            ConsumerMembership {
+                consume_type: consumer.consume_type,
+                message_model: consumer.message_model,
+                consume_from_where: consumer.consume_from_where,
+                subscriptions: consumer.subscription_data_set,
+                without_sub: hb.without_sub,
+            },
+        );
+        if changed && group.notify_consumer_ids_changed_enable {
+            notify_group_changed(b, &consumer.group_name);
+        }
+    }
+    for producer in hb.producer_data_set {
+        b.producers
+            .register(&producer.group_name, client(&hb.client_id));
+    }
+    Ok(RemotingCommand::success())
+}
+
+pub fn unregister(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
+    let h: UnregisterClientRequestHeader = req.decode_header()?;
+    if let Some(group) = h.producer_group.as_deref().filter(|g| !g.is_empty()) {
+        b.producers.unregister(group, channel);
+    }
+    if let Some(group) = h.consumer_group.as_deref().filter(|g| !g.is_empty()) {
+        if b.consumers.unregister(group, channel) {
+            notify_group_changed(b, group);
+        }
+    }
+    Ok(RemotingCommand::success())
+}
+
+pub fn consumer_list(b: &Broker, req: &RemotingCommand) -> Handled {
+    let h: ConsumerGroupRequestHeader = req.decode_header()?;
+    let ids = b.consumers.client_ids(&h.consumer_group);
+    if ids.is_empty() {
+        return Err(Reject::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("no consumer for this group, {}", h.consumer_group),
+        ));
+    }
+    Ok(
+        RemotingCommand::success().with_body(encode_body(&ConsumerListBody {
+            consumer_id_list: ids,
+        })),
+    )
+}
+
+/// Forgets a closed connection and tells the groups it belonged to.
+pub fn channel_closed(b: &Broker, channel: &Channel) {
+    b.producers.channel_closed(channel);
+    for group in b.consumers.channel_closed(channel) {
+        notify_group_changed(b, &group);
+    }
+}
+
+/// Drops clients silent for longer than `channelExpiredTimeout` and closes their connections.
+pub fn remove_expired_clients(b: &Broker) {
+    let timeout = std::time::Duration::from_millis(b.config.channel_expired_timeout);
+    for (group, channel) in b.consumers.remove_expired(timeout) {
+        tracing::info!(%group, remote = %channel.remote_addr(), "consumer expired: no heartbeat");
+        channel.close();
+        notify_group_changed(b, &group);
+    }
+    for channel in b.producers.remove_expired(timeout) {
+        channel.close();
+    }
+}
+
+/// Pushes NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`.
+pub fn notify_group_changed(b: &Broker, group: &str) {
+    if !b.config.notify_consumer_ids_changed_enable {
+        return;
+    }
+    for channel in b.consumers.channels(group) {
+        let cmd = RemotingCommand::request_with_header(
+            RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
+            &ConsumerGroupRequestHeader {
+                consumer_group: group.to_string(),
+            },
+        );
+        tokio::spawn(async move {
+            if let Err(e) = channel.oneway(cmd).await {
+                debug!(remote = %channel.remote_addr(), "cannot notify consumer: {e}");
+            }
+        });
+    }
+}

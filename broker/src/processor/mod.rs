@@ -1,0 +1,75 @@
+//! Request dispatch: one processor per request family, chosen by request code.
+
+mod admin;
+mod client;
+mod offset;
+mod pull;
+mod query;
+mod send;
+mod stats;
+
+pub use client::remove_expired_clients;
+
+use std::sync::Arc;
+
+use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, RequestProcessor};
+
+use crate::broker::Broker;
+
+/// The broker's [`RequestProcessor`].
+pub struct BrokerProcessor {
+    broker: Arc<Broker>,
+}
+
+impl BrokerProcessor {
+    pub fn new(broker: Arc<Broker>) -> Self {
+        BrokerProcessor { broker }
+    }
+}
+
+impl RequestProcessor for BrokerProcessor {
+    async fn process(&self, channel: Channel, request: RemotingCommand) -> Option<RemotingCommand> {
+        use RequestCode::*;
+        let b = &self.broker;
+        let Ok(code) = RequestCode::try_from(request.code) else {
+            return Some(fennec_common::remoting::not_supported(&request));
+        };
+        let result = match code {
+            SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
+                send::send(b, &channel, &request).await
+            }
+            PULL_MESSAGE | LITE_PULL_MESSAGE => pull::pull(b, &channel, &request).await,
+            QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(b, &request),
+            UPDATE_CONSUMER_OFFSET => offset::update_consumer_offset(b, &request),
+            GET_MAX_OFFSET => offset::max_offset(b, &request),
+            GET_MIN_OFFSET => offset::min_offset(b, &request),
+            SEARCH_OFFSET_BY_TIMESTAMP => offset::search_offset(b, &request),
+            GET_EARLIEST_MSG_STORETIME => offset::earliest_store_time(b, &request),
+            HEART_BEAT => client::heartbeat(b, &channel, &request),
+            UNREGISTER_CLIENT => client::unregister(b, &channel, &request),
+            GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(b, &request),
+            QUERY_MESSAGE => query::query_message(b, &request),
+            VIEW_MESSAGE_BY_ID => query::view_message(b, &request),
+            UPDATE_AND_CREATE_TOPIC => admin::create_topic(b, &request),
+            DELETE_TOPIC_IN_BROKER => admin::delete_topic(b, &request),
+            GET_ALL_TOPIC_CONFIG => admin::all_topic_config(b),
+            UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => admin::create_group(b, &request),
+            GET_ALL_SUBSCRIPTIONGROUP_CONFIG => admin::all_group_config(b),
+            DELETE_SUBSCRIPTIONGROUP => admin::delete_group(b, &request),
+            GET_BROKER_CONFIG => admin::broker_config(b),
+            GET_BROKER_RUNTIME_INFO => stats::runtime_info(b),
+            GET_TOPIC_STATS_INFO => stats::topic_stats(b, &request),
+            GET_CONSUME_STATS => stats::consume_stats(b, &request),
+            GET_CONSUMER_CONNECTION_LIST => stats::consumer_connections(b, &request),
+            GET_PRODUCER_CONNECTION_LIST => stats::producer_connections(b, &request),
+            GET_ALL_CONSUMER_OFFSET => stats::all_consumer_offsets(b),
+            INVOKE_BROKER_TO_RESET_OFFSET => admin::reset_offset(b, &request).await,
+            _ => return Some(fennec_common::remoting::not_supported(&request)),
+        };
+        Some(result.unwrap_or_else(|reject| reject.into_response()))
+    }
+
+    fn on_close(&self, channel: &Channel) {
+        client::channel_closed(&self.broker, channel);
+    }
+}

@@ -1,0 +1,245 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): checks in RocketMQ's
+//! order (broker writable, topic name, system topic, topic exists or is auto-created, queue id),
+//! then one store append, then the reply with msgId, queueId and queueOffset.
+
+use fennec_common::message::batch::decode_batch;
+use fennec_common::message::msg_id::offset_msg_id;
+use fennec_common::message::properties::{
+    find_encoded, keys, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
+};
+use fennec_common::message::sysflag;
+use fennec_common::protocol::body::TopicConfig;
+use fennec_common::protocol::header::{
+    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
+};
+use fennec_common::protocol::perm;
+use fennec_common::protocol::topic::{is_retry_topic, is_system_topic, validate_topic};
+use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
+
+use crate::broker::Broker;
+use crate::error::{Handled, Reject};
+use crate::store::{BatchEntry, PutMessageResult, PutMessageStatus, StoreBatch, StoreMessage};
+
+/// Region name RocketMQ brokers report.
+const DEFAULT_REGION: &str = "DefaultRegion";
+
+pub async fn send(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
+    let header: SendMessageRequestHeader = if req.code == i32::from(RequestCode::SEND_MESSAGE) {
+        req.decode_header()?
+    } else {
+        req.decode_header::<SendMessageRequestHeaderV2>()?.into()
+    };
+    let topic_config = check_message(b, &header)?;
+    if sysflag::transaction_type(header.sys_flag) == sysflag::TRANSACTION_PREPARED_TYPE {
+        // Half messages need the transaction service, which this broker does not run.
+        return Err(Reject::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending transaction message is forbidden",
+                b.config.broker_name
+            ),
+        ));
+    }
+    let queue_id = if header.queue_id < 0 {
+        (fennec_common::message::msg_id::random_u32() % topic_config.write_queue_nums.max(1) as u32)
+            as i32
+    } else {
+        header.queue_id
+    };
+    let batch = req.code == i32::from(RequestCode::SEND_BATCH_MESSAGE);
+    let header_props = header.properties.clone().unwrap_or_default();
+    let mut uniq_key =
+        find_encoded(&header_props, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).map(str::to_string);
+    let result = if batch {
+        let items = decode_batch(&req.body)
+            .map_err(|e| Reject::new(ResponseCode::MESSAGE_ILLEGAL, e.to_string()))?;
+        if items.is_empty() {
+            return Err(Reject::new(
+                ResponseCode::MESSAGE_ILLEGAL,
+                "the batch is empty",
+            ));
+        }
+        let mut entries = Vec::with_capacity(items.len());
+        for item in items {
+            check_body_size(b, item.body.len())?;
+            entries.push(BatchEntry {
+                flag: item.flag,
+                body: req.body.slice_ref(item.body),
+                properties: complete_properties(b, item.properties),
+            });
+        }
+        b.store
+            .put_messages(StoreBatch {
+                topic: header.topic.clone(),
+                queue_id,
+                sys_flag: header.sys_flag,
+                born_timestamp: header.born_timestamp,
+                born_host: channel.remote_addr(),
+                store_host: b.store_host,
+                items: entries,
+            })
+            .await
+    } else {
+        check_body_size(b, req.body.len())?;
+        let properties = complete_properties(b, &header_props);
+        if uniq_key.is_none() {
+            uniq_key =
+                find_encoded(&properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).map(str::to_string);
+        }
+        b.store
+            .put_message(StoreMessage {
+                topic: header.topic.clone(),
+                queue_id,
+                flag: header.flag,
+                body: req.body.clone(),
+                properties,
+                sys_flag: header.sys_flag,
+                born_timestamp: header.born_timestamp,
+                born_host: channel.remote_addr(),
+                store_host: b.store_host,
+                reconsume_times: header.reconsume_times.unwrap_or(0),
+                prepared_transaction_offset: 0,
+            })
+            .await
+    };
+    respond(b, result, queue_id, uniq_key)
+}
+
+/// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
+fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig, Reject> {
+    if !b.is_writeable() {
+        return Err(Reject::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                b.config.broker_name
+            ),
+        ));
+    }
+    validate_topic(&h.topic).map_err(|e| Reject::new(ResponseCode::INVALID_PARAMETER, e))?;
+    if is_system_topic(&h.topic) {
+        return Err(Reject::new(
+            ResponseCode::NO_PERMISSION,
+            format!("Sending message to topic[{}] is forbidden.", h.topic),
+        ));
+    }
+    let config = match b.topics.get(&h.topic) {
+        Some(c) => c,
+        None if is_retry_topic(&h.topic) => b.topics.ensure_system_group_topic(&h.topic, 1),
+        None => b
+            .topics
+            .create_topic_in_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
+            .ok_or_else(|| {
+                Reject::new(
+                    ResponseCode::TOPIC_NOT_EXIST,
+                    format!(
+                        "topic[{}] not exist, apply first please! (autoCreateTopicEnable={})",
+                        h.topic, b.config.auto_create_topic_enable
+                    ),
+                )
+            })?,
+    };
+    if !perm::is_writeable(config.perm) {
+        return Err(Reject::new(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] sending message is forbidden", h.topic),
+        ));
+    }
+    let max_queue = config.write_queue_nums.max(config.read_queue_nums);
+    if h.queue_id >= max_queue {
+        return Err(Reject::new(
+            ResponseCode::INVALID_PARAMETER,
+            format!(
+                "request queueId[{}] is illegal, topic {} has {} queues, producer: {}",
+                h.queue_id, h.topic, max_queue, h.producer_group
+            ),
+        ));
+    }
+    Ok(config)
+}
+
+fn check_body_size(b: &Broker, len: usize) -> Result<(), Reject> {
+    if len > b.config.max_message_size {
+        return Err(Reject::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            format!(
+                "message body size {len} exceeds the maximum of {} bytes (maxMessageSize)",
+                b.config.max_message_size
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The client's properties plus a UNIQ_KEY when missing and the CLUSTER the broker belongs to,
+/// appended so the client's own order is kept.
+fn complete_properties(b: &Broker, props: &str) -> String {
+    let mut out = String::with_capacity(props.len() + 64);
+    out.push_str(props);
+    if !out.is_empty() && !out.ends_with(PROPERTY_SEPARATOR) {
+        out.push(PROPERTY_SEPARATOR);
+    }
+    let mut append = |k: &str, v: &str| {
+        out.push_str(k);
+        out.push(NAME_VALUE_SEPARATOR);
+        out.push_str(v);
+        out.push(PROPERTY_SEPARATOR);
+    };
+    if find_encoded(props, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_none() {
+        append(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, &b.uniq_ids.next_id());
+    }
+    if find_encoded(props, keys::CLUSTER).is_none() {
+        append(keys::CLUSTER, &b.config.broker_cluster_name);
+    }
+    out
+}
+
+/// Maps the store's answer to the reply (reference §2.3 "Store result mapping").
+fn respond(
+    b: &Broker,
+    result: PutMessageResult,
+    queue_id: i32,
+    uniq_key: Option<String>,
+) -> Handled {
+    let code = match result.status {
+        PutMessageStatus::PutOk => ResponseCode::SUCCESS,
+        PutMessageStatus::FlushDiskTimeout => ResponseCode::FLUSH_DISK_TIMEOUT,
+        PutMessageStatus::FlushSlaveTimeout => ResponseCode::FLUSH_SLAVE_TIMEOUT,
+        PutMessageStatus::SlaveNotAvailable => ResponseCode::SLAVE_NOT_AVAILABLE,
+        PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => {
+            ResponseCode::MESSAGE_ILLEGAL
+        }
+        PutMessageStatus::ServiceNotAvailable => ResponseCode::SERVICE_NOT_AVAILABLE,
+        PutMessageStatus::OsPageCacheBusy => ResponseCode::SYSTEM_BUSY,
+        PutMessageStatus::CreateMappedFileFailed | PutMessageStatus::UnknownError => {
+            ResponseCode::SYSTEM_ERROR
+        }
+    };
+    let Some(append) = result.append else {
+        let remark = result
+            .remark
+            .unwrap_or_else(|| format!("{:?}", result.status));
+        return Err(Reject::new(code, remark));
+    };
+    b.stats.add_put(append.msg_num as u64);
+    let msg_id = if append.record_offsets.len() > 1 {
+        append
+            .record_offsets
+            .iter()
+            .map(|o| offset_msg_id(&b.store_host, *o))
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        offset_msg_id(&b.store_host, append.wrote_offset)
+    };
+    let header = SendMessageResponseHeader {
+        msg_id,
+        queue_id,
+        queue_offset: append.queue_offset,
+        transaction_id: uniq_key,
+        batch_uniq_id: None,
+        msg_region: Some(DEFAULT_REGION.to_string()),
+        trace_on: Some("true".to_string()),
+    };
+    Ok(RemotingCommand::response(code, result.remark).with_header(&header))
+}

@@ -1,0 +1,223 @@
+//! Read-only admin requests about traffic and progress: GET_BROKER_RUNTIME_INFO (28),
+//! GET_TOPIC_STATS_INFO (202), GET_CONSUME_STATS (208), GET_CONSUMER_CONNECTION_LIST (203),
+//! GET_PRODUCER_CONNECTION_LIST (204) and GET_ALL_CONSUMER_OFFSET (43).
+
+use std::collections::BTreeMap;
+
+use fennec_common::protocol::body::{
+    Connection, ConsumeStats, ConsumerConnection, ConsumerOffsetWrapper, KvTable, MessageQueue,
+    MqMap, OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
+};
+use fennec_common::protocol::encode_body;
+use fennec_common::protocol::header::{
+    ConsumerGroupRequestHeader, GetConsumeStatsRequestHeader,
+    GetProducerConnectionListRequestHeader, TopicRequestHeader,
+};
+use fennec_common::remoting::{RemotingCommand, ResponseCode};
+
+use crate::broker::Broker;
+use crate::error::{Handled, Reject};
+
+pub fn runtime_info(b: &Broker) -> Handled {
+    let s = b.store.stats();
+    let (put_today, get_today, put_yesterday, get_yesterday) = b.stats.daily();
+    let put_now = b.stats.put_total();
+    let get_now = b.stats.get_total();
+    let earliest = b.store.earliest_message_time_overall().unwrap_or(0);
+    let mut t = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        t.insert(k.to_string(), v);
+    };
+    put(
+        "brokerVersionDesc",
+        fennec_common::FENNEC_VERSION_DESC.to_string(),
+    );
+    put("brokerVersion", fennec_common::FENNEC_VERSION.to_string());
+    put("msgPutTotalTodayNow", put_now.to_string());
+    put("msgGetTotalTodayNow", get_now.to_string());
+    put("msgPutTotalTodayMorning", put_today.to_string());
+    put("msgGetTotalTodayMorning", get_today.to_string());
+    put("msgPutTotalYesterdayMorning", put_yesterday.to_string());
+    put("msgGetTotalYesterdayMorning", get_yesterday.to_string());
+    put("putTps", b.stats.put_tps());
+    put("getTransferredTps", b.stats.get_tps());
+    put("getTransferedTps", b.stats.get_tps());
+    put(
+        "commitLogMinOffset",
+        b.store.commit_log_min_offset().to_string(),
+    );
+    put(
+        "commitLogMaxOffset",
+        b.store.commit_log_max_offset().to_string(),
+    );
+    put("commitLogDiskRatio", format!("{:.4}", s.disk_ratio));
+    put(
+        "dispatchBehindBytes",
+        b.store.dispatch_behind_bytes().to_string(),
+    );
+    put("pageCacheLockTimeMills", "0".to_string());
+    put("earliestMessageTimeStamp", earliest.to_string());
+    put("bootTimestamp", b.boot_timestamp.to_string());
+    let uptime = (fennec_common::time::now_millis() - b.boot_timestamp) / 1000;
+    put(
+        "runtime",
+        format!(
+            "[ {} days, {} hours, {} minutes, {} seconds ]",
+            uptime / 86_400,
+            uptime / 3600 % 24,
+            uptime / 60 % 60,
+            uptime % 60
+        ),
+    );
+    put("brokerName", b.config.broker_name.clone());
+    put("brokerAddr", b.broker_addr.clone());
+    put("brokerRole", b.config.broker_role.to_string());
+    put("flushDiskType", format!("{:?}", b.config.flush_disk_type));
+    Ok(RemotingCommand::success().with_body(encode_body(&KvTable { table: t })))
+}
+
+pub fn topic_stats(b: &Broker, req: &RemotingCommand) -> Handled {
+    let h: TopicRequestHeader = req.decode_header()?;
+    let topic = b.topics.get(&h.topic).ok_or_else(|| {
+        Reject::new(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!("topic[{}] not exist", h.topic),
+        )
+    })?;
+    let mut table = Vec::new();
+    for queue_id in 0..topic.write_queue_nums {
+        let min = b.store.min_offset_in_queue(&h.topic, queue_id);
+        let max = b.store.max_offset_in_queue(&h.topic, queue_id);
+        let last = if max > 0 {
+            b.store
+                .store_time_at(&h.topic, queue_id, max - 1)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        table.push((
+            MessageQueue::new(&h.topic, &b.config.broker_name, queue_id),
+            TopicOffset {
+                min_offset: min,
+                max_offset: max,
+                last_update_timestamp: last,
+            },
+        ));
+    }
+    let stats = TopicStatsTable {
+        offset_table: MqMap(table),
+        topic_put_tps: 0.0,
+    };
+    Ok(RemotingCommand::success().with_body(stats.to_json().into_bytes()))
+}
+
+pub fn consume_stats(b: &Broker, req: &RemotingCommand) -> Handled {
+    let h: GetConsumeStatsRequestHeader = req.decode_header()?;
+    let topics: Vec<String> = match h.topic.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => vec![t.to_string()],
+        None => {
+            let mut t = b.offsets.topics_of_group(&h.consumer_group);
+            if let Some(info) = b.consumers.group(&h.consumer_group) {
+                t.extend(info.subscriptions.keys().cloned());
+            }
+            t.sort();
+            t.dedup();
+            t
+        }
+    };
+    let mut table = Vec::new();
+    for topic in topics {
+        let Some(config) = b.topics.get(&topic) else {
+            continue;
+        };
+        let committed = b.offsets.queue_offsets(&h.consumer_group, &topic);
+        for queue_id in 0..config.write_queue_nums {
+            let broker_offset = b.store.max_offset_in_queue(&topic, queue_id);
+            let consumer_offset = committed.get(&queue_id).copied().unwrap_or(0).max(0);
+            let last_timestamp = if consumer_offset > 0 {
+                b.store
+                    .store_time_at(&topic, queue_id, consumer_offset - 1)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            table.push((
+                MessageQueue::new(&topic, &b.config.broker_name, queue_id),
+                OffsetWrapper {
+                    broker_offset,
+                    consumer_offset,
+                    last_timestamp,
+                    pull_offset: consumer_offset,
+                },
+            ));
+        }
+    }
+    let stats = ConsumeStats {
+        consume_tps: b.stats.group_get_tps(&h.consumer_group),
+        offset_table: MqMap(table),
+    };
+    Ok(RemotingCommand::success().with_body(stats.to_json().into_bytes()))
+}
+
+pub fn consumer_connections(b: &Broker, req: &RemotingCommand) -> Handled {
+    let h: ConsumerGroupRequestHeader = req.decode_header()?;
+    let Some(info) = b.consumers.group(&h.consumer_group) else {
+        return Err(Reject::new(
+            ResponseCode::CONSUMER_NOT_ONLINE,
+            format!("the consumer group[{}] not online", h.consumer_group),
+        ));
+    };
+    let body = ConsumerConnection {
+        connection_set: info
+            .members
+            .values()
+            .map(|m| Connection {
+                client_addr: m.channel.remote_addr().to_string(),
+                client_id: m.client_id.clone(),
+                language: m.language.name().to_string(),
+                version: m.version,
+            })
+            .collect(),
+        consume_from_where: info.consume_from_where,
+        consume_type: info.consume_type,
+        message_model: info.message_model,
+        subscription_table: info.subscriptions.clone(),
+    };
+    Ok(RemotingCommand::success().with_body(encode_body(&body)))
+}
+
+pub fn producer_connections(b: &Broker, req: &RemotingCommand) -> Handled {
+    let h: GetProducerConnectionListRequestHeader = req.decode_header()?;
+    let members = b.producers.members(&h.producer_group);
+    if members.is_empty() {
+        return Err(Reject::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("the producer group[{}] not exist", h.producer_group),
+        ));
+    }
+    let body = ProducerConnection {
+        connection_set: members
+            .iter()
+            .map(|m| Connection {
+                client_addr: m.channel.remote_addr().to_string(),
+                client_id: m.client_id.clone(),
+                language: m.language.name().to_string(),
+                version: m.version,
+            })
+            .collect(),
+    };
+    Ok(RemotingCommand::success().with_body(encode_body(&body)))
+}
+
+pub fn all_consumer_offsets(b: &Broker) -> Handled {
+    let mut wrapper = ConsumerOffsetWrapper::default();
+    for group in b.offsets.groups() {
+        for topic in b.offsets.topics_of_group(&group) {
+            wrapper.offset_table.insert(
+                format!("{topic}@{group}"),
+                b.offsets.queue_offsets(&group, &topic),
+            );
+        }
+    }
+    Ok(RemotingCommand::success().with_body(encode_body(&wrapper)))
+}

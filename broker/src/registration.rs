@@ -1,0 +1,93 @@
+//! Registration with the nameservers: REGISTER_BROKER to every nameserver at start, every
+//! `registerNameServerPeriod` (clamped to 10-60 s) and whenever the topic table changes;
+//! UNREGISTER_BROKER on graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fennec_common::hash::crc32;
+use fennec_common::protocol::body::RegisterBrokerBody;
+use fennec_common::protocol::encode_body;
+use fennec_common::protocol::header::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use futures_util::future::join_all;
+use tracing::{debug, info, warn};
+
+use crate::broker::Broker;
+
+fn period(b: &Broker) -> Duration {
+    Duration::from_millis(b.config.register_name_server_period.clamp(10_000, 60_000))
+}
+
+fn timeout(b: &Broker) -> Duration {
+    Duration::from_millis(b.config.register_broker_timeout_mills.max(1_000))
+}
+
+/// Registers with every nameserver at once; failures are logged and retried next period.
+pub async fn register_all(b: &Broker) {
+    let body = encode_body(&RegisterBrokerBody {
+        filter_server_list: Vec::new(),
+        topic_config_serialize_wrapper: b.topics.snapshot(),
+    });
+    let header = RegisterBrokerRequestHeader {
+        broker_name: b.config.broker_name.clone(),
+        broker_addr: b.broker_addr.clone(),
+        cluster_name: b.config.broker_cluster_name.clone(),
+        ha_server_addr: b.ha_addr.clone(),
+        broker_id: b.config.broker_id,
+        heartbeat_timeout_millis: None,
+        enable_acting_master: None,
+        compressed: Some(false),
+        body_crc32: Some((crc32(&body) & 0x7FFF_FFFF) as i32),
+    };
+    let calls = b.config.namesrv_addrs().into_iter().map(|addr| {
+        let cmd = RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header).with_body(body.clone());
+        async move {
+            match b.outbound.invoke(&addr, cmd, timeout(b)).await {
+                Ok(r) if r.code == i32::from(ResponseCode::SUCCESS) => debug!(namesrv = %addr, "registered"),
+                Ok(r) => warn!(namesrv = %addr, code = r.code, remark = r.remark_str(), "registration refused"),
+                Err(e) => warn!(namesrv = %addr, "registration failed: {e}"),
+            }
+        }
+    });
+    join_all(calls).await;
+}
+
+/// Unregisters from every nameserver (graceful shutdown).
+pub async fn unregister_all(b: &Broker) {
+    let header = UnregisterBrokerRequestHeader {
+        broker_name: b.config.broker_name.clone(),
+        broker_addr: b.broker_addr.clone(),
+        cluster_name: b.config.broker_cluster_name.clone(),
+        broker_id: b.config.broker_id,
+    };
+    let calls = b.config.namesrv_addrs().into_iter().map(|addr| {
+        let cmd = RemotingCommand::request_with_header(RequestCode::UNREGISTER_BROKER, &header);
+        async move {
+            if let Err(e) = b.outbound.invoke(&addr, cmd, Duration::from_secs(3)).await {
+                warn!(namesrv = %addr, "unregistration failed: {e}");
+            } else {
+                info!(namesrv = %addr, "unregistered");
+            }
+        }
+    });
+    join_all(calls).await;
+}
+
+/// Registers now, then every period and after every topic change, until shutdown.
+pub async fn run(b: Arc<Broker>) {
+    if b.config.namesrv_addrs().is_empty() {
+        warn!("no nameserver configured (namesrvAddr, -n or NAMESRV_ADDR): clients cannot find this broker");
+        return;
+    }
+    let mut topics = b.topics.watch();
+    loop {
+        topics.mark_unchanged();
+        register_all(&b).await;
+        tokio::select! {
+            _ = b.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(period(&b)) => {}
+            changed = topics.changed() => if changed.is_err() { return },
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Topic configurations of this broker: `config/topics.json`, system topics created at
+//! start-up, auto-creation from TBW102, and the data version the nameservers see.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fennec_common::protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use fennec_common::protocol::perm::{PERM_INHERIT, PERM_READ, PERM_WRITE};
+use fennec_common::protocol::topic::{
+    AUTO_CREATE_TOPIC_KEY, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
+};
+use parking_lot::RwLock;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::persist::{self, Persister};
+
+/// Settings that shape the topic table.
+#[derive(Debug, Clone)]
+pub struct TopicSettings {
+    pub cluster_name: String,
+    pub broker_name: String,
+    pub auto_create_topic_enable: bool,
+    pub default_topic_queue_nums: i32,
+    pub cluster_topic_enable: bool,
+    pub broker_topic_enable: bool,
+}
+
+/// The topic table, persisted on every change.
+pub struct TopicConfigManager {
+    path: PathBuf,
+    persister: Arc<Persister>,
+    table: RwLock<TopicConfigSerializeWrapper>,
+    version_tx: watch::Sender<i64>,
+}
+
+impl TopicConfigManager {
+    /// Loads `path` (missing = empty) and makes sure the system topics exist.
+    pub fn load(
+        path: PathBuf,
+        persister: Arc<Persister>,
+        settings: &TopicSettings,
+    ) -> std::io::Result<Self> {
+        let mut table: TopicConfigSerializeWrapper = persist::load(&path)?.unwrap_or_default();
+        if table.data_version.timestamp == 0 {
+            table.data_version = DataVersion::now();
+        }
+        let mut system = vec![
+            TopicConfig::new("SELF_TEST_TOPIC", 1),
+            TopicConfig::new("OFFSET_MOVED_EVENT", 1),
+        ];
+        if settings.auto_create_topic_enable {
+            let mut tbw =
+                TopicConfig::new(AUTO_CREATE_TOPIC_KEY, settings.default_topic_queue_nums);
+            tbw.perm = PERM_INHERIT | PERM_READ | PERM_WRITE;
+            system.push(tbw);
+        }
+        let mut cluster = TopicConfig::new(&settings.cluster_name, 16);
+        cluster.perm = PERM_INHERIT
+            | if settings.cluster_topic_enable {
+                PERM_READ | PERM_WRITE
+            } else {
+                0
+            };
+        system.push(cluster);
+        let mut broker = TopicConfig::new(&settings.broker_name, 1);
+        broker.perm = PERM_INHERIT
+            | if settings.broker_topic_enable {
+                PERM_READ | PERM_WRITE
+            } else {
+                0
+            };
+        system.push(broker);
+        let mut changed = false;
+        for t in system {
+            if !table.topic_config_table.contains_key(&t.topic_name) {
+                table.topic_config_table.insert(t.topic_name.clone(), t);
+                changed = true;
+            }
+        }
+        if !settings.auto_create_topic_enable {
+            // TBW102 left over from an earlier configuration must not allow auto-creation.
+            if let Some(tbw) = table.topic_config_table.get_mut(AUTO_CREATE_TOPIC_KEY) {
+                if tbw.perm & PERM_INHERIT != 0 {
+                    tbw.perm &= !PERM_INHERIT;
+                    changed = true;
+                }
+            }
+        }
+        let (version_tx, _) = watch::channel(table.data_version.counter);
+        let manager = TopicConfigManager {
+            path,
+            persister,
+            table: RwLock::new(table),
+            version_tx,
+        };
+        if changed {
+            manager.changed();
+        }
+        Ok(manager)
+    }
+
+    pub fn get(&self, topic: &str) -> Option<TopicConfig> {
+        self.table.read().topic_config_table.get(topic).cloned()
+    }
+
+    pub fn contains(&self, topic: &str) -> bool {
+        self.table.read().topic_config_table.contains_key(topic)
+    }
+
+    /// Auto-creates `topic` on a send, as RocketMQ does: only if `default_topic` exists with
+    /// the INHERIT bit, with min(client queue count, template write queues) queues and the
+    /// template's permission minus INHERIT. Returns the topic's configuration if it exists now.
+    pub fn create_topic_in_send(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        client_queue_nums: i32,
+        topic_sys_flag: i32,
+    ) -> Option<TopicConfig> {
+        let created = {
+            let mut table = self.table.write();
+            if let Some(existing) = table.topic_config_table.get(topic) {
+                return Some(existing.clone());
+            }
+            let template = table.topic_config_table.get(default_topic)?.clone();
+            if template.perm & PERM_INHERIT == 0 {
+                warn!(%topic, %default_topic, "cannot auto-create topic: the default topic is not inheritable");
+                return None;
+            }
+            let queues = client_queue_nums.min(template.write_queue_nums).max(1);
+            let mut config = TopicConfig::new(topic, queues);
+            config.perm = template.perm & !PERM_INHERIT;
+            config.topic_sys_flag = topic_sys_flag;
+            table
+                .topic_config_table
+                .insert(topic.to_string(), config.clone());
+            config
+        };
+        info!(
+            topic,
+            queues = created.write_queue_nums,
+            "auto-created topic"
+        );
+        self.changed();
+        Some(created)
+    }
+
+    /// Creates a retry or dead-letter topic of `group` if missing (1 queue, read-write).
+    pub fn ensure_system_group_topic(&self, topic: &str, queue_nums: i32) -> TopicConfig {
+        debug_assert!(
+            topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
+                || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
+        );
+        if let Some(t) = self.get(topic) {
+            return t;
+        }
+        let config = TopicConfig::new(topic, queue_nums.max(1));
+        self.table
+            .write()
+            .topic_config_table
+            .entry(topic.to_string())
+            .or_insert_with(|| config.clone());
+        self.changed();
+        config
+    }
+
+    /// Creates or replaces a topic (UPDATE_AND_CREATE_TOPIC).
+    pub fn update(&self, config: TopicConfig) {
+        info!(topic = %config.topic_name, read = config.read_queue_nums, write = config.write_queue_nums, perm = config.perm, "topic updated");
+        self.table
+            .write()
+            .topic_config_table
+            .insert(config.topic_name.clone(), config);
+        self.changed();
+    }
+
+    /// Removes a topic; false if it did not exist.
+    pub fn delete(&self, topic: &str) -> bool {
+        let removed = self
+            .table
+            .write()
+            .topic_config_table
+            .remove(topic)
+            .is_some();
+        if removed {
+            info!(topic, "topic deleted");
+            self.changed();
+        }
+        removed
+    }
+
+    /// Every topic with the current data version (registration and GET_ALL_TOPIC_CONFIG).
+    pub fn snapshot(&self) -> TopicConfigSerializeWrapper {
+        self.table.read().clone()
+    }
+
+    /// All topic names.
+    pub fn topic_names(&self) -> Vec<String> {
+        self.table
+            .read()
+            .topic_config_table
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// A receiver that sees the data version counter change on every update.
+    pub fn watch(&self) -> watch::Receiver<i64> {
+        self.version_tx.subscribe()
+    }
+
+    fn changed(&self) {
+        let (content, counter) = {
+            let mut table = self.table.write();
+            table.data_version.next();
+            (
+                serde_json::to_vec_pretty(&*table).unwrap_or_default(),
+                table.data_version.counter,
+            )
+        };
+        self.persister.submit(self.path.clone(), content);
+        self.version_tx.send_replace(counter);
+    }
+
+    /// The topics as a map (tests and admin).
+    pub fn table(&self) -> BTreeMap<String, TopicConfig> {
+        self.table.read().topic_config_table.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(auto: bool) -> TopicSettings {
+        TopicSettings {
+            cluster_name: "C".into(),
+            broker_name: "b".into(),
+            auto_create_topic_enable: auto,
+            default_topic_queue_nums: 8,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+        }
+    }
+
+    #[test]
+    fn system_topics_auto_create_and_persistence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("topics.json");
+        let persister = Arc::new(Persister::start().unwrap());
+        let m = TopicConfigManager::load(path.clone(), persister.clone(), &settings(true)).unwrap();
+        assert_eq!(m.get("TBW102").unwrap().perm, 7);
+        assert_eq!(m.get("C").unwrap().perm, 7);
+        let mut watch = m.watch();
+        let t = m.create_topic_in_send("T", "TBW102", 4, 0).unwrap();
+        assert_eq!((t.read_queue_nums, t.write_queue_nums, t.perm), (4, 4, 6));
+        assert!(watch.has_changed().unwrap());
+        watch.mark_unchanged();
+        assert_eq!(
+            m.create_topic_in_send("T", "TBW102", 16, 0)
+                .unwrap()
+                .write_queue_nums,
+            4
+        );
+        assert!(!watch.has_changed().unwrap());
+        assert_eq!(
+            m.create_topic_in_send("Big", "TBW102", 16, 0)
+                .unwrap()
+                .write_queue_nums,
+            8
+        );
+        assert!(m
+            .create_topic_in_send("X", "NoSuchTemplate", 4, 0)
+            .is_none());
+        assert!(
+            m.create_topic_in_send("Y", "T", 4, 0).is_none(),
+            "T is not inheritable"
+        );
+        persister.sync();
+
+        let reloaded =
+            TopicConfigManager::load(path.clone(), persister.clone(), &settings(false)).unwrap();
+        assert!(reloaded.contains("T"));
+        assert!(
+            reloaded.create_topic_in_send("Z", "TBW102", 4, 0).is_none(),
+            "auto-create disabled"
+        );
+        assert!(reloaded.delete("T"));
+        assert!(!reloaded.delete("T"));
+        persister.stop();
+    }
+}

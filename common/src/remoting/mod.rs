@@ -20,6 +20,6 @@ pub use client::{ClientConfig, RemotingClient};
 pub use code::{LanguageCode, RequestCode, ResponseCode, SerializeType};
 pub use codec::RemotingCodec;
 pub use command::{next_opaque, ExtFields, RemotingCommand, FLAG_ONEWAY, FLAG_RESPONSE};
-pub use connection::{Channel, ConnectionConfig, NotSupported, RequestProcessor};
+pub use connection::{not_supported, Channel, ConnectionConfig, NotSupported, RequestProcessor};
 pub use error::{CodecError, RemotingError};
 pub use server::{RemotingServer, ServerConfig};

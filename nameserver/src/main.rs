@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use fennec_nameserver::{Nameserver, NamesrvConfig, NamesrvError};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -82,31 +83,26 @@ async fn serve(config: NamesrvConfig) -> Result<(), BoxError> {
         .await
         .map_err(|source| NamesrvError::Listen { addr, source })?;
     let bound = listener.local_addr()?;
+    // Handlers go in before LISTENING, so a signal sent right after it is not fatal.
+    let shutdown = CancellationToken::new();
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            tracing::info!("{name} received, shutting down");
+            shutdown.cancel();
+        }
+    });
+
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "LISTENING {bound}")?;
     stdout.flush()?;
     drop(stdout);
-
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     nameserver.serve(listener, shutdown).await?;
     Ok(())
-}
-
-/// Cancels `shutdown` on SIGINT or SIGTERM.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("cannot watch SIGTERM: {e}");
-            return;
-        }
-    };
-    let signal = tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
-    };
-    tracing::info!("{signal} received, shutting down");
-    shutdown.cancel();
 }

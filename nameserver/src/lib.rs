@@ -3,7 +3,7 @@
 //! layout. Several nameservers may run side by side: each learns everything from broker
 //! registrations and none talks to another. Only the KV store is persisted.
 //!
-//! * [`config`](NamesrvConfig): settings and the RocketMQ properties file;
+//! * `config`: [`NamesrvConfig`], settings and the RocketMQ properties file;
 //! * `route_info`: the routing tables; `liveness`: the expiry scan;
 //! * `kv_config`: the persisted KV store;
 //! * `processor`: one handler file per request family;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, store crash and property tests, and the integration tests in
-# tests/ that start the real mqnamesrv and mqbroker binaries (built first).
-# Extra arguments go to `cargo test`.
+# Builds every binary, then runs every test. `cargo test` alone does not build the server
+# binaries that the process tests in tests/ start (only packages with integration tests get
+# their bins built), so this is the test command for local runs and CI.
+# Extra arguments go to `cargo test`, e.g. scripts/test.sh -p fennec-tests -- --nocapture
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --workspace --bins

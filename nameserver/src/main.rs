@@ -1,1 +1,108 @@
-fn main() {}
+//! `mqnamesrv`: runs a Fennec nameserver.
+//!
+//! Settings come from defaults, then the properties file given with `-c`, then flags. Logs go
+//! to stderr (level from `RUST_LOG`, default `info`). Once the socket is bound the process
+//! prints exactly one line, `LISTENING <ip:port>`, to stdout (so `--listen-port 0` can be
+//! used). SIGINT or SIGTERM stops it gracefully with exit status 0.
+
+use std::error::Error;
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use fennec_nameserver::{Nameserver, NamesrvConfig, NamesrvError};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Fennec name server (RocketMQ compatible).
+#[derive(Debug, Parser)]
+#[command(name = "mqnamesrv", version)]
+struct Args {
+    /// Port to listen on [default: 9876; 0 picks a free port].
+    #[arg(long)]
+    listen_port: Option<u16>,
+    /// Address to bind [default: 0.0.0.0].
+    #[arg(long = "bind")]
+    bind: Option<IpAddr>,
+    /// RocketMQ-style properties file (key=value); flags override its values.
+    #[arg(short = 'c', long = "config-file")]
+    config_file: Option<PathBuf>,
+    /// Where the KV store is persisted [default: ~/namesrv/kvConfig.json].
+    #[arg(long)]
+    kv_config_path: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqnamesrv: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), BoxError> {
+    let mut config = match &args.config_file {
+        Some(path) => NamesrvConfig::load(path)?,
+        None => NamesrvConfig::default(),
+    };
+    if let Some(port) = args.listen_port {
+        config.listen_port = port;
+    }
+    if let Some(bind) = args.bind {
+        config.bind_address = bind;
+    }
+    if let Some(path) = args.kv_config_path {
+        config.kv_config_path = path;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("namesrv")
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: NamesrvConfig) -> Result<(), BoxError> {
+    let nameserver = Nameserver::new(config.clone()).await?;
+    let addr = SocketAddr::new(config.bind_address, config.listen_port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| NamesrvError::Listen { addr, source })?;
+    let bound = listener.local_addr()?;
+    // Handlers go in before LISTENING, so a signal sent right after it is not fatal.
+    let shutdown = CancellationToken::new();
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            tracing::info!("{name} received, shutting down");
+            shutdown.cancel();
+        }
+    });
+
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "LISTENING {bound}")?;
+    stdout.flush()?;
+    drop(stdout);
+    nameserver.serve(listener, shutdown).await?;
+    Ok(())
+}

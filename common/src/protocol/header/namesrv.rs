@@ -41,6 +41,13 @@ command_header! {
 }
 
 command_header! {
+    /// QUERY_DATA_VERSION reply; the body is the nameserver's DataVersion of the broker.
+    pub struct QueryDataVersionResponseHeader {
+        "changed" => changed: required bool,
+    }
+}
+
+command_header! {
     /// GET_ROUTEINFO_BY_TOPIC request.
     pub struct GetRouteInfoRequestHeader {
         "topic" => topic: required String,

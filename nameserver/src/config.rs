@@ -1,0 +1,238 @@
+//! `NamesrvConfig` and the RocketMQ properties file it is read from (`mqnamesrv -c FILE`).
+//!
+//! The file holds `key=value` lines with RocketMQ's key names; blank lines and lines starting
+//! with `#` or `!` are comments, and whitespace around keys and values is ignored:
+//!
+//! ```text
+//! # namesrv.conf
+//! listenPort=9876
+//! kvConfigPath=/data/namesrv/kvConfig.json
+//! scanNotActiveBrokerInterval=5000
+//! ```
+//!
+//! Unknown keys (other RocketMQ settings Fennec has no use for) are reported and ignored; a
+//! value that does not parse stops startup with the file, line and key in the message.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::NamesrvError;
+
+/// Nameserver settings. Every field has RocketMQ's default unless noted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamesrvConfig {
+    /// `listenPort`: TCP port to serve on. Default 9876.
+    pub listen_port: u16,
+    /// `bindAddress`: address to bind. Default `0.0.0.0` (RocketMQ 5.x's NettyServerConfig
+    /// has the same key).
+    pub bind_address: IpAddr,
+    /// `kvConfigPath`: where the KV store is persisted. Default `~/namesrv/kvConfig.json`.
+    pub kv_config_path: PathBuf,
+    /// `scanNotActiveBrokerInterval` (ms): how often expired brokers are looked for.
+    /// Default 5000 (RocketMQ 5.x).
+    pub scan_not_active_broker_interval: Duration,
+    /// `brokerChannelExpiredTime` (ms): a broker that has not registered for this long is
+    /// dropped, unless its registration carried `heartbeatTimeoutMillis`. Default 120000.
+    /// Fennec's key: RocketMQ hard-codes this value.
+    pub broker_channel_expired_time: Duration,
+    /// `orderMessageEnable`: whether routes carry `orderTopicConf` from the
+    /// `ORDER_TOPIC_CONFIG` KV namespace. Default false.
+    pub order_message_enable: bool,
+}
+
+impl Default for NamesrvConfig {
+    fn default() -> Self {
+        NamesrvConfig {
+            listen_port: 9876,
+            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            kv_config_path: default_kv_config_path(),
+            scan_not_active_broker_interval: Duration::from_millis(5_000),
+            broker_channel_expired_time: Duration::from_millis(120_000),
+            order_message_enable: false,
+        }
+    }
+}
+
+/// `$HOME/namesrv/kvConfig.json`, or a path relative to the working directory without HOME.
+fn default_kv_config_path() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join("namesrv").join("kvConfig.json")
+}
+
+impl NamesrvConfig {
+    /// Defaults overridden by the properties file at `path`. Unknown keys are logged.
+    pub fn load(path: &Path) -> Result<Self, NamesrvError> {
+        let text = std::fs::read_to_string(path).map_err(|source| NamesrvError::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = NamesrvConfig::default();
+        let origin = path.display().to_string();
+        for key in config.apply_properties(&text, &origin)? {
+            tracing::warn!(file = %origin, "unknown config key {key:?} ignored");
+        }
+        Ok(config)
+    }
+
+    /// Applies every `key=value` line of `text`; returns the keys it does not know.
+    pub fn apply_properties(
+        &mut self,
+        text: &str,
+        origin: &str,
+    ) -> Result<Vec<String>, NamesrvError> {
+        let mut unknown = Vec::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let error = |message: String| NamesrvError::Config {
+                origin: origin.to_string(),
+                line: index + 1,
+                message,
+            };
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(error(format!("expected key=value, found {line:?}")));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            match self.set(key, value) {
+                Ok(true) => {}
+                Ok(false) => unknown.push(key.to_string()),
+                Err(message) => return Err(error(format!("{key}: {message}"))),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// Sets one setting by its RocketMQ key. `Ok(false)` for an unknown key.
+    fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        match key {
+            "listenPort" => self.listen_port = parse(value, "a port number (0-65535)")?,
+            "bindAddress" => self.bind_address = parse(value, "an IP address")?,
+            "kvConfigPath" => {
+                if value.is_empty() {
+                    return Err("expected a file path, found nothing".to_string());
+                }
+                self.kv_config_path = PathBuf::from(value);
+            }
+            "scanNotActiveBrokerInterval" => self.scan_not_active_broker_interval = millis(value)?,
+            "brokerChannelExpiredTime" => self.broker_channel_expired_time = millis(value)?,
+            "orderMessageEnable" => self.order_message_enable = boolean(value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+fn parse<T: std::str::FromStr>(value: &str, expected: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("expected {expected}, found {value:?}"))
+}
+
+/// A positive number of milliseconds.
+fn millis(value: &str) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "expected a positive number of milliseconds, found {value:?}"
+        )),
+    }
+}
+
+/// `true` or `false`, in any case. (Java would read any other text as false; a typo here
+/// should not silently disable a feature.)
+fn boolean(value: &str) -> Result<bool, String> {
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(format!("expected true or false, found {value:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rocketmq_properties() {
+        let mut c = NamesrvConfig::default();
+        let unknown = c
+            .apply_properties(
+                "# comment\n! also a comment\n\n listenPort = 19876\nbindAddress=127.0.0.1\n\
+                 kvConfigPath=/tmp/kv.json\nscanNotActiveBrokerInterval=200\n\
+                 brokerChannelExpiredTime=1500\norderMessageEnable=TRUE\n\
+                 rocketmqHome=/opt/rocketmq\nserverWorkerThreads=8\n",
+                "namesrv.conf",
+            )
+            .unwrap();
+        assert_eq!(unknown, vec!["rocketmqHome", "serverWorkerThreads"]);
+        assert_eq!(
+            c,
+            NamesrvConfig {
+                listen_port: 19876,
+                bind_address: "127.0.0.1".parse().unwrap(),
+                kv_config_path: "/tmp/kv.json".into(),
+                scan_not_active_broker_interval: Duration::from_millis(200),
+                broker_channel_expired_time: Duration::from_millis(1500),
+                order_message_enable: true,
+            }
+        );
+    }
+
+    #[test]
+    fn defaults_match_rocketmq() {
+        let c = NamesrvConfig::default();
+        assert_eq!(c.listen_port, 9876);
+        assert_eq!(c.scan_not_active_broker_interval, Duration::from_secs(5));
+        assert_eq!(c.broker_channel_expired_time, Duration::from_secs(120));
+        assert!(c.kv_config_path.ends_with("namesrv/kvConfig.json"));
+    }
+
+    #[test]
+    fn bad_values_name_file_line_and_key() {
+        for (text, expected) in [
+            (
+                "listenPort=98760",
+                "f.conf line 1: listenPort: expected a port number",
+            ),
+            (
+                "\nscanNotActiveBrokerInterval=0",
+                "f.conf line 2: scanNotActiveBrokerInterval: expected a positive",
+            ),
+            (
+                "orderMessageEnable=yes",
+                "f.conf line 1: orderMessageEnable: expected true or false",
+            ),
+            (
+                "bindAddress=localhost",
+                "bindAddress: expected an IP address",
+            ),
+            ("listenPort", "f.conf line 1: expected key=value"),
+        ] {
+            let err = NamesrvConfig::default()
+                .apply_properties(text, "f.conf")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn load_reports_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.conf");
+        let err = NamesrvConfig::load(&missing).unwrap_err();
+        assert!(matches!(err, NamesrvError::ConfigRead { .. }));
+        assert!(err.to_string().contains("nope.conf"));
+
+        let file = dir.path().join("namesrv.conf");
+        std::fs::write(&file, "listenPort=1234\nunknownKey=1\n").unwrap();
+        assert_eq!(NamesrvConfig::load(&file).unwrap().listen_port, 1234);
+    }
+}

@@ -1,0 +1,143 @@
+//! Nameserver requests for tests: register a (fake) broker, ask for routes and cluster info.
+//! Requests are built with the typed headers and bodies of `fennec-common`, as a broker or
+//! client would send them.
+
+use std::time::Duration;
+
+use fennec_common::hash::body_crc;
+use fennec_common::protocol::body::{
+    ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
+    TopicRouteData,
+};
+use fennec_common::protocol::header::{GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
+use fennec_common::protocol::{decode_body, encode_body};
+use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
+
+/// Timeout of one request in tests.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A broker as the nameserver sees it: who it is and which topics it hosts.
+#[derive(Debug, Clone)]
+pub struct BrokerIdentity {
+    pub cluster: String,
+    pub name: String,
+    pub id: i64,
+    pub addr: String,
+    /// Topic name and queue count.
+    pub topics: Vec<(String, i32)>,
+    /// dataVersion counter sent with the topics.
+    pub version: i64,
+}
+
+impl BrokerIdentity {
+    /// A master of `DefaultCluster`.
+    pub fn master(name: &str, addr: &str, topics: &[(&str, i32)]) -> Self {
+        BrokerIdentity {
+            cluster: "DefaultCluster".to_string(),
+            name: name.to_string(),
+            id: 0,
+            addr: addr.to_string(),
+            topics: topics.iter().map(|(t, q)| (t.to_string(), *q)).collect(),
+            version: 1,
+        }
+    }
+
+    /// Its REGISTER_BROKER request, with `bodyCrc32` set.
+    pub fn register_request(&self) -> RemotingCommand {
+        let body = encode_body(&RegisterBrokerBody {
+            filter_server_list: Vec::new(),
+            topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
+                data_version: DataVersion {
+                    counter: self.version,
+                    state_version: 0,
+                    timestamp: 1_700_000_000_000,
+                },
+                topic_config_table: self
+                    .topics
+                    .iter()
+                    .map(|(t, q)| (t.clone(), TopicConfig::new(t, *q)))
+                    .collect(),
+            },
+        });
+        let header = RegisterBrokerRequestHeader {
+            broker_name: self.name.clone(),
+            broker_addr: self.addr.clone(),
+            cluster_name: self.cluster.clone(),
+            ha_server_addr: String::new(),
+            broker_id: self.id,
+            body_crc32: Some(body_crc(&body)),
+            ..Default::default()
+        };
+        RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header).with_body(body)
+    }
+
+    /// Registers over `client`'s connection to `namesrv`; panics unless it succeeds.
+    pub async fn register(&self, client: &RemotingClient, namesrv: &str) {
+        let response = client
+            .invoke(namesrv, self.register_request(), REQUEST_TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("REGISTER_BROKER {} failed: {e}", self.name));
+        assert_eq!(
+            response.code,
+            i32::from(ResponseCode::SUCCESS),
+            "REGISTER_BROKER {}: {}",
+            self.name,
+            response.remark_str()
+        );
+    }
+}
+
+/// A GET_ROUTEINFO_BY_TOPIC request.
+pub fn route_request(topic: &str) -> RemotingCommand {
+    RemotingCommand::request_with_header(
+        RequestCode::GET_ROUTEINFO_BY_TOPIC,
+        &GetRouteInfoRequestHeader {
+            topic: topic.to_string(),
+            accept_standard_json_only: None,
+        },
+    )
+}
+
+/// The route of `topic`, `None` on TOPIC_NOT_EXIST; panics on anything else.
+pub async fn topic_route(
+    client: &RemotingClient,
+    namesrv: &str,
+    topic: &str,
+) -> Option<TopicRouteData> {
+    let response = client
+        .invoke(namesrv, route_request(topic), REQUEST_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("GET_ROUTEINFO_BY_TOPIC {topic} failed: {e}"));
+    match response.response_code() {
+        Some(ResponseCode::SUCCESS) => Some(
+            decode_body(&response.body)
+                .unwrap_or_else(|e| panic!("bad route body for {topic}: {e}")),
+        ),
+        Some(ResponseCode::TOPIC_NOT_EXIST) => None,
+        _ => panic!("GET_ROUTEINFO_BY_TOPIC {topic}: unexpected {response:?}"),
+    }
+}
+
+/// Names of the brokers hosting `topic` (sorted), empty when it has no route.
+pub async fn route_brokers(client: &RemotingClient, namesrv: &str, topic: &str) -> Vec<String> {
+    let mut names: Vec<String> = topic_route(client, namesrv, topic)
+        .await
+        .map(|r| r.queue_datas.into_iter().map(|q| q.broker_name).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// GET_BROKER_CLUSTER_INFO.
+pub async fn cluster_info(client: &RemotingClient, namesrv: &str) -> ClusterInfo {
+    let response = client
+        .invoke(
+            namesrv,
+            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("GET_BROKER_CLUSTER_INFO failed: {e}"));
+    assert_eq!(response.code, 0, "GET_BROKER_CLUSTER_INFO: {response:?}");
+    decode_body(&response.body).unwrap_or_else(|e| panic!("bad ClusterInfo body: {e}"))
+}

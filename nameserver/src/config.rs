@@ -84,24 +84,30 @@ impl NamesrvConfig {
         origin: &str,
     ) -> Result<Vec<String>, NamesrvError> {
         let mut unknown = Vec::new();
-        for (index, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let error = |message: String| NamesrvError::Config {
+        use fennec_common::properties_file::{parse, PropertiesError};
+        let properties = parse(text, origin).map_err(|e| match e {
+            PropertiesError::Syntax { line, text, .. } => NamesrvError::Config {
                 origin: origin.to_string(),
-                line: index + 1,
-                message,
-            };
-            let Some((key, value)) = line.split_once('=') else {
-                return Err(error(format!("expected key=value, found {line:?}")));
-            };
-            let (key, value) = (key.trim(), value.trim());
-            match self.set(key, value) {
+                line,
+                message: format!("expected key=value, found {text:?}"),
+            },
+            other => NamesrvError::Config {
+                origin: origin.to_string(),
+                line: 0,
+                message: other.to_string(),
+            },
+        })?;
+        for p in properties {
+            match self.set(&p.key, &p.value) {
                 Ok(true) => {}
-                Ok(false) => unknown.push(key.to_string()),
-                Err(message) => return Err(error(format!("{key}: {message}"))),
+                Ok(false) => unknown.push(p.key),
+                Err(message) => {
+                    return Err(NamesrvError::Config {
+                        origin: origin.to_string(),
+                        line: p.line,
+                        message: format!("{}: {message}", p.key),
+                    })
+                }
             }
         }
         Ok(unknown)

@@ -256,7 +256,8 @@ pub fn refusal(addr: &str, request: &str, reply: &RemotingCommand) -> AdminError
     if reply.code == i32::from(ResponseCode::REQUEST_CODE_NOT_SUPPORTED) {
         AdminError::NotSupported {
             addr: addr.to_string(),
-            what: request.to_string(),
+            request: request.to_string(),
+            command: None,
         }
     } else {
         AdminError::Response {

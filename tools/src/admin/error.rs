@@ -28,9 +28,16 @@ pub enum AdminError {
         code: i32,
         remark: String,
     },
-    /// The server answered REQUEST_CODE_NOT_SUPPORTED.
-    #[error("{addr} does not support {what}")]
-    NotSupported { addr: String, what: String },
+    /// The server answered REQUEST_CODE_NOT_SUPPORTED to `request`, sent for `command`.
+    #[error("{addr} does not support {}", match .command {
+        Some(c) => format!("{c} ({request})"),
+        None => request.clone(),
+    })]
+    NotSupported {
+        addr: String,
+        request: String,
+        command: Option<String>,
+    },
     #[error("topic {0} does not exist (no route on the nameservers)")]
     TopicNotExist(String),
     #[error("cluster {0} does not exist (not in the nameservers' cluster info)")]
@@ -90,9 +97,10 @@ impl AdminError {
     /// phrase in terms of the request it sent.
     pub fn in_command(self, command: &str) -> AdminError {
         match self {
-            AdminError::NotSupported { addr, .. } => AdminError::NotSupported {
+            AdminError::NotSupported { addr, request, .. } => AdminError::NotSupported {
                 addr,
-                what: command.to_string(),
+                request,
+                command: Some(command.to_string()),
             },
             AdminError::Many(v) => {
                 AdminError::Many(v.into_iter().map(|e| e.in_command(command)).collect())
@@ -175,10 +183,15 @@ mod tests {
         );
         let e = AdminError::NotSupported {
             addr: "n:1".into(),
-            what: "GET_NAMESRV_CONFIG".into(),
-        }
-        .in_command("getNamesrvConfig");
-        assert_eq!(e.to_string(), "n:1 does not support getNamesrvConfig");
+            request: "GET_NAMESRV_CONFIG".into(),
+            command: None,
+        };
+        assert_eq!(e.to_string(), "n:1 does not support GET_NAMESRV_CONFIG");
+        let e = e.in_command("getNamesrvConfig");
+        assert_eq!(
+            e.to_string(),
+            "n:1 does not support getNamesrvConfig (GET_NAMESRV_CONFIG)"
+        );
         assert_eq!(e.response_code(), Some(3));
         assert_eq!(
             AdminError::TopicNotExist("X".into()).to_string(),

@@ -26,7 +26,7 @@ pub trait Report: Serialize {
     fn human(&self, out: &mut String);
 
     /// Servers that failed while others answered: printed on stderr, and the exit code is
-    /// non-zero. JSON reports also carry them in an `errors` field.
+    /// non-zero. JSON objects also carry them in an `errors` field (JSON arrays cannot).
     fn errors(&self) -> &[String] {
         &[]
     }

@@ -117,12 +117,22 @@ pub struct GroupSummary {
     pub diff_total: i64,
 }
 
+/// `consumerProgress` without `-g`: a JSON array of summaries.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct GroupSummaries {
+    pub groups: Vec<GroupSummary>,
+    /// Brokers that failed (printed on stderr; not part of the JSON array).
+    #[serde(skip)]
+    pub errors: Vec<String>,
+}
+
 /// `consumerProgress` result, one of the two forms.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum ConsumerProgressReport {
     Group(GroupProgress),
-    All(Vec<GroupSummary>),
+    All(GroupSummaries),
 }
 
 /// `consumerProgress`.
@@ -201,16 +211,21 @@ async fn stats_on(
 }
 
 /// Every application group with its clients and lag.
-async fn all_groups(client: &AdminClient) -> Result<Vec<GroupSummary>, AdminError> {
+async fn all_groups(client: &AdminClient) -> Result<GroupSummaries, AdminError> {
     let masters = all_masters(&client.cluster_info().await?);
-    let configs = join_all(masters.iter().map(|t| client.subscription_groups(&t.addr))).await;
-    let (configs, _) = require_some(configs.into_iter().collect())?;
+    let configs = join_all(
+        masters
+            .iter()
+            .map(|t| async move { client.subscription_groups(&t.addr).await.map(|w| (t, w)) }),
+    )
+    .await;
+    let (configs, mut errors) = require_some(configs)?;
     // Which masters hold each group's configuration.
     let mut groups: BTreeMap<String, BTreeSet<&BrokerTarget>> = BTreeMap::new();
-    for (target, wrapper) in masters.iter().zip(&configs) {
+    for (target, wrapper) in &configs {
         for name in wrapper.subscription_group_table.keys() {
             if !is_system_group(name) {
-                groups.entry(name.clone()).or_default().insert(target);
+                groups.entry(name.clone()).or_default().insert(*target);
             }
         }
     }
@@ -219,12 +234,22 @@ async fn all_groups(client: &AdminClient) -> Result<Vec<GroupSummary>, AdminErro
         summarise(client, group, &addrs).await
     }))
     .await;
-    Ok(summaries)
+    let mut groups = Vec::new();
+    for (summary, errs) in summaries {
+        groups.push(summary);
+        errors.extend(errs);
+    }
+    Ok(GroupSummaries { groups, errors })
 }
 
-async fn summarise(client: &AdminClient, group: &str, addrs: &[&str]) -> GroupSummary {
+/// One group's summary, and the errors of brokers that did not answer.
+async fn summarise(
+    client: &AdminClient,
+    group: &str,
+    addrs: &[&str],
+) -> (GroupSummary, Vec<String>) {
     let stats = join_all(addrs.iter().map(|a| stats_on(client, a, group, None))).await;
-    let (stats, _) = super::target::partition(stats);
+    let (stats, errors) = super::target::partition(stats);
     let progress = GroupProgress::merge(group, stats, Vec::new());
     let mut summary = GroupSummary {
         group: group.to_string(),
@@ -254,7 +279,7 @@ async fn summarise(client: &AdminClient, group: &str, addrs: &[&str]) -> GroupSu
             break;
         }
     }
-    summary
+    (summary, errors)
 }
 
 impl Report for ConsumerProgressReport {
@@ -286,10 +311,10 @@ impl Report for ConsumerProgressReport {
                 out.push_str(&format!("Consume TPS: {:.2}\n", p.consume_tps));
                 out.push_str(&format!("Consume Diff Total: {}\n", p.diff_total));
             }
-            ConsumerProgressReport::All(groups) => {
+            ConsumerProgressReport::All(summaries) => {
                 let mut t =
                     Table::new(&["#Group", "#Count", "#Type", "#Model", "#TPS", "#Diff Total"]);
-                for g in groups {
+                for g in &summaries.groups {
                     t.push(vec![
                         g.group.clone(),
                         g.count.to_string(),
@@ -307,7 +332,7 @@ impl Report for ConsumerProgressReport {
     fn errors(&self) -> &[String] {
         match self {
             ConsumerProgressReport::Group(p) => &p.errors,
-            ConsumerProgressReport::All(_) => &[],
+            ConsumerProgressReport::All(s) => &s.errors,
         }
     }
 }
@@ -392,14 +417,18 @@ mod tests {
         assert!(is_system_group("TOOLS_CONSUMER"));
         assert!(is_system_group("CID_RMQ_SYS_TRANS"));
         assert!(!is_system_group("orders"));
-        let r = ConsumerProgressReport::All(vec![GroupSummary {
-            group: "G".into(),
-            count: 0,
-            consume_type: String::new(),
-            message_model: String::new(),
-            consume_tps: 0.0,
-            diff_total: 3,
-        }]);
+        let r = ConsumerProgressReport::All(GroupSummaries {
+            groups: vec![GroupSummary {
+                group: "G".into(),
+                count: 0,
+                consume_type: String::new(),
+                message_model: String::new(),
+                consume_tps: 0.0,
+                diff_total: 3,
+            }],
+            errors: vec!["b:1 is down".into()],
+        });
+        assert_eq!(r.errors(), ["b:1 is down".to_string()]);
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
             serde_json::json!([{"group": "G", "count": 0, "consumeType": "", "messageModel": "",

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use fennec_common::message::properties::keys;
 use fennec_common::message::MessageExt;
 use serde::Serialize;
 
@@ -78,7 +79,7 @@ impl MessageView {
             queue_offset: msg.queue_offset,
             commit_log_offset: msg.commit_log_offset,
             tags: msg.tags().map(str::to_string),
-            keys: msg.properties.get("KEYS").map(str::to_string),
+            keys: msg.properties.get(keys::KEYS).map(str::to_string),
             born_timestamp: msg.born_timestamp,
             born_time: format_millis(msg.born_timestamp),
             born_host: msg.born_host.to_string(),

@@ -1,7 +1,7 @@
 //! Configuration commands: `getBrokerConfig` (GET_BROKER_CONFIG), `updateBrokerConfig`
 //! (UPDATE_BROKER_CONFIG with a `key=value` body) and `getNamesrvConfig`
 //! (GET_NAMESRV_CONFIG). A server that answers REQUEST_CODE_NOT_SUPPORTED is reported as
-//! "<server> does not support <command>".
+//! `<server> does not support <command> (<REQUEST>)`.
 
 use std::collections::BTreeMap;
 

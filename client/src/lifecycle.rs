@@ -107,6 +107,21 @@ impl<T> Lifecycle<T> {
     }
 }
 
+/// Shuts a client down that was dropped while running: in the background when a tokio
+/// runtime is at hand, else only with a warning (its tasks died with their runtime).
+pub(crate) fn shutdown_on_drop<F>(what: &str, shutdown: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            tracing::warn!("{what} dropped while running; shutting it down in the background");
+            handle.spawn(shutdown);
+        }
+        Err(_) => tracing::warn!("{what} dropped while running, outside a tokio runtime"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,6 +54,21 @@ fn recorder(
     }
 }
 
+/// A listener that records every message and asks for a first delivery to be retried.
+fn fail_first(
+    seen: &Seen,
+) -> impl Fn(&[MessageExt], &fennec_client::ConsumeContext) -> ConsumeResult {
+    let seen = seen.clone();
+    move |msgs, _| {
+        seen.lock().extend(msgs.iter().cloned());
+        if msgs[0].reconsume_times == 0 {
+            ConsumeResult::ReconsumeLater
+        } else {
+            ConsumeResult::Success
+        }
+    }
+}
+
 fn queue_len(cluster: &Cluster, broker: &str, topic: &str, q: i32) -> i64 {
     cluster
         .broker(broker)
@@ -133,20 +148,7 @@ async fn reconsume_later_comes_back_through_the_retry_topic() {
     let seen: Seen = Arc::default();
     let consumer = push_consumer(&cluster, "CG");
     consumer.subscribe("T", "*").unwrap();
-    let s = seen.clone();
-    consumer
-        .start(
-            move |msgs: &[MessageExt], _: &fennec_client::ConsumeContext| {
-                s.lock().extend(msgs.iter().cloned());
-                if msgs[0].reconsume_times == 0 {
-                    ConsumeResult::ReconsumeLater
-                } else {
-                    ConsumeResult::Success
-                }
-            },
-        )
-        .await
-        .unwrap();
+    consumer.start(fail_first(&seen)).await.unwrap();
     eventually("the redelivery", 10, || seen.lock().len() >= 2).await;
     let seen = seen.lock().clone();
     assert_eq!(seen[1].id(), sent.msg_id);
@@ -172,20 +174,7 @@ async fn refused_send_back_is_consumed_again_locally() {
     let seen: Seen = Arc::default();
     let consumer = push_consumer(&cluster, "CG");
     consumer.subscribe("T", "*").unwrap();
-    let s = seen.clone();
-    consumer
-        .start(
-            move |msgs: &[MessageExt], _: &fennec_client::ConsumeContext| {
-                s.lock().extend(msgs.iter().cloned());
-                if msgs[0].reconsume_times == 0 {
-                    ConsumeResult::ReconsumeLater
-                } else {
-                    ConsumeResult::Success
-                }
-            },
-        )
-        .await
-        .unwrap();
+    consumer.start(fail_first(&seen)).await.unwrap();
     eventually("the first delivery", 10, || !seen.lock().is_empty()).await;
     // While the message waits for its local retry, the offset must not pass it.
     assert_ne!(cluster.broker("broker-a").offset("CG", "T", 0), Some(1));

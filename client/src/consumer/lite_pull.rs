@@ -35,7 +35,7 @@ use super::options::{consumer_setters, ConsumerSettings};
 use super::subscription::Subscriptions;
 use crate::config::client_setters;
 use crate::error::ClientError;
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{shutdown_on_drop, Lifecycle};
 
 /// Builds a [`PullConsumer`]. Defaults: CLUSTERING, CONSUME_FROM_LAST_OFFSET, pull batch 10,
 /// up to 10000 messages buffered, auto-commit every 5 s.
@@ -226,6 +226,14 @@ impl PullConsumer {
         match self.lifecycle.running() {
             Ok(shared) => shared.assignment().await,
             Err(_) => BTreeSet::new(),
+        }
+    }
+}
+
+impl Drop for PullConsumer {
+    fn drop(&mut self) {
+        if let Some(shared) = self.lifecycle.begin_shutdown() {
+            shutdown_on_drop("pull consumer", async move { shared.shutdown().await });
         }
     }
 }

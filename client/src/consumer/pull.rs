@@ -192,7 +192,10 @@ async fn pull_loop<S: PullSink>(
                 {
                     subscription_errors += 1;
                     debug!(%mq, "broker lacks the subscription; sending a heartbeat: {e}");
-                    core.instance.heartbeat_all().await;
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        _ = core.instance.heartbeat_all() => {}
+                    }
                     if subscription_errors == 1 {
                         continue;
                     }

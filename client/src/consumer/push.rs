@@ -36,7 +36,7 @@ use super::push_state::{PushSettings, PushShared};
 use super::subscription::Subscriptions;
 use crate::config::client_setters;
 use crate::error::ClientError;
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{shutdown_on_drop, Lifecycle};
 
 /// Builds a [`PushConsumer`]. Defaults are RocketMQ's: CLUSTERING, CONSUME_FROM_LAST_OFFSET,
 /// pull batch 32, consume batch 1, 20 concurrent listener calls, at most 1000 messages or
@@ -200,6 +200,14 @@ impl PushConsumer {
         match self.lifecycle.running() {
             Ok(shared) => shared.assignment().await,
             Err(_) => BTreeSet::new(),
+        }
+    }
+}
+
+impl Drop for PushConsumer {
+    fn drop(&mut self) {
+        if let Some(shared) = self.lifecycle.begin_shutdown() {
+            shutdown_on_drop("push consumer", async move { shared.shutdown().await });
         }
     }
 }

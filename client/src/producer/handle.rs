@@ -24,7 +24,7 @@ use super::prepare::{prepare_batch, prepare_message, Outgoing};
 use super::sender::Sender;
 use super::SendResult;
 use crate::error::ClientError;
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{shutdown_on_drop, Lifecycle};
 
 /// A producer: build, start, send, shut down.
 #[derive(Debug)]
@@ -165,5 +165,13 @@ where
             handle.spawn_blocking(move || callback(result));
         }
         Err(_) => callback(result),
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if let Some(sender) = self.lifecycle.begin_shutdown() {
+            shutdown_on_drop("producer", async move { sender.shutdown().await });
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! Clients find brokers through the name servers (`namesrv_addr`, or the `NAMESRV_ADDR`
 //! environment variable). Everything is async on tokio; listeners and send callbacks run on
 //! tokio's blocking pool. Clients with the same client ID (`clientIP@instanceName`) share
-//! one [client instance](instance): connections, route cache, heartbeats and timers.
+//! one client instance: connections, route cache, heartbeats and timers.
 
 mod api;
 pub mod config;

@@ -46,6 +46,8 @@ pub(crate) struct ClientInstance {
     namesrv_index: AtomicUsize,
     api: Api<InstanceProcessor>,
     routes: Mutex<RouteTable>,
+    /// Topics whose route is being fetched in the background.
+    refreshing: Mutex<BTreeSet<String>>,
     members: Mutex<Members>,
     uniq_ids: UniqIdGenerator,
     rebalance_now: Notify,
@@ -84,6 +86,7 @@ impl ClientInstance {
                 namesrv,
                 config,
                 routes: Mutex::new(RouteTable::default()),
+                refreshing: Mutex::new(BTreeSet::new()),
                 members: Mutex::new(Members::default()),
                 uniq_ids: UniqIdGenerator::new(ip),
                 rebalance_now: Notify::new(),
@@ -183,6 +186,22 @@ impl ClientInstance {
             }
             None => Ok(false),
         }
+    }
+
+    /// Fetches the route of `topic` in the background (after a failed send), unless a
+    /// fetch for it is already under way.
+    pub(crate) fn refresh_route_soon(self: &Arc<Self>, topic: &str) {
+        if !self.refreshing.lock().insert(topic.to_string()) {
+            return;
+        }
+        let instance = self.clone();
+        let topic = topic.to_string();
+        self.spawn(async move {
+            if let Err(e) = instance.update_route(&topic).await {
+                debug!(%topic, "route refresh failed: {e}");
+            }
+            instance.refreshing.lock().remove(&topic);
+        });
     }
 
     /// Refreshes the route of every topic in use.

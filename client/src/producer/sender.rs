@@ -4,8 +4,9 @@
 //!
 //! A send makes up to 1 + `retry_times` attempts within `send_timeout` in all. An attempt
 //! that fails with a transport error or a retriable response code (see
-//! [`ClientError::is_retriable_send`]) marks its broker unavailable for a while and the next
-//! attempt goes to another broker when there is one; any other error ends the send.
+//! [`ClientError::is_retriable_send`]) marks its broker unavailable for a while, has the
+//! topic's route fetched again in the background, and the next attempt goes to another
+//! broker when there is one; any other error ends the send.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,6 +106,7 @@ impl Sender {
                 }
                 Err(e) if e.is_retriable_send() => {
                     self.fault.record(&mq.broker_name, latency, true);
+                    self.instance.refresh_route_soon(&out.topic);
                     maybe_stored |= e.may_be_stored();
                     debug!(%mq, attempt, "send attempt failed: {e}");
                     last_error = Some(e);

@@ -417,6 +417,24 @@ async fn broker_reset_moves_a_push_consumer_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_refuse_requests_they_do_not_serve() {
+    let cluster = Cluster::start(&["broker-a"], &[("T", 1)]).await;
+    let consumer = push_consumer(&cluster, "CG");
+    consumer.subscribe("T", "*").unwrap();
+    consumer.start(recorder(&Seen::default())).await.unwrap();
+    let running_info = fennec_common::remoting::RemotingCommand::request(
+        fennec_common::remoting::RequestCode::GET_CONSUMER_RUNNING_INFO,
+    );
+    let resp = cluster
+        .broker("broker-a")
+        .ask_member("CG", running_info)
+        .await;
+    assert_eq!(resp.code, 3, "REQUEST_CODE_NOT_SUPPORTED");
+    assert_eq!(resp.remark_str(), " request type 307 not supported");
+    consumer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_consumer_assign_poll_seek_commit() {
     let cluster = Cluster::start(&["broker-a"], &[("T", 2)]).await;
     let producer = producer(&cluster).await;

@@ -161,6 +161,11 @@ impl ConsumeService {
         msgs: Vec<MessageExt>,
         result: ConsumeResult,
     ) {
+        if !pq.is_current(epoch) {
+            // The queue was taken away or reset meanwhile: its new owner or position
+            // decides; sending back would only duplicate the message.
+            return;
+        }
         let mut done: Vec<i64> = Vec::with_capacity(msgs.len());
         let mut kept = Vec::new();
         match (result, self.core.settings.model) {

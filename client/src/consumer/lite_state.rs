@@ -267,7 +267,9 @@ impl LiteShared {
         }
         let deadline = Instant::now() + timeout;
         let limit = self.core.settings.pull_batch_size.max(1) as usize;
-        let mut buffer = self.buffer.lock().await;
+        let Ok(mut buffer) = tokio::time::timeout_at(deadline, self.buffer.lock()).await else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         loop {
             // Only the first batch is awaited: once messages are taken, nothing awaits, so

@@ -112,6 +112,21 @@ impl MockBroker {
             .unwrap_or_default()
     }
 
+    /// Sends `cmd` to the first member of `group` and returns its answer.
+    pub async fn ask_member(&self, group: &str, cmd: RemotingCommand) -> RemotingCommand {
+        let channel = self
+            .state
+            .lock()
+            .groups
+            .get(group)
+            .and_then(|g| g.values().next().map(|m| m.channel.clone()))
+            .expect("a member of the group");
+        channel
+            .request(cmd, Duration::from_secs(3))
+            .await
+            .expect("an answer from the client")
+    }
+
     /// Sends RESET_CONSUMER_CLIENT_OFFSET to every member of `group`.
     pub async fn reset_offsets(&self, group: &str, topic: &str, offsets: Vec<(MessageQueue, i64)>) {
         let channels: Vec<Channel> = self

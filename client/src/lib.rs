@@ -1,1 +1,30 @@
-//! placeholder
+//! Fennec client SDK: producers and consumers for any broker that speaks the Apache
+//! RocketMQ 4.x remoting protocol (Fennec's, or RocketMQ 4.9).
+//!
+//! * [`Producer`]: `send`, `send_async`, `send_oneway`, `send_batch`, `send_to_queue`.
+//! * [`PushConsumer`]: subscribe with tag expressions, start with a [`MessageListener`].
+//! * [`PullConsumer`]: subscribe or assign queues, `poll`, `seek`, `commit_sync`.
+//!
+//! Clients find brokers through the name servers (`namesrv_addr`, or the `NAMESRV_ADDR`
+//! environment variable). Everything is async on tokio; listeners and send callbacks run on
+//! tokio's blocking pool. Clients with the same client ID (`clientIP@instanceName`) share
+//! one client instance: connections, route cache, heartbeats and timers.
+
+mod api;
+pub mod config;
+pub mod consumer;
+pub mod error;
+mod instance;
+mod lifecycle;
+pub mod producer;
+mod route;
+
+pub use config::ClientConfig;
+pub use consumer::{
+    ConsumeContext, ConsumeResult, MessageListener, PullConsumer, PullConsumerBuilder,
+    PushConsumer, PushConsumerBuilder,
+};
+pub use error::ClientError;
+pub use fennec_common::message::{Message, MessageExt, Properties};
+pub use fennec_common::protocol::body::{ConsumeFromWhere, MessageModel, MessageQueue};
+pub use producer::{Producer, ProducerBuilder, SendResult, SendStatus};

@@ -1,0 +1,31 @@
+//! Consumers: [`PushConsumer`] (a listener is called with what arrives) and [`PullConsumer`]
+//! (the application polls).
+//!
+//! Both own a set of queues, chosen by rebalancing (clustering: the group shares the
+//! queues; broadcasting: every member reads all) or, for the pull consumer, by assignment.
+//! Each owned queue has a long-polling pull task. Offsets are committed to the brokers when
+//! clustering and to a local file when broadcasting.
+
+mod allocate;
+mod consume;
+mod core;
+mod listener;
+mod lite_pull;
+mod lite_state;
+mod member;
+mod offset_file;
+mod offset_store;
+mod options;
+mod process_queue;
+mod pull;
+mod push;
+mod push_state;
+mod rebalance;
+mod start_offset;
+mod subscription;
+
+pub use listener::{ConsumeContext, ConsumeResult, MessageListener};
+pub use lite_pull::{PullConsumer, PullConsumerBuilder};
+pub use push::{PushConsumer, PushConsumerBuilder};
+
+pub(crate) use member::ConsumerRef;

@@ -1,0 +1,110 @@
+//! Rebalancing: deciding which queues a consumer owns and moving to that set.
+//!
+//! For each subscribed topic the target is every readable queue when broadcasting, or this
+//! consumer's share of them ([`super::allocate::allocate_averagely`]) over the group's
+//! members (GET_CONSUMER_LIST_BY_GROUP from a broker hosting the topic) when clustering. A
+//! topic whose queues or members cannot be learnt right now keeps its current queues. Queues
+//! that leave are stopped, their offset persisted and forgotten; queues that arrive start at
+//! [`ConsumerCore::start_offset`]. The consumer kinds differ only in how a queue is started
+//! and stopped, which [`QueueOwner`] abstracts.
+
+use std::collections::{BTreeSet, HashSet};
+
+use fennec_common::protocol::body::{MessageModel, MessageQueue};
+use fennec_common::protocol::topic::is_retry_topic;
+use tracing::{info, warn};
+
+use super::allocate::allocate_averagely;
+use super::core::ConsumerCore;
+use super::pull::PullTask;
+
+/// The queues of a consumer and how they start and stop.
+pub(crate) trait QueueOwner {
+    /// The queues currently owned.
+    fn owned(&self) -> Vec<MessageQueue>;
+    /// Starts reading `mq` at `offset`.
+    fn start_queue(&mut self, mq: MessageQueue, offset: i64);
+    /// Gives `mq` up; the caller stops the returned pull task.
+    fn take_queue(&mut self, mq: &MessageQueue) -> Option<PullTask>;
+}
+
+/// The queues of `topic` this consumer should own; `None` when that cannot be known now.
+pub(crate) async fn target_queues(core: &ConsumerCore, topic: &str) -> Option<Vec<MessageQueue>> {
+    let queues = match core.topic_queues(topic).await {
+        Ok(q) => q,
+        Err(e) => {
+            if !is_retry_topic(topic) {
+                warn!(group = %core.group, %topic, "no queues to rebalance: {e}");
+            }
+            return None;
+        }
+    };
+    match core.settings.model {
+        MessageModel::Broadcasting => Some(queues),
+        MessageModel::Clustering => {
+            let addr = core.instance.any_broker_addr(topic)?;
+            match core.instance.api().consumer_ids(&addr, &core.group).await {
+                Ok(ids) if !ids.is_empty() => {
+                    Some(allocate_averagely(core.client_id(), &queues, &ids))
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    warn!(group = %core.group, %topic, "cannot list the group's consumers: {e}");
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// One rebalance of every subscribed topic.
+pub(crate) async fn rebalance<O: QueueOwner>(core: &ConsumerCore, owner: &mut O) {
+    let subscribed: HashSet<String> = core.subscriptions.topics().into_iter().collect();
+    let mut target = BTreeSet::new();
+    let mut decided = HashSet::new();
+    for topic in &subscribed {
+        if let Some(queues) = target_queues(core, topic).await {
+            decided.insert(topic.clone());
+            target.extend(queues);
+        }
+    }
+    apply(core, owner, &target, |mq| {
+        !subscribed.contains(&mq.topic) || decided.contains(&mq.topic)
+    })
+    .await;
+}
+
+/// Moves `owner` to `target`: owned queues outside it for which `may_drop` holds are given
+/// up, queues of `target` not owned yet are started.
+pub(crate) async fn apply<O: QueueOwner>(
+    core: &ConsumerCore,
+    owner: &mut O,
+    target: &BTreeSet<MessageQueue>,
+    may_drop: impl Fn(&MessageQueue) -> bool,
+) {
+    let owned: BTreeSet<MessageQueue> = owner.owned().into_iter().collect();
+    for mq in owned
+        .iter()
+        .filter(|mq| !target.contains(*mq) && may_drop(mq))
+    {
+        if let Some(task) = owner.take_queue(mq) {
+            task.stop().await;
+        }
+        if let Err(e) = core.offsets.persist(mq).await {
+            warn!(group = %core.group, %mq, "offset commit of a released queue failed: {e}");
+        }
+        core.offsets.remove(mq);
+        info!(group = %core.group, %mq, "queue released");
+    }
+    for mq in target.iter().filter(|mq| !owned.contains(*mq)) {
+        match core.start_offset(mq).await {
+            Ok(offset) => {
+                info!(group = %core.group, %mq, offset, "queue assigned");
+                owner.start_queue(mq.clone(), offset);
+            }
+            Err(e) => {
+                warn!(group = %core.group, %mq, "no start offset; retrying at the next rebalance: {e}")
+            }
+        }
+    }
+}

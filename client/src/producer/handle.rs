@@ -1,0 +1,177 @@
+//! [`Producer`]: sends messages (RocketMQ's DefaultMQProducer).
+//!
+//! ```no_run
+//! use fennec_client::{Message, Producer};
+//!
+//! # async fn run() -> Result<(), fennec_client::ClientError> {
+//! let producer = Producer::builder("OrderProducers").namesrv_addr("127.0.0.1:9876").build()?;
+//! producer.start().await?;
+//! let msg = Message::new("Orders", "order 42").with_tags("Created").with_keys(&["42"]);
+//! let result = producer.send(msg).await?;
+//! println!("stored as {} at offset {}", result.msg_id, result.queue_offset);
+//! producer.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use fennec_common::message::Message;
+use fennec_common::protocol::body::MessageQueue;
+use tokio::time::Instant;
+use tracing::warn;
+
+use super::builder::{ProducerBuilder, ProducerSettings};
+use super::prepare::{prepare_batch, prepare_message, Outgoing};
+use super::sender::Sender;
+use super::SendResult;
+use crate::error::ClientError;
+use crate::lifecycle::{shutdown_on_drop, Lifecycle};
+
+/// A producer: build, start, send, shut down.
+#[derive(Debug)]
+pub struct Producer {
+    settings: ProducerSettings,
+    lifecycle: Lifecycle<Sender>,
+}
+
+impl Producer {
+    /// A builder for a producer of `group`.
+    pub fn builder(group: impl Into<String>) -> ProducerBuilder {
+        ProducerBuilder::new(group.into())
+    }
+
+    pub(super) fn new(settings: ProducerSettings) -> Self {
+        Producer {
+            settings,
+            lifecycle: Lifecycle::default(),
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        &self.settings.group
+    }
+
+    /// The client ID, once started.
+    pub fn client_id(&self) -> Option<String> {
+        self.lifecycle
+            .running()
+            .ok()
+            .map(|s| s.instance.client_id().to_string())
+    }
+
+    /// Connects to the name servers' world: joins (or starts) the client instance.
+    pub async fn start(&self) -> Result<(), ClientError> {
+        self.lifecycle
+            .start_with(Sender::start(self.settings.clone()))
+            .await
+    }
+
+    /// Waits for asynchronous sends in flight, then leaves the group.
+    pub async fn shutdown(&self) {
+        if let Some(sender) = self.lifecycle.begin_shutdown() {
+            sender.shutdown().await;
+        }
+    }
+
+    fn prepare(&self, sender: &Sender, msg: Message) -> Result<Outgoing, ClientError> {
+        prepare_message(msg, &self.settings.limits, || {
+            sender.instance.next_uniq_id()
+        })
+    }
+
+    /// Sends and waits until the broker stored the message, retrying on other brokers.
+    /// On error, [`ClientError::may_be_stored`] tells whether it may be stored anyway.
+    pub async fn send(&self, msg: Message) -> Result<SendResult, ClientError> {
+        let sender = self.lifecycle.running()?;
+        let out = self.prepare(&sender, msg)?;
+        sender.send(&out).await
+    }
+
+    /// Sends in the background and calls `callback` with the outcome, on a blocking-pool
+    /// thread. Returns at once. Must be called within a tokio runtime.
+    pub fn send_async<F>(&self, msg: Message, callback: F)
+    where
+        F: FnOnce(Result<SendResult, ClientError>) + Send + 'static,
+    {
+        let prepared = self
+            .lifecycle
+            .running()
+            .and_then(|sender| self.prepare(&sender, msg).map(|out| (sender, out)));
+        let (sender, out) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                complete_in_background(callback, Err(e));
+                return;
+            }
+        };
+        let tracker = sender.tracker.clone();
+        tracker.spawn(async move {
+            let result = sender.send(&out).await;
+            if tokio::task::spawn_blocking(move || callback(result))
+                .await
+                .is_err()
+            {
+                warn!("a send callback panicked");
+            }
+        });
+    }
+
+    /// Sends once without waiting for the broker; nothing tells whether it was stored.
+    pub async fn send_oneway(&self, msg: Message) -> Result<(), ClientError> {
+        let sender = self.lifecycle.running()?;
+        let out = self.prepare(&sender, msg)?;
+        sender.send_oneway(&out).await
+    }
+
+    /// Sends messages of one topic as one SEND_BATCH_MESSAGE; they are stored with
+    /// consecutive offsets in one queue. `msg_id` and `offset_msg_id` of the result list
+    /// every message, comma-separated.
+    pub async fn send_batch(&self, msgs: Vec<Message>) -> Result<SendResult, ClientError> {
+        let sender = self.lifecycle.running()?;
+        let out = prepare_batch(msgs, &self.settings.limits, || {
+            sender.instance.next_uniq_id()
+        })?;
+        sender.send(&out).await
+    }
+
+    /// Sends to the queue the caller chose, once (no retry on another queue).
+    pub async fn send_to_queue(
+        &self,
+        msg: Message,
+        mq: &MessageQueue,
+    ) -> Result<SendResult, ClientError> {
+        if msg.topic != mq.topic {
+            return Err(ClientError::InvalidMessage(format!(
+                "the message's topic {} is not the queue's topic {}",
+                msg.topic, mq.topic
+            )));
+        }
+        let sender = self.lifecycle.running()?;
+        let out = self.prepare(&sender, msg)?;
+        let timeout = self.settings.send_timeout;
+        let deadline = Instant::now() + timeout;
+        tokio::time::timeout_at(deadline, sender.send_to(mq, &out, timeout))
+            .await
+            .map_err(|_| ClientError::Timeout(timeout))?
+    }
+}
+
+/// Runs a callback off the async workers; inline when there is no runtime to protect.
+fn complete_in_background<F>(callback: F, result: Result<SendResult, ClientError>)
+where
+    F: FnOnce(Result<SendResult, ClientError>) + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn_blocking(move || callback(result));
+        }
+        Err(_) => callback(result),
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if let Some(sender) = self.lifecycle.begin_shutdown() {
+            shutdown_on_drop("producer", async move { sender.shutdown().await });
+        }
+    }
+}

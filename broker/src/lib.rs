@@ -1,1 +1,4 @@
-//! placeholder
+//! The Fennec broker. For now this is its message store ([`store`]): the CommitLog, consume
+//! queues, index files, flushing, dispatch, recovery and retention, usable without a network.
+
+pub mod store;

@@ -1,0 +1,291 @@
+//! [`CommitLog`]: every message of every topic, appended to one log of fixed-size files
+//! (`mappedFileSizeCommitLog`). Record layout: `fennec_common::message::record`.
+//!
+//! Appends are serialized by one lock held only to assign offsets and copy bytes: the records
+//! arrive encoded (see `message.rs`); under the lock the CommitLog looks up and bumps the
+//! topic queue's next offset, patches QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP in
+//! place, memcpys into the map and publishes the new write position. A record that does not
+//! fit (`len + 8 > space left`) ends the file with the blank marker
+//! `[i32 remaining][i32 BLANK_MAGIC]` and goes into the next file, which the allocation
+//! thread has usually prepared already.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use fennec_common::message::record::{
+    parse_entry, Entry, BLANK_MAGIC, POS_PHYSICAL_OFFSET, POS_QUEUE_OFFSET,
+};
+use fennec_common::time::now_millis;
+use parking_lot::Mutex;
+
+use super::allocate::Allocator;
+use super::error::StoreError;
+use super::mapped_file::{MappedFile, MappedFileWriter};
+use super::mapped_file_queue::MappedFileQueue;
+use super::message::Encoded;
+use super::put_result::AppendResult;
+
+/// Bytes kept free at the end of every file for the blank marker.
+pub(crate) const END_FILE_MIN_BLANK_LENGTH: usize = 8;
+
+/// Next queue offset per topic and queue id (RocketMQ's topicQueueTable).
+pub(crate) type QueueOffsets = HashMap<String, HashMap<i32, i64>>;
+
+#[derive(Debug, Default)]
+struct AppendState {
+    writer: Option<MappedFileWriter>,
+    queue_offsets: QueueOffsets,
+    /// Set at shutdown under the lock, so no append lands after the final flush.
+    closed: bool,
+}
+
+/// Why an append failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppendError {
+    #[error("the commit log is closed")]
+    Closed,
+    #[error(transparent)]
+    File(#[from] StoreError),
+}
+
+#[derive(Debug)]
+pub(crate) struct CommitLog {
+    files: MappedFileQueue,
+    allocator: Arc<Allocator>,
+    state: Mutex<AppendState>,
+    /// End of the last append, published after its bytes (Release).
+    max_offset: AtomicI64,
+    /// STORETIMESTAMP of the last append.
+    last_store_timestamp: AtomicI64,
+}
+
+impl CommitLog {
+    pub(crate) fn new(files: MappedFileQueue, allocator: Arc<Allocator>) -> CommitLog {
+        CommitLog {
+            files,
+            allocator,
+            state: Mutex::new(AppendState::default()),
+            max_offset: AtomicI64::new(0),
+            last_store_timestamp: AtomicI64::new(0),
+        }
+    }
+
+    pub(crate) fn files(&self) -> &MappedFileQueue {
+        &self.files
+    }
+
+    pub(crate) fn file_size(&self) -> usize {
+        self.files.file_size()
+    }
+
+    /// Makes the log appendable after recovery set every file's position: the last file's
+    /// writer is taken (unless it is full) and the next file is requested ahead of need.
+    pub(crate) fn resume(&self, queue_offsets: QueueOffsets) -> Result<(), StoreError> {
+        let mut st = self.state.lock();
+        st.queue_offsets = queue_offsets;
+        st.writer = None;
+        if self.files.is_empty() {
+            self.files.create_file(0)?;
+        }
+        if let Some(last) = self.files.last() {
+            if !last.is_full() {
+                st.writer = last.writer();
+            }
+            self.allocator.request(last.end_offset());
+        }
+        self.max_offset
+            .store(self.files.max_offset(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Appends the encoded records under the lock.
+    pub(crate) fn append(
+        &self,
+        enc: &mut Encoded,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<AppendResult, AppendError> {
+        let len = enc.buf.len();
+        let mut guard = self.state.lock();
+        let AppendState {
+            writer,
+            queue_offsets,
+            closed,
+        } = &mut *guard;
+        if *closed {
+            return Err(AppendError::Closed);
+        }
+        let w = self.writer_with_room(writer, len)?;
+        let phys = w.file().start_offset() + w.position() as i64;
+        let queue_offset = if enc.assign_queue_offset {
+            match queue_offsets.get_mut(topic) {
+                Some(queues) => *queues.entry(queue_id).or_insert(0),
+                None => {
+                    queue_offsets.insert(topic.to_string(), HashMap::from([(queue_id, 0)]));
+                    0
+                }
+            }
+        } else {
+            0
+        };
+        let now = now_millis();
+        for (i, slot) in enc.records.iter().enumerate() {
+            let qo = if enc.assign_queue_offset {
+                queue_offset + i as i64
+            } else {
+                0
+            };
+            let start = slot.start;
+            enc.buf[start + POS_QUEUE_OFFSET..start + POS_QUEUE_OFFSET + 8]
+                .copy_from_slice(&qo.to_be_bytes());
+            enc.buf[start + POS_PHYSICAL_OFFSET..start + POS_PHYSICAL_OFFSET + 8]
+                .copy_from_slice(&(phys + start as i64).to_be_bytes());
+            enc.buf[slot.store_timestamp_pos..slot.store_timestamp_pos + 8]
+                .copy_from_slice(&now.to_be_bytes());
+        }
+        // `writer_with_room` guaranteed the space.
+        let _ = w.append(&enc.buf);
+        if enc.assign_queue_offset {
+            if let Some(next) = queue_offsets
+                .get_mut(topic)
+                .and_then(|q| q.get_mut(&queue_id))
+            {
+                *next = queue_offset + enc.records.len() as i64;
+            }
+        }
+        self.last_store_timestamp.store(now, Ordering::Relaxed);
+        self.max_offset.store(phys + len as i64, Ordering::Release);
+        drop(guard);
+        Ok(AppendResult {
+            wrote_offset: phys,
+            wrote_bytes: len,
+            store_timestamp: now,
+            queue_offset,
+            msg_num: enc.records.len(),
+            record_offsets: enc.records.iter().map(|s| phys + s.start as i64).collect(),
+        })
+    }
+
+    /// The current writer if `len` bytes fit in its file, else ends that file with the blank
+    /// marker and rolls to the next one.
+    fn writer_with_room<'a>(
+        &self,
+        writer: &'a mut Option<MappedFileWriter>,
+        len: usize,
+    ) -> Result<&'a mut MappedFileWriter, StoreError> {
+        let fits = writer
+            .as_ref()
+            .is_some_and(|w| len + END_FILE_MIN_BLANK_LENGTH <= w.remaining());
+        if !fits {
+            let next = match writer.take() {
+                Some(mut w) => {
+                    let mut marker = [0u8; END_FILE_MIN_BLANK_LENGTH];
+                    marker[..4].copy_from_slice(&(w.remaining() as i32).to_be_bytes());
+                    marker[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+                    w.fill_to_end(&marker);
+                    self.max_offset
+                        .store(w.file().end_offset(), Ordering::Release);
+                    w.file().end_offset()
+                }
+                None => self.files.last().map_or(0, |f| f.end_offset()),
+            };
+            *writer = Some(self.roll(next)?);
+        }
+        writer
+            .as_mut()
+            .ok_or_else(|| StoreError::Config("no commit log writer".into()))
+    }
+
+    fn roll(&self, start: i64) -> Result<MappedFileWriter, StoreError> {
+        let prepared = match self.allocator.take(start) {
+            Some(Ok(w)) => Some(w),
+            Some(Err(e)) => {
+                tracing::warn!(start, error = %e, "prepared file failed; creating it inline");
+                None
+            }
+            None => None,
+        };
+        let w = match prepared {
+            Some(w) => {
+                self.files.push(w.file().clone())?;
+                w
+            }
+            None => {
+                let f = self.files.create_file(start)?;
+                f.writer().ok_or_else(|| StoreError::BadFile {
+                    path: f.path().to_path_buf(),
+                    reason: "new file already has a writer".into(),
+                })?
+            }
+        };
+        self.allocator.request(start + self.file_size() as i64);
+        tracing::debug!(start, "commit log rolled to a new file");
+        Ok(w)
+    }
+
+    /// End of the last append (Acquire).
+    pub(crate) fn max_offset(&self) -> i64 {
+        self.max_offset.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn min_offset(&self) -> i64 {
+        self.files.min_offset()
+    }
+
+    pub(crate) fn last_store_timestamp(&self) -> i64 {
+        self.last_store_timestamp.load(Ordering::Relaxed)
+    }
+
+    /// Refuses appends from now on; returns once in-flight appends have finished.
+    pub(crate) fn close(&self) {
+        self.state.lock().closed = true;
+    }
+
+    /// Forgets the queue offsets of deleted topics.
+    pub(crate) fn remove_topics(&self, topics: &[String]) {
+        let mut st = self.state.lock();
+        for t in topics {
+            st.queue_offsets.remove(t);
+        }
+    }
+
+    /// Runs `f` on whatever sits at `offset` (a record or a blank) with its file.
+    pub(crate) fn with_entry<R>(
+        &self,
+        offset: i64,
+        f: impl FnOnce(&Arc<MappedFile>, usize, Entry<'_>) -> R,
+    ) -> Option<R> {
+        let file = self.files.find(offset)?;
+        let pos = usize::try_from(offset - file.start_offset()).ok()?;
+        let buf = file.read_from(pos)?;
+        let entry = parse_entry(buf).ok()?;
+        Some(f(&file, pos, entry))
+    }
+
+    /// The whole record at `offset`, zero-copy.
+    pub(crate) fn record_bytes(&self, offset: i64) -> Option<Bytes> {
+        self.with_entry(offset, |file, pos, e| match e {
+            Entry::Record(r) => file.bytes(pos, r.total_size()),
+            Entry::Blank { .. } => None,
+        })
+        .flatten()
+    }
+
+    /// The record at `offset` as a zero-copy [`Bytes`], if it is exactly `size` bytes.
+    pub(crate) fn record_bytes_sized(&self, offset: i64, size: usize) -> Option<Bytes> {
+        let file = self.files.find(offset)?;
+        let pos = usize::try_from(offset - file.start_offset()).ok()?;
+        file.bytes(pos, size)
+    }
+
+    /// STORETIMESTAMP of the record at `offset`.
+    pub(crate) fn store_timestamp_at(&self, offset: i64) -> Option<i64> {
+        self.with_entry(offset, |_, _, e| match e {
+            Entry::Record(r) => Some(r.store_timestamp()),
+            Entry::Blank { .. } => None,
+        })
+        .flatten()
+    }
+}

@@ -169,9 +169,9 @@ impl IndexService {
     }
 
     /// Crash recovery: keeps the oldest files whose header is sane and whose entries all
-    /// lie below `safe_end`, deletes the rest. Returns (files deleted, the offset from which
-    /// records must be indexed again: just past the last kept entry, or `None` when no file
-    /// is left).
+    /// lie below `safe_end`, deletes the rest. Returns (files deleted, the CommitLog offset
+    /// of the last record the kept files index, or `None` when no file is left); records
+    /// after it must be indexed again.
     pub(crate) fn truncate_unsafe(&self, safe_end: i64) -> (usize, Option<i64>) {
         let mut files = self.files.write();
         let keep = files
@@ -182,7 +182,7 @@ impl IndexService {
         for f in &removed {
             Self::unlink(f);
         }
-        let from = files.last().map(|f| f.header().end_phy_offset + 1);
+        let from = files.last().map(|f| f.header().end_phy_offset);
         (removed.len(), from)
     }
 

@@ -105,13 +105,17 @@ pub(crate) fn recover(
     for q in queues.all() {
         report.consume_queue_entries_dropped += q.recover_crash(safe, cl_min);
     }
-    let mut index_from = safe;
+    let (mut dispatch_from, mut index_from) = (safe, safe);
     if let Some(index) = index {
-        let (deleted, from) = index.truncate_unsafe(safe);
+        let (deleted, last_indexed) = index.truncate_unsafe(safe);
         report.index_files_deleted = deleted;
-        index_from = from.unwrap_or(cl_min).clamp(cl_min, safe);
+        // Re-dispatch from a record start: the last indexed record (or the oldest one), and
+        // index only the records after it.
+        (dispatch_from, index_from) = match last_indexed {
+            Some(last) if last >= cl_min => (last.min(safe), last + 1),
+            _ => (cl_min, cl_min),
+        };
     }
-    let dispatch_from = index_from.min(safe);
     report.redispatch_from = dispatch_from;
     Ok(Resume {
         dispatch_from,

@@ -60,8 +60,8 @@ pub fn message(topic: &str, queue_id: i32, body: &[u8], properties: String) -> S
         properties,
         sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
-        born_host: "127.0.0.1:5000".parse().unwrap(),
-        store_host: "127.0.0.1:10911".parse().unwrap(),
+        born_host: "127.0.0.1:5000".parse().expect("address"),
+        store_host: "127.0.0.1:10911".parse().expect("address"),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
     }
@@ -91,7 +91,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap()
+        .expect("tokio runtime")
 }
 
 /// Puts one message on a throwaway runtime.

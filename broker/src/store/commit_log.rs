@@ -234,6 +234,11 @@ impl CommitLog {
         self.files.min_offset()
     }
 
+    /// Seeds the last store timestamp after a restart (from the checkpoint or re-dispatch).
+    pub(crate) fn note_store_timestamp(&self, ts: i64) {
+        self.last_store_timestamp.fetch_max(ts, Ordering::Relaxed);
+    }
+
     pub(crate) fn last_store_timestamp(&self) -> i64 {
         self.last_store_timestamp.load(Ordering::Relaxed)
     }

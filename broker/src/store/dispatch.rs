@@ -94,6 +94,11 @@ impl Dispatcher {
         self.dispatched.load(Ordering::Acquire)
     }
 
+    /// Seeds the last dispatched timestamp after a restart.
+    pub(crate) fn note_timestamp(&self, ts: i64) {
+        self.last_timestamp.fetch_max(ts, Ordering::Relaxed);
+    }
+
     /// STORETIMESTAMP of the last dispatched record.
     pub(crate) fn last_timestamp(&self) -> i64 {
         self.last_timestamp.load(Ordering::Relaxed)

@@ -122,6 +122,11 @@ impl MessageStore {
             resume.dispatch_from,
         );
         report.records_redispatched = dispatcher.dispatch_available(resume.index_from);
+        if let Some(cp) = checkpoint_data {
+            dispatcher.note_timestamp(cp.logics_msg_timestamp);
+            commit_log.note_store_timestamp(cp.physic_msg_timestamp);
+        }
+        commit_log.note_store_timestamp(dispatcher.last_timestamp());
         let mut offsets = QueueOffsets::new();
         for q in queues.all() {
             offsets

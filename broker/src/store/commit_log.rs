@@ -81,23 +81,31 @@ impl CommitLog {
     }
 
     /// Makes the log appendable after recovery set every file's position: the last file's
-    /// writer is taken (unless it is full) and the next file is requested ahead of need.
-    pub(crate) fn resume(&self, queue_offsets: QueueOffsets) -> Result<(), StoreError> {
+    /// writer is taken (unless it is full) and the next file is requested ahead of need. An
+    /// empty log gets its first file from the (running) allocation thread, warmed.
+    pub(crate) fn resume(&self) -> Result<(), StoreError> {
         let mut st = self.state.lock();
-        st.queue_offsets = queue_offsets;
         st.writer = None;
-        if self.files.is_empty() {
-            self.files.create_file(0)?;
-        }
-        if let Some(last) = self.files.last() {
-            if !last.is_full() {
-                st.writer = last.writer();
+        match self.files.last() {
+            None => {
+                self.allocator.request(0);
+                st.writer = Some(self.roll(0)?);
             }
-            self.allocator.request(last.end_offset());
+            Some(last) => {
+                if !last.is_full() {
+                    st.writer = last.writer();
+                }
+                self.allocator.request(last.end_offset());
+            }
         }
         self.max_offset
             .store(self.files.max_offset(), Ordering::Release);
         Ok(())
+    }
+
+    /// Sets the next queue offset of every queue (rebuilt from the consume queues).
+    pub(crate) fn set_queue_offsets(&self, queue_offsets: QueueOffsets) {
+        self.state.lock().queue_offsets = queue_offsets;
     }
 
     /// Appends the encoded records under the lock.

@@ -64,6 +64,111 @@ fn create_dir(path: &Path) -> Result<(), StoreError> {
     std::fs::create_dir_all(path).map_err(StoreError::io("create directory", path))
 }
 
+/// The components recovery produced, before the store is assembled.
+struct Parts {
+    commit_log: Arc<CommitLog>,
+    queues: Arc<ConsumeQueueTable>,
+    index: Option<Arc<IndexService>>,
+    health: Arc<StoreHealth>,
+    flusher: Arc<Flusher>,
+    dispatcher: Arc<Dispatcher>,
+    queue_flusher: Arc<QueueFlusher>,
+    report: RecoveryReport,
+}
+
+/// Loads every file, recovers and re-dispatches (the allocation thread already runs).
+fn recover_parts(
+    config: &StoreConfig,
+    allocator: &Arc<Allocator>,
+    crashed: bool,
+    checkpoint_data: Option<super::checkpoint::CheckpointData>,
+) -> Result<Parts, StoreError> {
+    let root = &config.store_path_root_dir;
+    let cl_size = config.mapped_file_size_commit_log;
+    let health = Arc::new(StoreHealth::default());
+    let commit_log = Arc::new(CommitLog::new(
+        MappedFileQueue::load(&config.commit_log_dir(), cl_size)?,
+        allocator.clone(),
+    ));
+    let queues = Arc::new(ConsumeQueueTable::load(
+        &root.join("consumequeue"),
+        config.consume_queue_file_size(),
+    )?);
+    let index = match config.message_index_enable {
+        true => Some(Arc::new(IndexService::load(
+            &root.join("index"),
+            config.max_hash_slot_num,
+            config.max_index_num,
+        )?)),
+        false => None,
+    };
+    let mut report = RecoveryReport::default();
+    let resume = recover(
+        &commit_log,
+        &queues,
+        index.as_deref(),
+        crashed,
+        checkpoint_data,
+        config.check_crc_on_recover,
+        &mut report,
+    )?;
+    commit_log.resume()?;
+    let dispatcher = Dispatcher::new(
+        commit_log.clone(),
+        queues.clone(),
+        index.clone(),
+        health.clone(),
+        resume.dispatch_from,
+    );
+    report.records_redispatched = dispatcher.dispatch_available(resume.index_from);
+    if let Some(cp) = checkpoint_data {
+        dispatcher.note_timestamp(cp.logics_msg_timestamp);
+        commit_log.note_store_timestamp(cp.physic_msg_timestamp);
+    }
+    commit_log.note_store_timestamp(dispatcher.last_timestamp());
+    let mut offsets = QueueOffsets::new();
+    for q in queues.all() {
+        offsets
+            .entry(q.topic().to_string())
+            .or_default()
+            .insert(q.queue_id(), q.max_offset());
+    }
+    commit_log.set_queue_offsets(offsets);
+
+    // Recovered bytes may be only in the page cache: make them durable before the
+    // checkpoint says so.
+    let flusher = Flusher::new(config, commit_log.clone(), health.clone());
+    if let Some(why) = (!flusher.flush_all()).then(|| health.poisoned().map(str::to_string)) {
+        return Err(StoreError::Config(format!(
+            "cannot msync the recovered commit log: {}",
+            why.unwrap_or_default()
+        )));
+    }
+    let queue_flusher = QueueFlusher::new(
+        config,
+        QueueFlusherParts {
+            commit_log: commit_log.clone(),
+            queues: queues.clone(),
+            index: index.clone(),
+            dispatcher: dispatcher.clone(),
+            flusher: flusher.clone(),
+            health: health.clone(),
+            checkpoint: Checkpoint::open(&root.join("checkpoint"))?,
+        },
+    );
+    queue_flusher.flush(true)?;
+    Ok(Parts {
+        commit_log,
+        queues,
+        index,
+        health,
+        flusher,
+        dispatcher,
+        queue_flusher,
+        report,
+    })
+}
+
 impl MessageStore {
     /// Opens the store under `config.store_path_root_dir`: takes the lock, recovers the
     /// files (re-dispatching synchronously what a crash lost), writes a checkpoint and
@@ -77,94 +182,37 @@ impl MessageStore {
         let lock = StoreLock::acquire(&root.join("lock"))?;
         let abort_path = root.join("abort");
         let crashed = AbortFile::exists(&abort_path);
-        let checkpoint_path = root.join("checkpoint");
-        let checkpoint_data = Checkpoint::read(&checkpoint_path);
+        let checkpoint_data = Checkpoint::read(&root.join("checkpoint"));
         let abort = AbortFile::create(&abort_path)?;
 
-        let cl_dir = config.commit_log_dir();
         let cl_size = config.mapped_file_size_commit_log;
-        let health = Arc::new(StoreHealth::default());
-        let allocator = Allocator::new(cl_dir.clone(), cl_size, config.warm_mapped_file_enable);
-        let commit_log = Arc::new(CommitLog::new(
-            MappedFileQueue::load(&cl_dir, cl_size)?,
-            allocator.clone(),
-        ));
-        let queues = Arc::new(ConsumeQueueTable::load(
-            &root.join("consumequeue"),
-            config.consume_queue_file_size(),
-        )?);
-        let index = if config.message_index_enable {
-            Some(Arc::new(IndexService::load(
-                &root.join("index"),
-                config.max_hash_slot_num,
-                config.max_index_num,
-            )?))
-        } else {
-            None
+        let allocator = Allocator::new(
+            config.commit_log_dir(),
+            cl_size,
+            config.warm_mapped_file_enable,
+        );
+        let alloc_thread = allocator
+            .spawn()
+            .map_err(StoreError::io("spawn thread", &root))?;
+        let parts = match recover_parts(&config, &allocator, crashed, checkpoint_data) {
+            Ok(p) => p,
+            Err(e) => {
+                allocator.stop();
+                let _ = alloc_thread.join();
+                return Err(e);
+            }
         };
-
-        let mut report = RecoveryReport::default();
-        let resume = recover(
-            &commit_log,
-            &queues,
-            index.as_deref(),
-            crashed,
-            checkpoint_data,
-            config.check_crc_on_recover,
-            &mut report,
-        )?;
-        commit_log.resume(QueueOffsets::new())?;
-        let dispatcher = Dispatcher::new(
-            commit_log.clone(),
-            queues.clone(),
-            index.clone(),
-            health.clone(),
-            resume.dispatch_from,
-        );
-        report.records_redispatched = dispatcher.dispatch_available(resume.index_from);
-        if let Some(cp) = checkpoint_data {
-            dispatcher.note_timestamp(cp.logics_msg_timestamp);
-            commit_log.note_store_timestamp(cp.physic_msg_timestamp);
-        }
-        commit_log.note_store_timestamp(dispatcher.last_timestamp());
-        let mut offsets = QueueOffsets::new();
-        for q in queues.all() {
-            offsets
-                .entry(q.topic().to_string())
-                .or_default()
-                .insert(q.queue_id(), q.max_offset());
-        }
-        commit_log.resume(offsets)?;
-
-        let flusher = Flusher::new(&config, commit_log.clone(), health.clone());
-        if !flusher.flush_all() {
-            return Err(StoreError::Config(
-                "cannot msync the recovered commit log".into(),
-            ));
-        }
-        let queue_flusher = QueueFlusher::new(
-            &config,
-            QueueFlusherParts {
-                commit_log: commit_log.clone(),
-                queues: queues.clone(),
-                index: index.clone(),
-                dispatcher: dispatcher.clone(),
-                flusher: flusher.clone(),
-                health: health.clone(),
-                checkpoint: Checkpoint::open(&checkpoint_path)?,
-            },
-        );
-        queue_flusher.flush(true)?;
         let cleaner = Cleaner::new(
             &config,
-            commit_log.clone(),
-            queues.clone(),
-            index.clone(),
-            health.clone(),
-            dispatcher.clone(),
+            parts.commit_log.clone(),
+            parts.queues.clone(),
+            parts.index.clone(),
+            parts.health.clone(),
+            parts.dispatcher.clone(),
         );
+        let mut report = parts.report;
         report.elapsed = started.elapsed();
-        tracing::info!(root = %root.display(), ?report, "message store recovered");
+        tracing::info!(root = %root.display(), ?report, "message store opened");
 
         let limits = Limits {
             max_body: config.max_message_size,
@@ -173,16 +221,16 @@ impl MessageStore {
         let store = Arc::new(MessageStore {
             config,
             limits,
-            commit_log,
-            queues,
-            index,
-            health,
+            commit_log: parts.commit_log,
+            queues: parts.queues,
+            index: parts.index,
+            health: parts.health,
             allocator,
-            flusher,
-            dispatcher,
-            queue_flusher,
+            flusher: parts.flusher,
+            dispatcher: parts.dispatcher,
+            queue_flusher: parts.queue_flusher,
             cleaner,
-            threads: Mutex::new(Vec::new()),
+            threads: Mutex::new(vec![alloc_thread]),
             lock: Mutex::new(Some(lock)),
             abort,
             report,
@@ -190,7 +238,6 @@ impl MessageStore {
             closed: AtomicBool::new(false),
         });
         let spawned = [
-            store.allocator.spawn(),
             store.flusher.spawn(),
             store.dispatcher.spawn(),
             store.queue_flusher.spawn(),
@@ -201,10 +248,7 @@ impl MessageStore {
                 Ok(h) => store.threads.lock().push(h),
                 Err(e) => {
                     store.shutdown();
-                    return Err(StoreError::io(
-                        "spawn thread",
-                        &store.config.store_path_root_dir,
-                    )(e));
+                    return Err(StoreError::io("spawn thread", store.root_dir())(e));
                 }
             }
         }

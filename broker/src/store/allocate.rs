@@ -64,9 +64,24 @@ impl Allocator {
         }
     }
 
-    /// The prepared file starting at `start`, waiting for it if it is being prepared;
-    /// `None` if nobody asked for it (the caller then creates it itself).
+    /// The prepared file starting at `start`, waiting for it if it is being prepared (and
+    /// cutting its warming short); `None` if nobody asked for it (the caller then creates
+    /// it itself).
     pub(crate) fn take(&self, start: i64) -> Option<Result<MappedFileWriter, StoreError>> {
+        self.take_inner(start, true)
+    }
+
+    /// Like [`take`](Self::take) but lets the warming finish (the first file at open).
+    pub(crate) fn take_warm(&self, start: i64) -> Option<Result<MappedFileWriter, StoreError>> {
+        self.take_inner(start, false)
+    }
+
+    /// Whether the next file is prepared and waiting.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.state.lock().ready.is_some()
+    }
+
+    fn take_inner(&self, start: i64, urgent: bool) -> Option<Result<MappedFileWriter, StoreError>> {
         let mut st = self.state.lock();
         loop {
             if let Some((s, _)) = &st.ready {
@@ -78,7 +93,9 @@ impl Allocator {
             if !pending || st.stop {
                 return None;
             }
-            self.urgent.store(true, Ordering::Release);
+            if urgent {
+                self.urgent.store(true, Ordering::Release);
+            }
             self.cv.wait(&mut st);
         }
     }

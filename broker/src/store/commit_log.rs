@@ -39,6 +39,16 @@ struct AppendState {
     queue_offsets: QueueOffsets,
     /// Set at shutdown under the lock, so no append lands after the final flush.
     closed: bool,
+    /// Appends, records and bytes so far (counted under the lock: no extra atomics).
+    counters: AppendCounters,
+}
+
+/// Append counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AppendCounters {
+    pub appends: u64,
+    pub records: u64,
+    pub bytes: u64,
 }
 
 /// Why an append failed.
@@ -89,7 +99,8 @@ impl CommitLog {
         match self.files.last() {
             None => {
                 self.allocator.request(0);
-                st.writer = Some(self.roll(0)?);
+                let first = self.allocator.take_warm(0);
+                st.writer = Some(self.roll_with(0, first)?);
             }
             Some(last) => {
                 if !last.is_full() {
@@ -121,6 +132,7 @@ impl CommitLog {
             writer,
             queue_offsets,
             closed,
+            counters,
         } = &mut *guard;
         if *closed {
             return Err(AppendError::Closed);
@@ -163,6 +175,9 @@ impl CommitLog {
                 *next = queue_offset + enc.records.len() as i64;
             }
         }
+        counters.appends += 1;
+        counters.records += enc.records.len() as u64;
+        counters.bytes += len as u64;
         self.last_store_timestamp.store(now, Ordering::Relaxed);
         self.max_offset.store(phys + len as i64, Ordering::Release);
         drop(guard);
@@ -207,7 +222,15 @@ impl CommitLog {
     }
 
     fn roll(&self, start: i64) -> Result<MappedFileWriter, StoreError> {
-        let prepared = match self.allocator.take(start) {
+        self.roll_with(start, self.allocator.take(start))
+    }
+
+    fn roll_with(
+        &self,
+        start: i64,
+        taken: Option<Result<MappedFileWriter, StoreError>>,
+    ) -> Result<MappedFileWriter, StoreError> {
+        let prepared = match taken {
             Some(Ok(w)) => Some(w),
             Some(Err(e)) => {
                 tracing::warn!(start, error = %e, "prepared file failed; creating it inline");
@@ -242,6 +265,11 @@ impl CommitLog {
         self.files.min_offset()
     }
 
+    /// Whether the allocation thread has the next file ready.
+    pub(crate) fn next_file_ready(&self) -> bool {
+        self.allocator.is_ready()
+    }
+
     /// Seeds the last store timestamp after a restart (from the checkpoint or re-dispatch).
     pub(crate) fn note_store_timestamp(&self, ts: i64) {
         self.last_store_timestamp.fetch_max(ts, Ordering::Relaxed);
@@ -249,6 +277,10 @@ impl CommitLog {
 
     pub(crate) fn last_store_timestamp(&self) -> i64 {
         self.last_store_timestamp.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn counters(&self) -> AppendCounters {
+        self.state.lock().counters
     }
 
     /// Refuses appends from now on; returns once in-flight appends have finished.

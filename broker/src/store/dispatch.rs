@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use fennec_common::hash::tag_hash;
-use fennec_common::message::properties::keys;
+use fennec_common::message::properties::{iter_encoded, keys};
 use fennec_common::message::record::{parse_entry, Entry, RecordView};
 use fennec_common::message::sysflag;
 use parking_lot::RwLock;
@@ -185,12 +185,22 @@ impl Dispatcher {
     ) -> Result<(), StoreError> {
         let tran = sysflag::transaction_type(r.sys_flag());
         let topic = r.topic();
+        // One pass over the properties for everything dispatch needs.
+        let (mut tags, mut uniq, mut user_keys) = (None, None, None);
+        for (name, value) in iter_encoded(r.properties()) {
+            match name {
+                keys::TAGS => tags = Some(value),
+                keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => uniq = Some(value),
+                keys::KEYS => user_keys = Some(value),
+                _ => {}
+            }
+        }
         if tran == sysflag::TRANSACTION_NOT_TYPE || tran == sysflag::TRANSACTION_COMMIT_TYPE {
             let cq = self.queues.get_or_create(topic, r.queue_id())?;
             let entry = CqEntry {
                 commit_log_offset: offset,
                 size: r.total_size() as i32,
-                tag_code: tag_hash(r.property(keys::TAGS)),
+                tag_code: tag_hash(tags),
             };
             let outcome = cq.put(r.queue_offset(), entry)?;
             if let PutOutcome::Gap { expected } = outcome {
@@ -209,17 +219,12 @@ impl Dispatcher {
         }
         if let Some(index) = &self.index {
             if offset >= index_from && tran != sysflag::TRANSACTION_ROLLBACK_TYPE {
-                let mut index_keys: Vec<String> = Vec::new();
-                if let Some(u) = r.property(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX) {
-                    index_keys.push(format!("{topic}#{u}"));
-                }
-                if let Some(k) = r.property(keys::KEYS) {
-                    index_keys.extend(
-                        k.split(' ')
-                            .filter(|k| !k.is_empty())
-                            .map(|k| format!("{topic}#{k}")),
-                    );
-                }
+                let index_keys: Vec<String> = uniq
+                    .into_iter()
+                    .chain(user_keys.into_iter().flat_map(|k| k.split(' ')))
+                    .filter(|k| !k.is_empty())
+                    .map(|k| format!("{topic}#{k}"))
+                    .collect();
                 index.put(
                     index_keys.iter().map(String::as_str),
                     offset,

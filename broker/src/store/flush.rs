@@ -141,7 +141,17 @@ impl Flusher {
 
     /// Flushes everything written so far; returns false (and poisons the store) on error.
     pub(crate) fn flush_all(&self) -> bool {
-        match self.commit_log.files().flush() {
+        self.flush(false)
+    }
+
+    fn flush(&self, whole_pages_only: bool) -> bool {
+        let files = self.commit_log.files();
+        let result = if whole_pages_only {
+            files.flush_whole_pages()
+        } else {
+            files.flush()
+        };
+        match result {
             Ok(n) => {
                 self.msyncs.fetch_add(n, Ordering::Relaxed);
                 self.flushed
@@ -173,7 +183,7 @@ impl Flusher {
                     let thorough = last_thorough.elapsed() >= self.thorough;
                     if dirty > 0 && (dirty >= self.least_bytes || thorough || stopping) {
                         self.kicked.store(false, Ordering::Release);
-                        self.flush_all();
+                        self.flush(!(thorough || stopping));
                     }
                     if thorough {
                         last_thorough = Instant::now();

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use memmap2::{Advice, MmapMut, MmapOptions, MmapRaw};
+use memmap2::{MmapMut, MmapOptions, MmapRaw};
 
 use super::error::StoreError;
 
@@ -216,7 +216,12 @@ impl MappedFile {
 
     /// Msyncs `[flushed, wrote)`. Returns whether an msync was issued.
     pub fn flush(&self) -> io::Result<bool> {
-        let wrote = self.wrote_position();
+        self.flush_upto(usize::MAX)
+    }
+
+    /// Msyncs `[flushed, min(wrote, limit))`. Returns whether an msync was issued.
+    pub fn flush_upto(&self, limit: usize) -> io::Result<bool> {
+        let wrote = self.wrote_position().min(limit);
         let flushed = self.flushed_position();
         if wrote <= flushed {
             return Ok(false);
@@ -224,6 +229,19 @@ impl MappedFile {
         self.map.flush_range(flushed, wrote - flushed)?;
         self.flushed.fetch_max(wrote, Ordering::AcqRel);
         Ok(true)
+    }
+
+    /// Msyncs only whole pages below the write position, leaving the page being filled
+    /// dirty: writing to a page cleaned by writeback would fault again (and on ext4 may wait
+    /// for the journal), so the async flusher never cleans the page the appender is in.
+    pub fn flush_whole_pages(&self) -> io::Result<bool> {
+        let wrote = self.wrote_position();
+        let limit = if wrote == self.size {
+            wrote
+        } else {
+            wrote / PAGE * PAGE
+        };
+        self.flush_upto(limit)
     }
 
     /// Last modification time of the file on disk.
@@ -357,27 +375,25 @@ impl MappedFileWriter {
 
     /// Faults in every page after the write position (on the allocation thread) so appends
     /// do not. Stops early, returning false, when `stop()` says the file is wanted now.
+    ///
+    /// Pages are touched one by one rather than with `MADV_POPULATE_WRITE`: that call holds
+    /// the process's mmap lock for the whole range, stalling any thread that mmaps, munmaps
+    /// or mprotects meanwhile (malloc growing or trimming a heap does), and every fault
+    /// queued behind it.
     pub fn warm(&mut self, stop: impl Fn() -> bool) -> bool {
         let mut at = self.position().div_ceil(PAGE) * PAGE;
         while at < self.file.size {
             if stop() {
                 return false;
             }
-            let len = WARM_CHUNK.min(self.file.size - at);
-            if self
-                .file
-                .map
-                .advise_range(Advice::PopulateWrite, at, len)
-                .is_err()
-            {
-                // Older kernels: touch one byte per page instead.
-                for page in (at..at + len).step_by(PAGE) {
-                    // SAFETY: `page` lies inside the map, past the write position, and this
-                    // is the sole writer; the byte is zero already (fresh reserved file).
-                    unsafe { self.file.map.as_mut_ptr().add(page).write_volatile(0) };
-                }
+            let end = (at + WARM_CHUNK).min(self.file.size);
+            for page in (at..end).step_by(PAGE) {
+                // SAFETY: `page` lies inside the map, past the write position, and this is
+                // the sole writer; the byte is zero already (fresh reserved file), so the
+                // write only faults the page in.
+                unsafe { self.file.map.as_mut_ptr().add(page).write_volatile(0) };
             }
-            at += len;
+            at = end;
         }
         true
     }

@@ -74,6 +74,8 @@ pub(crate) struct Limits {
     pub max_body: usize,
     /// Largest encoded append: the CommitLog file size less the 8-byte end-of-file blank.
     pub max_append: usize,
+    /// Whether the WAIT property matters (SYNC_FLUSH); otherwise it is not parsed.
+    pub read_wait: bool,
 }
 
 thread_local! {
@@ -174,8 +176,8 @@ fn push(enc: &mut Encoded, f: &RecordFields) -> Result<(), PutMessageResult> {
     }
 }
 
-fn waits(properties: &str) -> bool {
-    find_encoded(properties, keys::WAIT_STORE_MSG_OK) != Some("false")
+fn waits(properties: &str, limits: &Limits) -> bool {
+    !limits.read_wait || find_encoded(properties, keys::WAIT_STORE_MSG_OK) != Some("false")
 }
 
 /// Encodes one message into `enc`.
@@ -193,7 +195,7 @@ pub(crate) fn encode_message(
     let tran = sysflag::transaction_type(msg.sys_flag);
     enc.assign_queue_offset =
         tran == sysflag::TRANSACTION_NOT_TYPE || tran == sysflag::TRANSACTION_COMMIT_TYPE;
-    enc.wait = waits(&msg.properties);
+    enc.wait = waits(&msg.properties, limits);
     push(
         enc,
         &RecordFields {
@@ -233,7 +235,7 @@ pub(crate) fn encode_batch(
         ));
     }
     enc.assign_queue_offset = true;
-    enc.wait = batch.items.iter().all(|i| waits(&i.properties));
+    enc.wait = batch.items.iter().all(|i| waits(&i.properties, limits));
     for item in &batch.items {
         check_item(&item.body, &item.properties, limits)?;
         push(
@@ -268,6 +270,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_body: 1000,
         max_append: 4096,
+        read_wait: true,
     };
 
     fn msg(body: usize, props: &str) -> StoreMessage {
@@ -315,7 +318,7 @@ mod tests {
         assert_eq!(status(&m), Some(PutMessageStatus::MessageIllegal));
         let big = Limits {
             max_body: 1 << 20,
-            max_append: 4096,
+            ..LIMITS
         };
         let r = encode_message(&msg(5000, ""), &big, &mut Encoded::default());
         assert_eq!(

@@ -15,7 +15,7 @@ use super::allocate::Allocator;
 use super::checkpoint::Checkpoint;
 use super::clean::Cleaner;
 use super::commit_log::{AppendError, CommitLog, QueueOffsets, END_FILE_MIN_BLANK_LENGTH};
-use super::config::StoreConfig;
+use super::config::{FlushDiskType, StoreConfig};
 use super::cq_flush::{QueueFlusher, QueueFlusherParts};
 use super::dispatch::{ArrivalListener, Dispatcher};
 use super::error::StoreError;
@@ -28,7 +28,7 @@ use super::message::{StoreBatch, StoreMessage};
 use super::put_result::{PendingPut, PutMessageResult, PutMessageStatus};
 use super::queue_table::ConsumeQueueTable;
 use super::recovery::{recover, RecoveryReport};
-use super::stats::{PutCounters, StoreStats};
+use super::stats::StoreStats;
 use super::store_lock::{AbortFile, StoreLock};
 
 /// The message store of one broker.
@@ -48,7 +48,6 @@ pub struct MessageStore {
     lock: Mutex<Option<StoreLock>>,
     abort: AbortFile,
     report: RecoveryReport,
-    counters: PutCounters,
     closed: AtomicBool,
 }
 
@@ -217,6 +216,7 @@ impl MessageStore {
         let limits = Limits {
             max_body: config.max_message_size,
             max_append: cl_size - END_FILE_MIN_BLANK_LENGTH,
+            read_wait: config.flush_disk_type == FlushDiskType::SyncFlush,
         };
         let store = Arc::new(MessageStore {
             config,
@@ -234,7 +234,6 @@ impl MessageStore {
             lock: Mutex::new(Some(lock)),
             abort,
             report,
-            counters: PutCounters::default(),
             closed: AtomicBool::new(false),
         });
         let spawned = [
@@ -331,7 +330,6 @@ impl MessageStore {
                 }
             }
         })?;
-        self.counters.record(append.msg_num, append.wrote_bytes);
         self.dispatcher.notify();
         let end = append.wrote_offset + append.wrote_bytes as i64;
         let flush = self.flusher.after_append(end, wait);
@@ -375,13 +373,13 @@ impl MessageStore {
     }
 
     pub fn stats(&self) -> StoreStats {
-        let (puts, messages, bytes) = self.counters.snapshot();
+        let counters = self.commit_log.counters();
         let max = self.commit_log.max_offset();
         let dispatched = self.dispatcher.dispatched();
         StoreStats {
-            put_count: puts,
-            put_message_count: messages,
-            put_bytes: bytes,
+            put_count: counters.appends,
+            put_message_count: counters.records,
+            put_bytes: counters.bytes,
             msync_count: self.flusher.msync_count(),
             consume_queue_msync_count: self.queue_flusher.msync_count(),
             commit_log_min_offset: self.commit_log.min_offset(),
@@ -390,6 +388,7 @@ impl MessageStore {
             dispatched_offset: dispatched,
             dispatch_behind_bytes: (max - dispatched).max(0),
             consume_queue_count: self.queues.all().len(),
+            next_file_ready: self.commit_log.next_file_ready(),
             disk_used_ratio: self.health.disk_ratio(),
             disk_full: self.health.disk_full(),
             poisoned: self.health.poisoned().map(str::to_string),

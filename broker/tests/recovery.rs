@@ -39,6 +39,16 @@ fn fill(store: &MessageStore, n: u64) -> Vec<AppendResult> {
         .collect()
 }
 
+/// A store with `n` appends whose process "crashed" (threads halted, no final flush).
+fn crashed_store(n: u64) -> (tempfile::TempDir, StoreConfig, Vec<AppendResult>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = small_config(dir.path());
+    let store = MessageStore::open(config.clone()).expect("open");
+    let appends = fill(&store, n);
+    store.halt_for_crash_test();
+    (dir, config, appends)
+}
+
 /// Reopens after a crash and checks that exactly the first `keep` appends survive.
 fn reopen_and_check(
     config: StoreConfig,
@@ -87,11 +97,7 @@ fn reopen_and_check(
 
 #[test]
 fn crash_without_damage_keeps_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = small_config(dir.path());
-    let store = MessageStore::open(config.clone()).unwrap();
-    let appends = fill(&store, 150);
-    store.halt_for_crash_test();
+    let (dir, config, appends) = crashed_store(150);
     assert!(dir.path().join("abort").exists());
     let store = reopen_and_check(config, &appends, 150);
     let report = store.recovery_report();
@@ -102,12 +108,7 @@ fn crash_without_damage_keeps_everything() {
 
 #[test]
 fn truncated_record_is_cut() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = small_config(dir.path());
-    let store = MessageStore::open(config.clone()).unwrap();
-    let appends = fill(&store, 150);
-    store.halt_for_crash_test();
-    drop(store);
+    let (dir, config, appends) = crashed_store(150);
     let k = 140;
     let a = &appends[k];
     let (path, pos) = file_of(dir.path(), a.wrote_offset);
@@ -129,12 +130,7 @@ fn truncated_record_is_cut() {
 
 #[test]
 fn flipped_byte_cuts_the_log_there() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = small_config(dir.path());
-    let store = MessageStore::open(config.clone()).unwrap();
-    let appends = fill(&store, 150);
-    store.halt_for_crash_test();
-    drop(store);
+    let (dir, config, appends) = crashed_store(150);
     let k = 60;
     let a = &appends[k];
     let (path, pos) = file_of(dir.path(), a.wrote_offset);
@@ -160,13 +156,9 @@ fn flipped_byte_cuts_the_log_there() {
 
 #[test]
 fn appended_garbage_is_zeroed() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = small_config(dir.path());
-    let store = MessageStore::open(config.clone()).unwrap();
-    let appends = fill(&store, 100);
-    let end = store.commit_log_max_offset();
-    store.halt_for_crash_test();
-    drop(store);
+    let (dir, config, appends) = crashed_store(100);
+    let last = appends.last().expect("appended");
+    let end = last.wrote_offset + last.wrote_bytes as i64;
     let (path, pos) = file_of(dir.path(), end);
     let f = OpenOptions::new().write(true).open(&path).unwrap();
     let garbage: Vec<u8> = (0..3000u32).map(|i| (i * 37 + 11) as u8).collect();
@@ -186,12 +178,7 @@ fn appended_garbage_is_zeroed() {
 
 #[test]
 fn lost_consume_queues_and_index_are_rebuilt() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = small_config(dir.path());
-    let store = MessageStore::open(config.clone()).unwrap();
-    let appends = fill(&store, 120);
-    store.halt_for_crash_test();
-    drop(store);
+    let (dir, config, appends) = crashed_store(120);
     std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
     std::fs::remove_dir_all(dir.path().join("index")).unwrap();
     std::fs::remove_file(dir.path().join("checkpoint")).unwrap();

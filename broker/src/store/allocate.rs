@@ -47,9 +47,7 @@ impl Allocator {
 
     pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
         let me = self.clone();
-        std::thread::Builder::new()
-            .name("fennec-alloc".into())
-            .spawn(move || me.run())
+        super::wakeup::spawn_service("fennec-alloc", move || me.run())
     }
 
     /// Asks for the file starting at `start` to be prepared in the background.

@@ -10,7 +10,7 @@
 //!   moves each queue's min offset.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -23,7 +23,7 @@ use super::dispatch::Dispatcher;
 use super::health::StoreHealth;
 use super::index::IndexService;
 use super::queue_table::ConsumeQueueTable;
-use super::wakeup::Wakeup;
+use super::wakeup::{spawn_service, ServiceControl};
 
 /// Used share of the file system holding `path`, in percent.
 pub(crate) fn disk_usage_percent(path: &Path) -> std::io::Result<f64> {
@@ -50,8 +50,8 @@ pub(crate) struct Cleaner {
     health: Arc<StoreHealth>,
     dispatcher: Arc<Dispatcher>,
     last_min: AtomicI64,
-    wake: Wakeup,
-    stop: AtomicBool,
+    /// Wake-up, stop and halt requests for the thread.
+    pub(crate) control: ServiceControl,
 }
 
 impl std::fmt::Debug for Cleaner {
@@ -84,26 +84,18 @@ impl Cleaner {
             index,
             health,
             dispatcher,
-            wake: Wakeup::default(),
-            stop: AtomicBool::new(false),
+            control: ServiceControl::default(),
         })
     }
 
     pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
         let me = self.clone();
-        std::thread::Builder::new()
-            .name("fennec-clean".into())
-            .spawn(move || {
-                while !me.stop.load(Ordering::Acquire) {
-                    me.pass();
-                    me.wake.wait(me.interval);
-                }
-            })
-    }
-
-    pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        self.wake.notify();
+        spawn_service("fennec-clean", move || {
+            while !me.control.stopping() {
+                me.pass();
+                me.control.wait(me.interval);
+            }
+        })
     }
 
     fn disk_ratio(&self) -> f64 {

@@ -139,14 +139,20 @@ impl CommitLog {
         }
         let w = self.writer_with_room(writer, len)?;
         let phys = w.file().start_offset() + w.position() as i64;
+        let n = enc.records.len() as i64;
+        // One lookup: read and bump the queue's next offset together.
         let queue_offset = if enc.assign_queue_offset {
-            match queue_offsets.get_mut(topic) {
-                Some(queues) => *queues.entry(queue_id).or_insert(0),
-                None => {
-                    queue_offsets.insert(topic.to_string(), HashMap::from([(queue_id, 0)]));
-                    0
-                }
-            }
+            let next = match queue_offsets.get_mut(topic) {
+                Some(queues) => queues.entry(queue_id).or_insert(0),
+                None => queue_offsets
+                    .entry(topic.to_string())
+                    .or_default()
+                    .entry(queue_id)
+                    .or_insert(0),
+            };
+            let first = *next;
+            *next += n;
+            first
         } else {
             0
         };
@@ -167,14 +173,6 @@ impl CommitLog {
         }
         // `writer_with_room` guaranteed the space.
         let _ = w.append(&enc.buf);
-        if enc.assign_queue_offset {
-            if let Some(next) = queue_offsets
-                .get_mut(topic)
-                .and_then(|q| q.get_mut(&queue_id))
-            {
-                *next = queue_offset + enc.records.len() as i64;
-            }
-        }
         counters.appends += 1;
         counters.records += enc.records.len() as u64;
         counters.bytes += len as u64;
@@ -332,5 +330,78 @@ impl CommitLog {
             Entry::Blank { .. } => None,
         })
         .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::message::{encode_message, Limits, StoreMessage};
+    use fennec_common::message::record::parse_record;
+
+    fn encoded(queue_id: i32, body_len: usize) -> Encoded {
+        let msg = StoreMessage {
+            queue_id,
+            ..crate::store::message::tests::msg(body_len, "")
+        };
+        let limits = Limits {
+            max_body: 1 << 20,
+            max_append: 4096 - END_FILE_MIN_BLANK_LENGTH,
+            read_wait: false,
+        };
+        let mut enc = Encoded::default();
+        encode_message(&msg, &limits, &mut enc).unwrap();
+        enc
+    }
+
+    #[test]
+    fn appends_roll_over_with_a_blank_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let alloc = Allocator::new(dir.path().to_path_buf(), 4096, false);
+        let thread = alloc.spawn().unwrap();
+        let files = MappedFileQueue::load(dir.path(), 4096).unwrap();
+        let cl = CommitLog::new(files, alloc.clone());
+        cl.resume().unwrap();
+        let mut offsets = Vec::new();
+        for i in 0..10 {
+            let a = cl.append(&mut encoded(i % 2, 900), "T", i % 2).unwrap();
+            assert_eq!(a.queue_offset, i64::from(i / 2));
+            // A record never straddles two files.
+            assert_eq!(
+                a.wrote_offset / 4096,
+                (a.wrote_offset + a.wrote_bytes as i64 - 1) / 4096
+            );
+            offsets.push(a.wrote_offset);
+        }
+        assert_eq!(
+            cl.files().files().len(),
+            3,
+            "4 records of 992 bytes per file"
+        );
+        // The first file ends with a blank marker covering the rest of it.
+        let end_of_first = offsets[3] + 992;
+        let blank = cl.with_entry(end_of_first, |_, pos, e| match e {
+            Entry::Blank { remaining } => pos + remaining,
+            Entry::Record(_) => 0,
+        });
+        assert_eq!(blank, Some(4096));
+        for (i, off) in offsets.iter().enumerate() {
+            let b = cl.record_bytes(*off).unwrap();
+            let r = parse_record(&b).unwrap();
+            assert_eq!(
+                (r.physical_offset(), r.queue_offset()),
+                (*off, i as i64 / 2)
+            );
+            assert!(cl.store_timestamp_at(*off).unwrap() > 0);
+        }
+        assert_eq!(cl.counters().records, 10);
+        assert_eq!(cl.max_offset(), offsets[9] + 992);
+        cl.close();
+        assert!(matches!(
+            cl.append(&mut encoded(0, 10), "T", 0),
+            Err(AppendError::Closed)
+        ));
+        alloc.stop();
+        thread.join().unwrap();
     }
 }

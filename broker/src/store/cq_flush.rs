@@ -4,7 +4,7 @@
 //! at shutdown) it msyncs every queue and the IndexFiles and then writes the checkpoint, whose
 //! dispatch offset was read *before* those flushes, so everything below it is durable.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use super::flush::Flusher;
 use super::health::StoreHealth;
 use super::index::IndexService;
 use super::queue_table::ConsumeQueueTable;
-use super::wakeup::Wakeup;
+use super::wakeup::{spawn_service, ServiceControl};
 
 pub(crate) struct QueueFlusher {
     interval: Duration,
@@ -32,9 +32,8 @@ pub(crate) struct QueueFlusher {
     health: Arc<StoreHealth>,
     checkpoint: Checkpoint,
     msyncs: AtomicU64,
-    wake: Wakeup,
-    stop: AtomicBool,
-    halt: AtomicBool,
+    /// Wake-up, stop and halt requests for the thread.
+    pub(crate) control: ServiceControl,
 }
 
 impl std::fmt::Debug for QueueFlusher {
@@ -68,45 +67,29 @@ impl QueueFlusher {
             health: p.health,
             checkpoint: p.checkpoint,
             msyncs: AtomicU64::new(0),
-            wake: Wakeup::default(),
-            stop: AtomicBool::new(false),
-            halt: AtomicBool::new(false),
+            control: ServiceControl::default(),
         })
     }
 
     pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
         let me = self.clone();
-        std::thread::Builder::new()
-            .name("fennec-cq-flush".into())
-            .spawn(move || me.run())
+        spawn_service("fennec-cq-flush", move || me.run())
     }
 
     pub(crate) fn msync_count(&self) -> u64 {
         self.msyncs.load(Ordering::Relaxed)
     }
 
-    /// Stops after a final thorough flush and checkpoint.
-    pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        self.wake.notify();
-    }
-
-    /// Stops without flushing (crash simulation).
-    pub(crate) fn halt(&self) {
-        self.halt.store(true, Ordering::Release);
-        self.stop();
-    }
-
     fn run(&self) {
         let mut last_thorough = Instant::now();
         loop {
-            if !self.stop.load(Ordering::Acquire) {
-                self.wake.wait(self.interval);
+            if !self.control.stopping() {
+                self.control.wait(self.interval);
             }
-            if self.halt.load(Ordering::Acquire) {
+            if self.control.halted() {
                 return;
             }
-            let stopping = self.stop.load(Ordering::Acquire);
+            let stopping = self.control.stopping();
             let thorough = stopping || last_thorough.elapsed() >= self.thorough;
             if let Err(e) = self.flush(thorough) {
                 self.health.poison(e.to_string());

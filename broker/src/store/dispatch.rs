@@ -7,7 +7,7 @@
 //!
 //! Recovery runs the same code synchronously to rebuild what a crash lost.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use super::error::StoreError;
 use super::health::StoreHealth;
 use super::index::IndexService;
 use super::queue_table::ConsumeQueueTable;
-use super::wakeup::Wakeup;
+use super::wakeup::{spawn_service, ServiceControl};
 
 /// Called after each dispatched record with (topic, queue id, max offset of the queue).
 /// Runs on the dispatcher thread: it must be cheap.
@@ -38,9 +38,8 @@ pub(crate) struct Dispatcher {
     dispatched: AtomicI64,
     last_timestamp: AtomicI64,
     listener: RwLock<Option<ArrivalListener>>,
-    wake: Wakeup,
-    stop: AtomicBool,
-    halt: AtomicBool,
+    /// Wake-up, stop and halt requests for the thread.
+    pub(crate) control: ServiceControl,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -67,17 +66,13 @@ impl Dispatcher {
             dispatched: AtomicI64::new(from),
             last_timestamp: AtomicI64::new(0),
             listener: RwLock::new(None),
-            wake: Wakeup::default(),
-            stop: AtomicBool::new(false),
-            halt: AtomicBool::new(false),
+            control: ServiceControl::default(),
         })
     }
 
     pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
         let me = self.clone();
-        std::thread::Builder::new()
-            .name("fennec-dispatch".into())
-            .spawn(move || me.run())
+        spawn_service("fennec-dispatch", move || me.run())
     }
 
     pub(crate) fn set_listener(&self, listener: ArrivalListener) {
@@ -86,7 +81,7 @@ impl Dispatcher {
 
     /// Wakes the thread (after an append).
     pub(crate) fn notify(&self) {
-        self.wake.notify();
+        self.control.notify();
     }
 
     /// CommitLog offset up to which everything is dispatched.
@@ -104,29 +99,17 @@ impl Dispatcher {
         self.last_timestamp.load(Ordering::Relaxed)
     }
 
-    /// Stops after dispatching everything appended so far.
-    pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        self.wake.notify();
-    }
-
-    /// Stops at once (crash simulation).
-    pub(crate) fn halt(&self) {
-        self.halt.store(true, Ordering::Release);
-        self.stop();
-    }
-
     fn run(&self) {
         loop {
-            if self.halt.load(Ordering::Acquire) {
+            if self.control.halted() {
                 return;
             }
-            let stopping = self.stop.load(Ordering::Acquire);
+            let stopping = self.control.stopping();
             self.dispatch_available(i64::MIN);
             if stopping {
                 return;
             }
-            self.wake.wait(Duration::from_secs(1));
+            self.control.wait(Duration::from_secs(1));
         }
     }
 
@@ -139,7 +122,7 @@ impl Dispatcher {
         let mut offset = self.dispatched();
         let mut records = 0;
         let mut file: Option<Arc<super::mapped_file::MappedFile>> = None;
-        while offset < max && !self.halt.load(Ordering::Relaxed) {
+        while offset < max && !self.control.halted() {
             if file.as_ref().is_none_or(|f| offset >= f.end_offset()) {
                 file = self.commit_log.files().find(offset);
                 if file.is_none() {

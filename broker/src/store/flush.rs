@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use super::commit_log::CommitLog;
 use super::config::{FlushDiskType, StoreConfig, PAGE_SIZE};
 use super::health::StoreHealth;
-use super::wakeup::Wakeup;
+use super::wakeup::{spawn_service, ServiceControl};
 
 struct FlushRequest {
     end: i64,
@@ -35,13 +35,12 @@ pub(crate) struct Flusher {
     least_bytes: i64,
     commit_log: Arc<CommitLog>,
     health: Arc<StoreHealth>,
-    wake: Wakeup,
+    /// Wake-up, stop and halt requests for the thread.
+    pub(crate) control: ServiceControl,
     requests: Mutex<Vec<FlushRequest>>,
     kicked: AtomicBool,
     flushed: AtomicI64,
     msyncs: AtomicU64,
-    stop: AtomicBool,
-    halt: AtomicBool,
 }
 
 impl std::fmt::Debug for Flusher {
@@ -73,21 +72,17 @@ impl Flusher {
             least_bytes: (config.flush_commit_log_least_pages * PAGE_SIZE) as i64,
             commit_log,
             health,
-            wake: Wakeup::default(),
+            control: ServiceControl::default(),
             requests: Mutex::new(Vec::new()),
             kicked: AtomicBool::new(false),
             flushed: AtomicI64::new(flushed),
             msyncs: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
-            halt: AtomicBool::new(false),
         })
     }
 
     pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
         let me = self.clone();
-        std::thread::Builder::new()
-            .name("fennec-flush".into())
-            .spawn(move || me.run())
+        spawn_service("fennec-flush", move || me.run())
     }
 
     /// Called after an append ending at `end`; returns the receiver to wait on when the put
@@ -97,11 +92,11 @@ impl Flusher {
             FlushDiskType::SyncFlush if wait => {
                 let (tx, rx) = oneshot::channel();
                 self.requests.lock().push(FlushRequest { end, done: tx });
-                self.wake.notify();
+                self.control.notify();
                 Some(rx)
             }
             FlushDiskType::SyncFlush => {
-                self.wake.notify();
+                self.control.notify();
                 None
             }
             FlushDiskType::AsyncFlush => {
@@ -110,7 +105,7 @@ impl Flusher {
                     && !self.kicked.load(Ordering::Relaxed)
                     && !self.kicked.swap(true, Ordering::AcqRel)
                 {
-                    self.wake.notify();
+                    self.control.notify();
                 }
                 None
             }
@@ -125,18 +120,6 @@ impl Flusher {
     /// msync calls issued on the CommitLog.
     pub(crate) fn msync_count(&self) -> u64 {
         self.msyncs.load(Ordering::Relaxed)
-    }
-
-    /// Stops the thread after a final flush.
-    pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        self.wake.notify();
-    }
-
-    /// Stops the thread without flushing (crash simulation).
-    pub(crate) fn halt(&self) {
-        self.halt.store(true, Ordering::Release);
-        self.stop();
     }
 
     /// Flushes everything written so far; returns false (and poisons the store) on error.
@@ -168,14 +151,14 @@ impl Flusher {
     fn run(&self) {
         let mut last_thorough = Instant::now();
         loop {
-            let stopping = self.stop.load(Ordering::Acquire);
+            let stopping = self.control.stopping();
             if !stopping {
-                self.wake.wait(self.interval);
+                self.control.wait(self.interval);
             }
-            if self.halt.load(Ordering::Acquire) {
+            if self.control.halted() {
                 return;
             }
-            let stopping = self.stop.load(Ordering::Acquire);
+            let stopping = self.control.stopping();
             match self.mode {
                 FlushDiskType::SyncFlush => self.group_commit(),
                 FlushDiskType::AsyncFlush => {
@@ -218,7 +201,7 @@ impl Flusher {
         }
         if !pending.is_empty() {
             self.requests.lock().extend(pending);
-            self.wake.notify();
+            self.control.notify();
         }
     }
 }

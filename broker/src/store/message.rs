@@ -263,7 +263,7 @@ pub(crate) fn encode_batch(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use fennec_common::message::record::parse_record;
 
@@ -273,7 +273,8 @@ mod tests {
         read_wait: true,
     };
 
-    fn msg(body: usize, props: &str) -> StoreMessage {
+    /// A message of topic "T", queue 1, with a `body`-byte body (shared with other tests).
+    pub(crate) fn msg(body: usize, props: &str) -> StoreMessage {
         StoreMessage {
             topic: "T".into(),
             queue_id: 1,

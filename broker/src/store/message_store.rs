@@ -14,20 +14,19 @@ use parking_lot::Mutex;
 use super::allocate::Allocator;
 use super::checkpoint::Checkpoint;
 use super::clean::Cleaner;
-use super::commit_log::{AppendError, CommitLog, QueueOffsets, END_FILE_MIN_BLANK_LENGTH};
+use super::commit_log::{AppendError, CommitLog, END_FILE_MIN_BLANK_LENGTH};
 use super::config::{FlushDiskType, StoreConfig};
-use super::cq_flush::{QueueFlusher, QueueFlusherParts};
+use super::cq_flush::QueueFlusher;
 use super::dispatch::{ArrivalListener, Dispatcher};
 use super::error::StoreError;
 use super::flush::Flusher;
 use super::health::StoreHealth;
 use super::index::IndexService;
-use super::mapped_file_queue::MappedFileQueue;
 use super::message::{encode_batch, encode_message, with_buffer, Encoded, Limits};
 use super::message::{StoreBatch, StoreMessage};
 use super::put_result::{PendingPut, PutMessageResult, PutMessageStatus};
 use super::queue_table::ConsumeQueueTable;
-use super::recovery::{recover, RecoveryReport};
+use super::recovery::RecoveryReport;
 use super::stats::StoreStats;
 use super::store_lock::{AbortFile, StoreLock};
 
@@ -63,111 +62,6 @@ fn create_dir(path: &Path) -> Result<(), StoreError> {
     std::fs::create_dir_all(path).map_err(StoreError::io("create directory", path))
 }
 
-/// The components recovery produced, before the store is assembled.
-struct Parts {
-    commit_log: Arc<CommitLog>,
-    queues: Arc<ConsumeQueueTable>,
-    index: Option<Arc<IndexService>>,
-    health: Arc<StoreHealth>,
-    flusher: Arc<Flusher>,
-    dispatcher: Arc<Dispatcher>,
-    queue_flusher: Arc<QueueFlusher>,
-    report: RecoveryReport,
-}
-
-/// Loads every file, recovers and re-dispatches (the allocation thread already runs).
-fn recover_parts(
-    config: &StoreConfig,
-    allocator: &Arc<Allocator>,
-    crashed: bool,
-    checkpoint_data: Option<super::checkpoint::CheckpointData>,
-) -> Result<Parts, StoreError> {
-    let root = &config.store_path_root_dir;
-    let cl_size = config.mapped_file_size_commit_log;
-    let health = Arc::new(StoreHealth::default());
-    let commit_log = Arc::new(CommitLog::new(
-        MappedFileQueue::load(&config.commit_log_dir(), cl_size)?,
-        allocator.clone(),
-    ));
-    let queues = Arc::new(ConsumeQueueTable::load(
-        &root.join("consumequeue"),
-        config.consume_queue_file_size(),
-    )?);
-    let index = match config.message_index_enable {
-        true => Some(Arc::new(IndexService::load(
-            &root.join("index"),
-            config.max_hash_slot_num,
-            config.max_index_num,
-        )?)),
-        false => None,
-    };
-    let mut report = RecoveryReport::default();
-    let resume = recover(
-        &commit_log,
-        &queues,
-        index.as_deref(),
-        crashed,
-        checkpoint_data,
-        config.check_crc_on_recover,
-        &mut report,
-    )?;
-    commit_log.resume()?;
-    let dispatcher = Dispatcher::new(
-        commit_log.clone(),
-        queues.clone(),
-        index.clone(),
-        health.clone(),
-        resume.dispatch_from,
-    );
-    report.records_redispatched = dispatcher.dispatch_available(resume.index_from);
-    if let Some(cp) = checkpoint_data {
-        dispatcher.note_timestamp(cp.logics_msg_timestamp);
-        commit_log.note_store_timestamp(cp.physic_msg_timestamp);
-    }
-    commit_log.note_store_timestamp(dispatcher.last_timestamp());
-    let mut offsets = QueueOffsets::new();
-    for q in queues.all() {
-        offsets
-            .entry(q.topic().to_string())
-            .or_default()
-            .insert(q.queue_id(), q.max_offset());
-    }
-    commit_log.set_queue_offsets(offsets);
-
-    // Recovered bytes may be only in the page cache: make them durable before the
-    // checkpoint says so.
-    let flusher = Flusher::new(config, commit_log.clone(), health.clone());
-    if let Some(why) = (!flusher.flush_all()).then(|| health.poisoned().map(str::to_string)) {
-        return Err(StoreError::Config(format!(
-            "cannot msync the recovered commit log: {}",
-            why.unwrap_or_default()
-        )));
-    }
-    let queue_flusher = QueueFlusher::new(
-        config,
-        QueueFlusherParts {
-            commit_log: commit_log.clone(),
-            queues: queues.clone(),
-            index: index.clone(),
-            dispatcher: dispatcher.clone(),
-            flusher: flusher.clone(),
-            health: health.clone(),
-            checkpoint: Checkpoint::open(&root.join("checkpoint"))?,
-        },
-    );
-    queue_flusher.flush(true)?;
-    Ok(Parts {
-        commit_log,
-        queues,
-        index,
-        health,
-        flusher,
-        dispatcher,
-        queue_flusher,
-        report,
-    })
-}
-
 impl MessageStore {
     /// Opens the store under `config.store_path_root_dir`: takes the lock, recovers the
     /// files (re-dispatching synchronously what a crash lost), writes a checkpoint and
@@ -193,7 +87,8 @@ impl MessageStore {
         let alloc_thread = allocator
             .spawn()
             .map_err(StoreError::io("spawn thread", &root))?;
-        let parts = match recover_parts(&config, &allocator, crashed, checkpoint_data) {
+        let parts = match super::open::recover_parts(&config, &allocator, crashed, checkpoint_data)
+        {
             Ok(p) => p,
             Err(e) => {
                 allocator.stop();
@@ -432,15 +327,15 @@ impl MessageStore {
 
     fn stop_threads(&self, halt: bool) {
         if halt {
-            self.dispatcher.halt();
-            self.flusher.halt();
-            self.queue_flusher.halt();
+            self.dispatcher.control.halt();
+            self.flusher.control.halt();
         } else {
-            self.dispatcher.stop();
-            self.flusher.stop();
-            self.queue_flusher.halt();
+            self.dispatcher.control.stop();
+            self.flusher.control.stop();
         }
-        self.cleaner.stop();
+        // The final queue flush and checkpoint run on the caller after the others stopped.
+        self.queue_flusher.control.halt();
+        self.cleaner.control.stop();
         self.allocator.stop();
         let threads = std::mem::take(&mut *self.threads.lock());
         for t in threads {

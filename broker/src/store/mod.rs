@@ -28,6 +28,7 @@ mod mapped_file;
 mod mapped_file_queue;
 mod message;
 mod message_store;
+mod open;
 mod put_result;
 mod queue_table;
 mod read;

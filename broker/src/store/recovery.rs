@@ -43,6 +43,9 @@ pub struct RecoveryReport {
     /// Where re-dispatch started (the end of the log if nothing had to be redone).
     pub redispatch_from: i64,
     pub records_redispatched: u64,
+    /// Time spent re-dispatching.
+    pub redispatch_elapsed: Duration,
+    /// Time the whole open took.
     pub elapsed: Duration,
 }
 

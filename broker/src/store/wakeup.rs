@@ -1,6 +1,8 @@
-//! [`Wakeup`]: wakes a service thread when producers have work for it, without a syscall per
-//! notification. Producers only take the mutex when the consumer has consumed the last
-//! notification, so a busy consumer costs each producer one atomic swap.
+//! Waking and stopping the store's service threads. [`Wakeup`] wakes a thread when producers
+//! have work for it, without a syscall per notification: producers only take the mutex when
+//! the consumer has consumed the last notification, so a busy consumer costs each producer
+//! one atomic swap. [`ServiceControl`] adds the stop (after final work) and halt (at once,
+//! as in a crash) requests every service thread obeys.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -35,6 +37,58 @@ impl Wakeup {
         let woken = std::mem::replace(&mut *flag, false);
         self.pending.swap(false, Ordering::AcqRel);
         woken
+    }
+}
+
+/// Starts a named service thread.
+pub(crate) fn spawn_service(
+    name: &str,
+    body: impl FnOnce() + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(body)
+}
+
+/// Wake-up plus stop/halt requests for one service thread.
+#[derive(Debug, Default)]
+pub(crate) struct ServiceControl {
+    wake: Wakeup,
+    stop: AtomicBool,
+    halt: AtomicBool,
+}
+
+impl ServiceControl {
+    pub(crate) fn notify(&self) {
+        self.wake.notify();
+    }
+
+    /// Waits for a notification or `timeout`; returns at once when stopping.
+    pub(crate) fn wait(&self, timeout: Duration) -> bool {
+        if self.stopping() {
+            return true;
+        }
+        self.wake.wait(timeout)
+    }
+
+    /// Asks the thread to stop after its final work (flush, drain).
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.wake.notify();
+    }
+
+    /// Asks the thread to stop at once, skipping its final work (crash simulation).
+    pub(crate) fn halt(&self) {
+        self.halt.store(true, Ordering::Release);
+        self.stop();
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn halted(&self) -> bool {
+        self.halt.load(Ordering::Acquire)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Retention and disk limits: the cleaner deletes expired (or, on a nearly full disk, any)
 //! CommitLog files with their consume queue and index files, queue min offsets follow, and
-//! a full disk refuses appends while reads keep working. Disk usage comes from a probe.
+//! a full disk refuses appends while reads keep working (disk usage comes from a probe); a
+//! failed file creation poisons the store the same way.
 
 mod common;
 
@@ -139,4 +140,32 @@ fn unexpired_files_are_kept_unless_the_disk_is_nearly_full() {
         !store.stats().disk_full,
         "88 % is under the 90 % warning level"
     );
+}
+
+#[test]
+fn failed_file_creation_poisons_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(small_config(dir.path())).unwrap();
+    // A directory where the third commit log file must go makes its creation fail.
+    std::fs::create_dir(dir.path().join("commitlog/00000000000000131072")).unwrap();
+    let mut statuses = Vec::new();
+    for seq in 0..200u64 {
+        let r = put(&store, message("P", 0, &body_for(seq, 1500), String::new()));
+        statuses.push(r.status);
+        if r.status != PutMessageStatus::PutOk {
+            break;
+        }
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&PutMessageStatus::CreateMappedFileFailed)
+    );
+    let written = statuses.len() as i64 - 1;
+    let r = put(&store, message("P", 0, b"later", String::new()));
+    assert_eq!(r.status, PutMessageStatus::ServiceNotAvailable);
+    assert!(r.remark.unwrap().contains("poisoned"));
+    assert!(store.stats().poisoned.is_some());
+    wait_dispatched(&store);
+    let got = store.get_messages("P", 0, 0, 1000, usize::MAX, &|_| true);
+    assert_eq!(got.messages.len() as i64, written, "reads keep working");
 }

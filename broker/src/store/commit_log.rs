@@ -9,7 +9,6 @@
 //! `[i32 remaining][i32 BLANK_MAGIC]` and goes into the next file, which the allocation
 //! thread has usually prepared already.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -26,12 +25,10 @@ use super::mapped_file::{MappedFile, MappedFileWriter};
 use super::mapped_file_queue::MappedFileQueue;
 use super::message::Encoded;
 use super::put_result::AppendResult;
+use super::queue_offsets::QueueOffsets;
 
 /// Bytes kept free at the end of every file for the blank marker.
 pub(crate) const END_FILE_MIN_BLANK_LENGTH: usize = 8;
-
-/// Next queue offset per topic and queue id (RocketMQ's topicQueueTable).
-pub(crate) type QueueOffsets = HashMap<String, HashMap<i32, i64>>;
 
 #[derive(Debug, Default)]
 struct AppendState {
@@ -142,17 +139,7 @@ impl CommitLog {
         let n = enc.records.len() as i64;
         // One lookup: read and bump the queue's next offset together.
         let queue_offset = if enc.assign_queue_offset {
-            let next = match queue_offsets.get_mut(topic) {
-                Some(queues) => queues.entry(queue_id).or_insert(0),
-                None => queue_offsets
-                    .entry(topic.to_string())
-                    .or_default()
-                    .entry(queue_id)
-                    .or_insert(0),
-            };
-            let first = *next;
-            *next += n;
-            first
+            queue_offsets.bump(topic, queue_id, n)
         } else {
             0
         };
@@ -290,7 +277,7 @@ impl CommitLog {
     pub(crate) fn remove_topics(&self, topics: &[String]) {
         let mut st = self.state.lock();
         for t in topics {
-            st.queue_offsets.remove(t);
+            st.queue_offsets.remove_topic(t);
         }
     }
 

@@ -30,6 +30,7 @@ mod message;
 mod message_store;
 mod open;
 mod put_result;
+mod queue_offsets;
 mod queue_table;
 mod read;
 mod recovery;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::allocate::Allocator;
 use super::checkpoint::{Checkpoint, CheckpointData};
-use super::commit_log::{CommitLog, QueueOffsets};
+use super::commit_log::CommitLog;
 use super::config::StoreConfig;
 use super::cq_flush::{QueueFlusher, QueueFlusherParts};
 use super::dispatch::Dispatcher;
@@ -17,6 +17,7 @@ use super::flush::Flusher;
 use super::health::StoreHealth;
 use super::index::IndexService;
 use super::mapped_file_queue::MappedFileQueue;
+use super::queue_offsets::QueueOffsets;
 use super::queue_table::ConsumeQueueTable;
 use super::recovery::{recover, RecoveryReport};
 
@@ -84,12 +85,9 @@ pub(crate) fn recover_parts(
         commit_log.note_store_timestamp(cp.physic_msg_timestamp);
     }
     commit_log.note_store_timestamp(dispatcher.last_timestamp());
-    let mut offsets = QueueOffsets::new();
+    let mut offsets = QueueOffsets::default();
     for q in queues.all() {
-        offsets
-            .entry(q.topic().to_string())
-            .or_default()
-            .insert(q.queue_id(), q.max_offset());
+        offsets.set(q.topic(), q.queue_id(), q.max_offset());
     }
     commit_log.set_queue_offsets(offsets);
 

@@ -190,7 +190,8 @@ impl IndexFile {
     /// appended to `out` until it holds `max` offsets.
     pub(crate) fn lookup(&self, key: &str, begin: i64, end: i64, max: usize, out: &mut Vec<i64>) {
         let m = self.map.read();
-        let count = i32_at(&m, 36);
+        // A damaged header must not send the walk outside the file.
+        let count = i32_at(&m, 36).min(self.max_index as i32);
         let begin_ts = i64_at(&m, 0);
         let hash = key_hash(key);
         let mut idx = i32_at(&m, HEADER_SIZE + (hash as usize % self.slots) * 4);

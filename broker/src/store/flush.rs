@@ -3,7 +3,8 @@
 //! * ASYNC_FLUSH (RocketMQ's FlushRealTimeService): flush every `flushIntervalCommitLog`
 //!   when at least `flushCommitLogLeastPages` pages are dirty, at once when an append
 //!   crosses that threshold (the appender wakes the thread), and everything every
-//!   `flushCommitLogThoroughInterval`.
+//!   `flushCommitLogThoroughInterval`. Regular flushes stop at the last whole page so the
+//!   page the appender is filling stays dirty (see `MappedFile::flush_whole_pages`).
 //! * SYNC_FLUSH (GroupCommitService): each waiting put queues `(end offset, oneshot)`; the
 //!   thread drains all queued requests, does one flush up to the current write position and
 //!   completes every request it covers. A put with WAIT=false only wakes the thread.

@@ -336,10 +336,11 @@ impl MappedFileWriter {
         self.file.wrote.store(self.file.size, Ordering::Release);
     }
 
-    /// Recovery only (before the file is shared with readers): declares the first `pos`
+    /// Recovery only, hence crate-private (moving the position down while readers hold
+    /// slices would let the writer overwrite bytes they read): declares the first `pos`
     /// bytes written, without touching the data; `durable` says whether they are known to
     /// be on disk (otherwise the next flush msyncs them all).
-    pub fn set_position(&mut self, pos: usize, durable: bool) {
+    pub(crate) fn set_position(&mut self, pos: usize, durable: bool) {
         let pos = pos.min(self.file.size);
         self.file.wrote.store(pos, Ordering::Release);
         self.file
@@ -347,9 +348,10 @@ impl MappedFileWriter {
             .store(if durable { pos } else { 0 }, Ordering::Release);
     }
 
-    /// Recovery only: cuts the file at `pos`, zeroing every non-zero page after it and
-    /// msyncing them, so a later scan stops at `pos`.
-    pub fn truncate(&mut self, pos: usize) -> io::Result<()> {
+    /// Recovery only, hence crate-private (see `set_position`): cuts the file at `pos`,
+    /// zeroing every non-zero page after it and msyncing them, so a later scan stops at
+    /// `pos`.
+    pub(crate) fn truncate(&mut self, pos: usize) -> io::Result<()> {
         let pos = pos.min(self.file.size);
         self.file.wrote.store(pos, Ordering::Release);
         let base = self.file.map.as_mut_ptr();

@@ -185,5 +185,6 @@ pub fn store_config(c: &BrokerConfig) -> StoreConfig {
         clean_resource_interval: ms(c.clean_resource_interval),
         warm_mapped_file_enable: c.warm_mapped_file_enable,
         check_crc_on_recover: c.check_crc_on_recover,
+        ..StoreConfig::default()
     }
 }

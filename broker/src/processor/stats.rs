@@ -50,7 +50,7 @@ pub fn runtime_info(b: &Broker) -> Handled {
         "commitLogMaxOffset",
         b.store.commit_log_max_offset().to_string(),
     );
-    put("commitLogDiskRatio", format!("{:.4}", s.disk_ratio));
+    put("commitLogDiskRatio", format!("{:.4}", s.disk_used_ratio));
     put(
         "dispatchBehindBytes",
         b.store.dispatch_behind_bytes().to_string(),

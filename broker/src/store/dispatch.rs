@@ -1,0 +1,222 @@
+//! [`Dispatcher`]: the `fennec-dispatch` thread (RocketMQ's ReputMessageService). It tails
+//! the CommitLog from its last dispatched offset, woken by appends, and for each record
+//! * writes the ConsumeQueue entry at the record's QUEUEOFFSET (NOT and COMMIT transaction
+//!   types only; an entry already present is skipped, so dispatch is idempotent),
+//! * adds `topic#key` for its UNIQ_KEY and KEYS tokens to the IndexFile (not for ROLLBACK),
+//! * calls the arrival listener with (topic, queue id, queue offset + 1).
+//!
+//! Recovery runs the same code synchronously to rebuild what a crash lost.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use fennec_common::hash::tag_hash;
+use fennec_common::message::properties::{iter_encoded, keys};
+use fennec_common::message::record::{parse_entry, Entry, RecordView};
+use fennec_common::message::sysflag;
+use parking_lot::RwLock;
+
+use super::commit_log::CommitLog;
+use super::consume_queue::{CqEntry, PutOutcome};
+use super::error::StoreError;
+use super::health::StoreHealth;
+use super::index::IndexService;
+use super::queue_table::ConsumeQueueTable;
+use super::wakeup::{spawn_service, ServiceControl};
+
+/// Called after each dispatched record with (topic, queue id, max offset of the queue).
+/// Runs on the dispatcher thread: it must be cheap.
+pub type ArrivalListener = Arc<dyn Fn(&str, i32, i64) + Send + Sync>;
+
+pub(crate) struct Dispatcher {
+    commit_log: Arc<CommitLog>,
+    queues: Arc<ConsumeQueueTable>,
+    index: Option<Arc<IndexService>>,
+    health: Arc<StoreHealth>,
+    dispatched: AtomicI64,
+    last_timestamp: AtomicI64,
+    listener: RwLock<Option<ArrivalListener>>,
+    /// Wake-up, stop and halt requests for the thread.
+    pub(crate) control: ServiceControl,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("dispatched", &self.dispatched)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        commit_log: Arc<CommitLog>,
+        queues: Arc<ConsumeQueueTable>,
+        index: Option<Arc<IndexService>>,
+        health: Arc<StoreHealth>,
+        from: i64,
+    ) -> Arc<Dispatcher> {
+        Arc::new(Dispatcher {
+            commit_log,
+            queues,
+            index,
+            health,
+            dispatched: AtomicI64::new(from),
+            last_timestamp: AtomicI64::new(0),
+            listener: RwLock::new(None),
+            control: ServiceControl::default(),
+        })
+    }
+
+    pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
+        let me = self.clone();
+        spawn_service("fennec-dispatch", move || me.run())
+    }
+
+    pub(crate) fn set_listener(&self, listener: ArrivalListener) {
+        *self.listener.write() = Some(listener);
+    }
+
+    /// Wakes the thread (after an append).
+    pub(crate) fn notify(&self) {
+        self.control.notify();
+    }
+
+    /// CommitLog offset up to which everything is dispatched.
+    pub(crate) fn dispatched(&self) -> i64 {
+        self.dispatched.load(Ordering::Acquire)
+    }
+
+    /// Seeds the last dispatched timestamp after a restart.
+    pub(crate) fn note_timestamp(&self, ts: i64) {
+        self.last_timestamp.fetch_max(ts, Ordering::Relaxed);
+    }
+
+    /// STORETIMESTAMP of the last dispatched record.
+    pub(crate) fn last_timestamp(&self) -> i64 {
+        self.last_timestamp.load(Ordering::Relaxed)
+    }
+
+    fn run(&self) {
+        loop {
+            if self.control.halted() {
+                return;
+            }
+            let stopping = self.control.stopping();
+            self.dispatch_available(i64::MIN);
+            if stopping {
+                return;
+            }
+            self.control.wait(Duration::from_secs(1));
+        }
+    }
+
+    /// Dispatches from the dispatched offset to the CommitLog's max offset; records below
+    /// `index_from` are not indexed (recovery kept their index entries). Returns the number
+    /// of records dispatched.
+    pub(crate) fn dispatch_available(&self, index_from: i64) -> u64 {
+        let listener = self.listener.read().clone();
+        let max = self.commit_log.max_offset();
+        let mut offset = self.dispatched();
+        let mut records = 0;
+        let mut file: Option<Arc<super::mapped_file::MappedFile>> = None;
+        while offset < max && !self.control.halted() {
+            if file.as_ref().is_none_or(|f| offset >= f.end_offset()) {
+                file = self.commit_log.files().find(offset);
+                if file.is_none() {
+                    let min = self.commit_log.min_offset();
+                    if offset < min {
+                        tracing::warn!(offset, min, "dispatch behind deleted files; skipping");
+                        offset = min;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            let Some(current) = file.as_ref() else { break };
+            let pos = (offset - current.start_offset()) as usize;
+            let next = match current.read_from(pos).map(parse_entry) {
+                Some(Ok(Entry::Blank { .. })) => current.end_offset(),
+                Some(Ok(Entry::Record(r))) => {
+                    if let Err(e) = self.apply(&r, offset, index_from, listener.as_ref()) {
+                        self.health.poison(format!("dispatch failed: {e}"));
+                        break;
+                    }
+                    records += 1;
+                    offset + r.total_size() as i64
+                }
+                Some(Err(e)) => {
+                    tracing::error!(offset, error = %e, "unreadable record in commit log; skipping to the next file");
+                    current.end_offset()
+                }
+                None => break,
+            };
+            offset = next;
+            self.dispatched.store(offset, Ordering::Release);
+        }
+        records
+    }
+
+    fn apply(
+        &self,
+        r: &RecordView<'_>,
+        offset: i64,
+        index_from: i64,
+        listener: Option<&ArrivalListener>,
+    ) -> Result<(), StoreError> {
+        let tran = sysflag::transaction_type(r.sys_flag());
+        let topic = r.topic();
+        // One pass over the properties for everything dispatch needs.
+        let (mut tags, mut uniq, mut user_keys) = (None, None, None);
+        for (name, value) in iter_encoded(r.properties()) {
+            match name {
+                keys::TAGS => tags = Some(value),
+                keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => uniq = Some(value),
+                keys::KEYS => user_keys = Some(value),
+                _ => {}
+            }
+        }
+        if tran == sysflag::TRANSACTION_NOT_TYPE || tran == sysflag::TRANSACTION_COMMIT_TYPE {
+            let cq = self.queues.get_or_create(topic, r.queue_id())?;
+            let entry = CqEntry {
+                commit_log_offset: offset,
+                size: r.total_size() as i32,
+                tag_code: tag_hash(tags),
+            };
+            let outcome = cq.put(r.queue_offset(), entry)?;
+            if let PutOutcome::Gap { expected } = outcome {
+                tracing::error!(
+                    topic,
+                    queue_id = r.queue_id(),
+                    expected,
+                    got = r.queue_offset(),
+                    offset,
+                    "consume queue gap: entries are missing before this record"
+                );
+            }
+            if let Some(l) = listener {
+                l(topic, r.queue_id(), r.queue_offset() + 1);
+            }
+        }
+        if let Some(index) = &self.index {
+            if offset >= index_from && tran != sysflag::TRANSACTION_ROLLBACK_TYPE {
+                let index_keys: Vec<String> = uniq
+                    .into_iter()
+                    .chain(user_keys.into_iter().flat_map(|k| k.split(' ')))
+                    .filter(|k| !k.is_empty())
+                    .map(|k| format!("{topic}#{k}"))
+                    .collect();
+                index.put(
+                    index_keys.iter().map(String::as_str),
+                    offset,
+                    r.store_timestamp(),
+                )?;
+            }
+        }
+        self.last_timestamp
+            .store(r.store_timestamp(), Ordering::Relaxed);
+        Ok(())
+    }
+}

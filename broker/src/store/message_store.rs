@@ -1,0 +1,354 @@
+//! [`MessageStore`]: opens (and recovers) a store directory, owns the CommitLog, the
+//! ConsumeQueues and IndexFiles and the service threads (`fennec-alloc`, `fennec-flush`,
+//! `fennec-cq-flush`, `fennec-dispatch`, `fennec-clean`), appends messages, and shuts it
+//! all down. The read methods live in `read.rs`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use super::allocate::Allocator;
+use super::checkpoint::Checkpoint;
+use super::clean::Cleaner;
+use super::commit_log::{AppendError, CommitLog, END_FILE_MIN_BLANK_LENGTH};
+use super::config::{FlushDiskType, StoreConfig};
+use super::cq_flush::QueueFlusher;
+use super::dispatch::{ArrivalListener, Dispatcher};
+use super::error::StoreError;
+use super::flush::Flusher;
+use super::health::StoreHealth;
+use super::index::IndexService;
+use super::message::{encode_batch, encode_message, with_buffer, Encoded, Limits};
+use super::message::{StoreBatch, StoreMessage};
+use super::put_result::{PendingPut, PutMessageResult, PutMessageStatus};
+use super::queue_table::ConsumeQueueTable;
+use super::recovery::RecoveryReport;
+use super::stats::StoreStats;
+use super::store_lock::{AbortFile, StoreLock};
+
+/// The message store of one broker.
+pub struct MessageStore {
+    pub(crate) config: StoreConfig,
+    limits: Limits,
+    pub(crate) commit_log: Arc<CommitLog>,
+    pub(crate) queues: Arc<ConsumeQueueTable>,
+    pub(crate) index: Option<Arc<IndexService>>,
+    health: Arc<StoreHealth>,
+    allocator: Arc<Allocator>,
+    flusher: Arc<Flusher>,
+    dispatcher: Arc<Dispatcher>,
+    queue_flusher: Arc<QueueFlusher>,
+    cleaner: Arc<Cleaner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    lock: Mutex<Option<StoreLock>>,
+    abort: AbortFile,
+    report: RecoveryReport,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for MessageStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageStore")
+            .field("root", &self.config.store_path_root_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn create_dir(path: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(path).map_err(StoreError::io("create directory", path))
+}
+
+impl MessageStore {
+    /// Opens the store under `config.store_path_root_dir`: takes the lock, recovers the
+    /// files (re-dispatching synchronously what a crash lost), writes a checkpoint and
+    /// starts the service threads.
+    pub fn open(config: StoreConfig) -> Result<Arc<MessageStore>, StoreError> {
+        config.validate().map_err(StoreError::Config)?;
+        let started = Instant::now();
+        let root = config.store_path_root_dir.clone();
+        create_dir(&root)?;
+        create_dir(&root.join("config"))?;
+        let lock = StoreLock::acquire(&root.join("lock"))?;
+        let abort_path = root.join("abort");
+        let crashed = AbortFile::exists(&abort_path);
+        let checkpoint_data = Checkpoint::read(&root.join("checkpoint"));
+        let abort = AbortFile::create(&abort_path)?;
+
+        let cl_size = config.mapped_file_size_commit_log;
+        let allocator = Allocator::new(
+            config.commit_log_dir(),
+            cl_size,
+            config.warm_mapped_file_enable,
+        );
+        let alloc_thread = allocator
+            .spawn()
+            .map_err(StoreError::io("spawn thread", &root))?;
+        let parts = match super::open::recover_parts(&config, &allocator, crashed, checkpoint_data)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                allocator.stop();
+                let _ = alloc_thread.join();
+                return Err(e);
+            }
+        };
+        let cleaner = Cleaner::new(
+            &config,
+            parts.commit_log.clone(),
+            parts.queues.clone(),
+            parts.index.clone(),
+            parts.health.clone(),
+            parts.dispatcher.clone(),
+        );
+        let mut report = parts.report;
+        report.elapsed = started.elapsed();
+        tracing::info!(root = %root.display(), ?report, "message store opened");
+
+        let limits = Limits {
+            max_body: config.max_message_size,
+            max_append: cl_size - END_FILE_MIN_BLANK_LENGTH,
+            read_wait: config.flush_disk_type == FlushDiskType::SyncFlush,
+        };
+        let store = Arc::new(MessageStore {
+            config,
+            limits,
+            commit_log: parts.commit_log,
+            queues: parts.queues,
+            index: parts.index,
+            health: parts.health,
+            allocator,
+            flusher: parts.flusher,
+            dispatcher: parts.dispatcher,
+            queue_flusher: parts.queue_flusher,
+            cleaner,
+            threads: Mutex::new(vec![alloc_thread]),
+            lock: Mutex::new(Some(lock)),
+            abort,
+            report,
+            closed: AtomicBool::new(false),
+        });
+        let spawned = [
+            store.flusher.spawn(),
+            store.dispatcher.spawn(),
+            store.queue_flusher.spawn(),
+            store.cleaner.spawn(),
+        ];
+        for handle in spawned {
+            match handle {
+                Ok(h) => store.threads.lock().push(h),
+                Err(e) => {
+                    store.shutdown();
+                    return Err(StoreError::io("spawn thread", store.root_dir())(e));
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// What recovery at open found and did.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.report
+    }
+
+    /// Appends one message and waits (without blocking the thread) for the flush when
+    /// SYNC_FLUSH and WAIT=true ask for it.
+    pub async fn put_message(&self, msg: StoreMessage) -> PutMessageResult {
+        let pending = self.append_message(&msg);
+        drop(msg);
+        match pending {
+            Ok(p) => p.wait_flush().await,
+            Err(r) => r,
+        }
+    }
+
+    /// Appends a batch (one lock acquisition, consecutive queue offsets) and waits like
+    /// [`put_message`](Self::put_message).
+    pub async fn put_messages(&self, batch: StoreBatch) -> PutMessageResult {
+        let pending = self.append_messages(&batch);
+        drop(batch);
+        match pending {
+            Ok(p) => p.wait_flush().await,
+            Err(r) => r,
+        }
+    }
+
+    /// The append step of [`put_message`](Self::put_message): the records are in the log
+    /// when this returns; the durability wait is the returned [`PendingPut`].
+    pub fn append_message(&self, msg: &StoreMessage) -> Result<PendingPut, PutMessageResult> {
+        self.append_with(
+            |enc| encode_message(msg, &self.limits, enc),
+            &msg.topic,
+            msg.queue_id,
+        )
+    }
+
+    /// The append step of [`put_messages`](Self::put_messages).
+    pub fn append_messages(&self, batch: &StoreBatch) -> Result<PendingPut, PutMessageResult> {
+        self.append_with(
+            |enc| encode_batch(batch, &self.limits, enc),
+            &batch.topic,
+            batch.queue_id,
+        )
+    }
+
+    fn append_with(
+        &self,
+        encode: impl FnOnce(&mut Encoded) -> Result<(), PutMessageResult>,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<PendingPut, PutMessageResult> {
+        if let Some(why) = self.health.refusal() {
+            return Err(PutMessageResult::failed(
+                PutMessageStatus::ServiceNotAvailable,
+                why,
+            ));
+        }
+        let (append, wait) = with_buffer(|enc| {
+            encode(enc)?;
+            match self.commit_log.append(enc, topic, queue_id) {
+                Ok(r) => Ok((r, enc.wait)),
+                Err(AppendError::Closed) => Err(PutMessageResult::failed(
+                    PutMessageStatus::ServiceNotAvailable,
+                    "store is shut down".into(),
+                )),
+                Err(AppendError::File(e)) => {
+                    self.health
+                        .poison(format!("cannot create commit log file: {e}"));
+                    Err(PutMessageResult::failed(
+                        PutMessageStatus::CreateMappedFileFailed,
+                        e.to_string(),
+                    ))
+                }
+            }
+        })?;
+        self.dispatcher.notify();
+        let end = append.wrote_offset + append.wrote_bytes as i64;
+        let flush = self.flusher.after_append(end, wait);
+        Ok(PendingPut {
+            append,
+            flush,
+            timeout: self.config.sync_flush_timeout,
+        })
+    }
+
+    pub fn commit_log_min_offset(&self) -> i64 {
+        self.commit_log.min_offset()
+    }
+
+    /// Offset just past the last appended byte.
+    pub fn commit_log_max_offset(&self) -> i64 {
+        self.commit_log.max_offset()
+    }
+
+    /// Bytes appended but not yet dispatched to the queues and index.
+    pub fn dispatch_behind_bytes(&self) -> i64 {
+        (self.commit_log.max_offset() - self.dispatcher.dispatched()).max(0)
+    }
+
+    /// Sets the listener called after each dispatched record (long polling).
+    pub fn set_arrival_listener(&self, listener: ArrivalListener) {
+        self.dispatcher.set_listener(listener);
+    }
+
+    /// Drops the consume queues (and files) of `topics` and forgets their queue offsets.
+    pub fn delete_topics(&self, topics: &[String]) {
+        self.commit_log.remove_topics(topics);
+        for t in topics {
+            self.queues.remove_topic(t);
+        }
+    }
+
+    /// Queue ids of `topic` that have a consume queue, sorted.
+    pub fn queue_ids(&self, topic: &str) -> Vec<i32> {
+        self.queues.queue_ids(topic)
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let counters = self.commit_log.counters();
+        let max = self.commit_log.max_offset();
+        let dispatched = self.dispatcher.dispatched();
+        StoreStats {
+            put_count: counters.appends,
+            put_message_count: counters.records,
+            put_bytes: counters.bytes,
+            msync_count: self.flusher.msync_count(),
+            consume_queue_msync_count: self.queue_flusher.msync_count(),
+            commit_log_min_offset: self.commit_log.min_offset(),
+            commit_log_max_offset: max,
+            commit_log_flushed_offset: self.flusher.flushed_offset(),
+            dispatched_offset: dispatched,
+            dispatch_behind_bytes: (max - dispatched).max(0),
+            consume_queue_count: self.queues.all().len(),
+            next_file_ready: self.commit_log.next_file_ready(),
+            disk_used_ratio: self.health.disk_ratio(),
+            disk_full: self.health.disk_full(),
+            poisoned: self.health.poisoned().map(str::to_string),
+        }
+    }
+
+    pub fn root_dir(&self) -> &Path {
+        &self.config.store_path_root_dir
+    }
+
+    /// Stops the threads after a final flush of the log, queues and index, writes the
+    /// checkpoint, deletes `abort` and releases the lock. Idempotent.
+    pub fn shutdown(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.health.set_shut_down();
+        self.commit_log.close();
+        self.stop_threads(false);
+        if let Err(e) = self.queue_flusher.flush(true) {
+            tracing::error!(error = %e, "final flush failed; the next start recovers as after a crash");
+        } else if let Err(e) = self.abort.remove() {
+            tracing::error!(error = %e, "cannot delete the abort file");
+        }
+        *self.lock.lock() = None;
+        tracing::info!(root = %self.root_dir().display(), "message store shut down");
+    }
+
+    /// Stops the threads without flushing or checkpointing and keeps the `abort` file, as
+    /// if the process had died; releases the lock so the directory can be reopened.
+    #[doc(hidden)]
+    pub fn halt_for_crash_test(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.health.set_shut_down();
+        self.commit_log.close();
+        self.stop_threads(true);
+        *self.lock.lock() = None;
+    }
+
+    fn stop_threads(&self, halt: bool) {
+        if halt {
+            self.dispatcher.control.halt();
+            self.flusher.control.halt();
+        } else {
+            self.dispatcher.control.stop();
+            self.flusher.control.stop();
+        }
+        // The final queue flush and checkpoint run on the caller after the others stopped.
+        self.queue_flusher.control.halt();
+        self.cleaner.control.stop();
+        self.allocator.stop();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for t in threads {
+            let name = t.thread().name().unwrap_or("?").to_string();
+            if t.join().is_err() {
+                tracing::error!(thread = name, "store thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for MessageStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

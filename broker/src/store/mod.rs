@@ -1,0 +1,52 @@
+//! The broker's message store (RocketMQ's DefaultMessageStore), usable without a network.
+//!
+//! On disk, under `storePathRootDir`:
+//! ```text
+//! commitlog/<20-digit start offset>       every message of every topic, one log
+//! consumequeue/<topic>/<queueId>/<offset> 20-byte entries per topic queue
+//! index/<yyyyMMddHHmmssSSS>               hash index of KEYS and UNIQ_KEY (local time)
+//! config/                                 broker JSON (written by the broker, not here)
+//! checkpoint  abort  lock
+//! ```
+//! Appends go through [`MessageStore::put_message`]; the `fennec-dispatch` thread builds the
+//! consume queues and index from the log; reads return zero-copy records.
+
+mod allocate;
+mod checkpoint;
+mod clean;
+mod commit_log;
+mod config;
+mod consume_queue;
+mod cq_flush;
+mod dispatch;
+mod error;
+mod flush;
+mod health;
+mod index;
+mod index_file;
+mod mapped_file;
+mod mapped_file_queue;
+mod message;
+mod message_store;
+mod open;
+mod put_result;
+mod queue_offsets;
+mod queue_table;
+mod read;
+mod recovery;
+mod stats;
+mod store_lock;
+mod wakeup;
+
+pub use checkpoint::CheckpointData;
+pub use config::{DiskUsageProbe, FlushDiskType, StoreConfig};
+pub use consume_queue::{CqEntry, CQ_ENTRY_SIZE};
+pub use dispatch::ArrivalListener;
+pub use error::StoreError;
+pub use mapped_file::{MappedFile, MappedFileWriter};
+pub use message::{BatchEntry, StoreBatch, StoreMessage};
+pub use message_store::MessageStore;
+pub use put_result::{AppendResult, PendingPut, PutMessageResult, PutMessageStatus};
+pub use read::{BoundaryType, GetMessageResult, GetMessageStatus, QueryMessageResult};
+pub use recovery::RecoveryReport;
+pub use stats::StoreStats;

@@ -29,63 +29,99 @@ pub use broker::Broker;
 pub use config::BrokerConfig;
 pub use error::BrokerError;
 
-/// Runs a broker on `listener` until `shutdown` fires, then shuts down gracefully:
-/// unregister from the nameservers, stop accepting, finish in-flight requests (held pulls are
-/// answered at once), persist offsets and metadata, flush and close the store.
+/// Runs a broker on `listener` until `shutdown` fires (see [`BrokerServer`]).
 pub async fn run(
     config: BrokerConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
-    let local = listener
-        .local_addr()
-        .map_err(|e| BrokerError::io("reading the listen address", e))?;
-    let max_frame = config.max_frame_length;
-    let broker_token = CancellationToken::new();
-    let token = broker_token.clone();
-    let broker = tokio::task::spawn_blocking(move || Broker::open(config, local, token))
+    BrokerServer::open(config, listener)
+        .await?
+        .serve(shutdown)
         .await
-        .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
-    let broker = Arc::new(broker);
-    info!(
-        "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
-        broker.config.broker_name, broker.broker_addr, broker.config.namesrv_addr
-    );
+}
 
-    let tasks = TaskTracker::new();
-    tasks.spawn(registration::run(broker.clone()));
-    tasks.spawn(housekeeping(broker.clone()));
-    let server_token = CancellationToken::new();
-    let server_config = ServerConfig {
-        connection: ConnectionConfig {
-            max_frame,
-            ..ConnectionConfig::default()
-        },
-        ..ServerConfig::default()
-    };
-    let server = tokio::spawn(RemotingServer::serve(
-        listener,
-        Arc::new(processor::BrokerProcessor::new(broker.clone())),
-        server_config,
-        server_token.clone(),
-    ));
+/// A broker that has opened its store and registered with its nameservers, ready to serve.
+pub struct BrokerServer {
+    broker: Arc<Broker>,
+    listener: TcpListener,
+    broker_token: CancellationToken,
+}
 
-    shutdown.cancelled().await;
-    info!("broker shutting down");
-    broker_token.cancel();
-    broker.pull_waiters.wake_all();
-    registration::unregister_all(&broker).await;
-    server_token.cancel();
-    let _ = server.await;
-    tasks.close();
-    tasks.wait().await;
-    broker.outbound.shutdown().await;
-    let closing = broker.clone();
-    tokio::task::spawn_blocking(move || closing.close())
-        .await
-        .map_err(|e| BrokerError::io("closing the store", std::io::Error::other(e)))?;
-    info!("broker stopped");
-    Ok(())
+impl BrokerServer {
+    /// Opens the store (recovery included), loads the metadata and registers with every
+    /// nameserver once, so that clients find the broker as soon as this returns.
+    pub async fn open(config: BrokerConfig, listener: TcpListener) -> Result<Self, BrokerError> {
+        let local = listener
+            .local_addr()
+            .map_err(|e| BrokerError::io("reading the listen address", e))?;
+        let broker_token = CancellationToken::new();
+        let token = broker_token.clone();
+        let broker = tokio::task::spawn_blocking(move || Broker::open(config, local, token))
+            .await
+            .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
+        let broker = Arc::new(broker);
+        registration::register_all(&broker).await;
+        info!(
+            "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
+            broker.config.broker_name, broker.broker_addr, broker.config.namesrv_addr
+        );
+        Ok(BrokerServer {
+            broker,
+            listener,
+            broker_token,
+        })
+    }
+
+    /// The shared broker state.
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// Serves until `shutdown` fires, then shuts down gracefully: unregister from the
+    /// nameservers, stop accepting, finish in-flight requests (held pulls are answered at
+    /// once), persist offsets and metadata, flush and close the store.
+    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), BrokerError> {
+        let BrokerServer {
+            broker,
+            listener,
+            broker_token,
+        } = self;
+        let tasks = TaskTracker::new();
+        tasks.spawn(registration::run(broker.clone()));
+        tasks.spawn(housekeeping(broker.clone()));
+        let server_token = CancellationToken::new();
+        let server_config = ServerConfig {
+            connection: ConnectionConfig {
+                max_frame: broker.config.max_frame_length,
+                ..ConnectionConfig::default()
+            },
+            ..ServerConfig::default()
+        };
+        let server = tokio::spawn(RemotingServer::serve(
+            listener,
+            Arc::new(processor::BrokerProcessor::new(broker.clone())),
+            server_config,
+            server_token.clone(),
+        ));
+
+        shutdown.cancelled().await;
+        info!("broker shutting down");
+        broker_token.cancel();
+        broker.pull_waiters.wake_all();
+        registration::unregister_all(&broker).await;
+        server_token.cancel();
+        let _ = server.await;
+        tasks.close();
+        tasks.wait().await;
+        broker.outbound.shutdown().await;
+        let closing = broker.clone();
+        tokio::task::spawn_blocking(move || closing.close())
+            .await
+            .map_err(|e| BrokerError::io("closing the store", std::io::Error::other(e)))?;
+        info!("broker stopped");
+        Ok(())
+    }
 }
 
 /// Periodic chores: stats samples every second, consumer offsets every

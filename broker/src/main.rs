@@ -149,10 +149,13 @@ async fn serve(
     }
     let port = u16::try_from(config.listen_port)?;
     let listener = TcpListener::bind((config.bind_address.as_str(), port)).await?;
-    println!("LISTENING {}", listener.local_addr()?);
+    let addr = listener.local_addr()?;
+    let server = fennec_broker::BrokerServer::open(config, listener).await?;
+    // Printed once the broker is registered, so whoever waits for it can use it at once.
+    println!("LISTENING {addr}");
     use std::io::Write;
     std::io::stdout().flush()?;
-    fennec_broker::run(config, listener, shutdown.clone()).await?;
+    server.serve(shutdown.clone()).await?;
     if let Some(ns) = namesrv {
         shutdown.cancel();
         ns.await??;

@@ -74,7 +74,8 @@ pub async fn unregister_all(b: &Broker) {
     join_all(calls).await;
 }
 
-/// Registers now, then every period and after every topic change, until shutdown.
+/// Registers every period and after every topic change, until shutdown (the first
+/// registration happens when the broker opens).
 pub async fn run(b: Arc<Broker>) {
     if b.config.namesrv_addrs().is_empty() {
         warn!("no nameserver configured (namesrvAddr, -n or NAMESRV_ADDR): clients cannot find this broker");
@@ -82,12 +83,12 @@ pub async fn run(b: Arc<Broker>) {
     }
     let mut topics = b.topics.watch();
     loop {
-        topics.mark_unchanged();
-        register_all(&b).await;
         tokio::select! {
             _ = b.shutdown.cancelled() => return,
             _ = tokio::time::sleep(period(&b)) => {}
             changed = topics.changed() => if changed.is_err() { return },
         }
+        topics.mark_unchanged();
+        register_all(&b).await;
     }
 }

@@ -17,6 +17,8 @@ use crate::error::{Handled, Reject};
 
 pub fn heartbeat(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
     let hb: HeartbeatData = decode_body(&req.body).map_err(|e| {
+        let shown = &req.body[..req.body.len().min(512)];
+        debug!(body = %String::from_utf8_lossy(shown), "malformed heartbeat body");
         Reject::new(
             ResponseCode::SYSTEM_ERROR,
             format!("malformed heartbeat body: {e}"),
@@ -43,7 +45,14 @@ pub fn heartbeat(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handle
                 consume_type: consumer.consume_type,
                 message_model: consumer.message_model,
                 consume_from_where: consumer.consume_from_where,
-                subscriptions: consumer.subscription_data_set,
+                subscriptions: consumer
+                    .subscription_data_set
+                    .into_iter()
+                    .map(|mut s| {
+                        s.normalize_codes();
+                        s
+                    })
+                    .collect(),
                 without_sub: hb.without_sub,
             },
         );

@@ -322,8 +322,10 @@ async fn read_loop<P: RequestProcessor>(
                 let opaque = cmd.opaque;
                 let serialize_type = cmd.serialize_type;
                 let oneway = cmd.is_oneway();
+                tracing::trace!("request received");
                 let response = processor.process(ch.clone(), cmd).await;
                 if let (Some(mut resp), false) = (response, oneway) {
+                    tracing::trace!(code = resp.code, remark = resp.remark_str(), "response");
                     resp.opaque = opaque;
                     resp.serialize_type = serialize_type;
                     resp.flag |= super::command::FLAG_RESPONSE;

@@ -57,36 +57,104 @@ pub struct ConsumerData {
     pub unit_mode: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConsumeType {
-    /// Pull consumer.
-    ConsumeActively,
-    /// Push consumer.
-    #[default]
-    ConsumePassively,
-    ConsumePop,
+/// Declares an enum that serializes as its Java name and deserializes from the name or from
+/// the Java ordinal (the C++ client sends ordinals).
+macro_rules! java_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = ($ordinal:expr, $text:literal),)* } default $default:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant,)* }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$default
+            }
+        }
+
+        impl $name {
+            /// The Java constant name.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                match JavaEnumValue::deserialize(d)? {
+                    JavaEnumValue::Name(n) => match n.as_str() {
+                        $($text => Ok($name::$variant),)*
+                        other => Err(serde::de::Error::custom(format!("unknown {} {other:?}", stringify!($name)))),
+                    },
+                    JavaEnumValue::Ordinal(o) => match o {
+                        $(x if x == $ordinal => Ok($name::$variant),)*
+                        other => Err(serde::de::Error::custom(format!("unknown {} ordinal {other}", stringify!($name)))),
+                    },
+                }
+            }
+        }
+    };
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum MessageModel {
-    Broadcasting,
-    #[default]
-    Clustering,
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JavaEnumValue {
+    Name(String),
+    Ordinal(i64),
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConsumeFromWhere {
-    #[default]
-    ConsumeFromLastOffset,
-    ConsumeFromFirstOffset,
-    ConsumeFromTimestamp,
-    /// Deprecated names some clients still send.
-    ConsumeFromLastOffsetAndFromMinWhenBootFirst,
-    ConsumeFromMinOffset,
-    ConsumeFromMaxOffset,
+java_enum! {
+    /// How a consumer gets messages.
+    pub enum ConsumeType {
+        /// Pull consumer.
+        ConsumeActively = (0, "CONSUME_ACTIVELY"),
+        /// Push consumer.
+        ConsumePassively = (1, "CONSUME_PASSIVELY"),
+        ConsumePop = (2, "CONSUME_POP"),
+    }
+    default ConsumePassively
+}
+
+java_enum! {
+    /// Whether a group shares the queues (clustering) or each member reads all (broadcasting).
+    pub enum MessageModel {
+        Broadcasting = (0, "BROADCASTING"),
+        Clustering = (1, "CLUSTERING"),
+    }
+    default Clustering
+}
+
+java_enum! {
+    /// Where a new group starts.
+    pub enum ConsumeFromWhere {
+        ConsumeFromLastOffset = (0, "CONSUME_FROM_LAST_OFFSET"),
+        /// Deprecated names some clients still send.
+        ConsumeFromLastOffsetAndFromMinWhenBootFirst = (1, "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST"),
+        ConsumeFromMinOffset = (2, "CONSUME_FROM_MIN_OFFSET"),
+        ConsumeFromMaxOffset = (3, "CONSUME_FROM_MAX_OFFSET"),
+        ConsumeFromFirstOffset = (4, "CONSUME_FROM_FIRST_OFFSET"),
+        ConsumeFromTimestamp = (5, "CONSUME_FROM_TIMESTAMP"),
+    }
+    default ConsumeFromLastOffset
+}
+
+/// An integer that some clients send as a JSON string (the C++ client's `subVersion`).
+fn de_lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        Int(i64),
+        Text(String),
+    }
+    match Num::deserialize(d)? {
+        Num::Int(v) => Ok(v),
+        Num::Text(t) => t.trim().parse().map_err(serde::de::Error::custom),
+    }
 }
 
 /// One topic subscription with its tag filter.
@@ -102,7 +170,7 @@ pub struct SubscriptionData {
     pub expression_type: String,
     /// `*`, or tags separated by `||`.
     pub sub_string: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_lenient_i64")]
     pub sub_version: i64,
     #[serde(default)]
     pub tags_set: BTreeSet<String>,
@@ -137,6 +205,14 @@ impl SubscriptionData {
             }
         }
         sub
+    }
+
+    /// Recomputes the code set from the tag set. Some clients (the C++ one) send a wrong code
+    /// set; the tags are what they mean.
+    pub fn normalize_codes(&mut self) {
+        if !self.is_all() && !self.tags_set.is_empty() {
+            self.code_set = self.tags_set.iter().map(|t| java_hash(t)).collect();
+        }
     }
 
     /// Whether every message matches.
@@ -178,6 +254,29 @@ mod tests {
             SubscriptionData::from_tag_expression("T", "TagA", 1_700_000_000_000)
         );
         assert!(c.subscription_data_set[1].is_all());
+    }
+
+    #[test]
+    fn parses_cpp_client_heartbeat() {
+        let body = br#"{"clientID":"21576-127.0.0.1@DEFAULT","consumerDataSet":[{"consumeFromWhere":0,"consumeType":1,"groupName":"CompatGroup","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1795246943957","topic":"%RETRY%CompatGroup"},{"codeSet":[0],"subString":"TagA","subVersion":"1795246943957","tagsSet":["TagA"],"topic":"CompatTest"}]}]}"#;
+        let hb: HeartbeatData = decode_body(body).unwrap();
+        let c = &hb.consumer_data_set[0];
+        assert_eq!(c.consume_type, ConsumeType::ConsumePassively);
+        assert_eq!(c.message_model, MessageModel::Clustering);
+        assert_eq!(
+            c.consume_from_where,
+            ConsumeFromWhere::ConsumeFromLastOffset
+        );
+        let mut sub = c.subscription_data_set[1].clone();
+        assert_eq!(sub.sub_version, 1_795_246_943_957);
+        assert!(!sub.matches_tag_code(2_598_919));
+        sub.normalize_codes();
+        assert!(sub.matches_tag_code(2_598_919));
+        assert_eq!(
+            serde_json::to_string(&ConsumeFromWhere::ConsumeFromFirstOffset).unwrap(),
+            "\"CONSUME_FROM_FIRST_OFFSET\""
+        );
+        assert!(decode_body::<MessageModel>(b"7").is_err());
     }
 
     #[test]

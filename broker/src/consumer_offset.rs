@@ -122,6 +122,14 @@ impl ConsumerOffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// Writes a snapshot now and completes once it is on disk (acknowledged commits under
+    /// SYNC_FLUSH).
+    pub async fn persist_durably(&self) {
+        self.dirty.store(true, Ordering::Release);
+        self.persist();
+        self.persister.written().await;
+    }
+
     /// Hands a snapshot to the persister if anything changed since the last one.
     pub fn persist(&self) {
         if !self.dirty.swap(false, Ordering::AcqRel) {

@@ -64,8 +64,8 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
 
 enum Job {
     Write(PathBuf, Vec<u8>),
-    /// Reply once every job queued before this one is written.
-    Barrier(Sender<()>),
+    /// Called once every job queued before this one is written.
+    Barrier(Box<dyn FnOnce() + Send>),
 }
 
 /// The metadata writer thread.
@@ -104,8 +104,23 @@ impl Persister {
     /// worker).
     pub fn sync(&self) {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        if self.send(Job::Barrier(tx)) {
+        if self.send(Job::Barrier(Box::new(move || {
+            let _ = tx.send(());
+        }))) {
             let _ = rx.recv();
+        }
+    }
+
+    /// Completes once everything submitted so far is on disk (for async callers).
+    pub fn written(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let queued = self.send(Job::Barrier(Box::new(move || {
+            let _ = tx.send(());
+        })));
+        async move {
+            if queued {
+                let _ = rx.await;
+            }
         }
     }
 
@@ -135,8 +150,8 @@ fn run(rx: Receiver<Job>) {
                 error!(path = %path.display(), "cannot write metadata file: {e}");
             }
         }
-        for b in barriers {
-            let _ = b.send(());
+        for done in barriers {
+            done();
         }
     }
 }

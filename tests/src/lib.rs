@@ -3,11 +3,14 @@
 //! * [`process`]: start a workspace binary (`mqnamesrv`, `mqbroker`, …) from the cargo target
 //!   directory, learn its address from its `LISTENING <ip:port>` line, kill it on drop;
 //! * [`poll`]: wait for a condition with a deadline instead of sleeping;
-//! * [`namesrv`]: nameserver requests that tests of every server need.
+//! * [`namesrv`]: nameserver requests that tests of every server need;
+//! * [`cluster`]: a real nameserver plus brokers with small store files, restartable.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
 
+pub mod broker_api;
+pub mod cluster;
 pub mod namesrv;
 pub mod poll;
 pub mod process;

@@ -40,7 +40,7 @@ impl RequestProcessor for BrokerProcessor {
             }
             PULL_MESSAGE | LITE_PULL_MESSAGE => pull::pull(b, &channel, &request).await,
             QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(b, &request),
-            UPDATE_CONSUMER_OFFSET => offset::update_consumer_offset(b, &request),
+            UPDATE_CONSUMER_OFFSET => offset::update_consumer_offset(b, &request).await,
             GET_MAX_OFFSET => offset::max_offset(b, &request),
             GET_MIN_OFFSET => offset::min_offset(b, &request),
             SEARCH_OFFSET_BY_TIMESTAMP => offset::search_offset(b, &request),

@@ -10,6 +10,7 @@ use fennec_common::protocol::header::{
 use fennec_common::remoting::{RemotingCommand, ResponseCode};
 
 use crate::broker::Broker;
+use crate::config::FlushDiskType;
 use crate::error::{Handled, Reject};
 use crate::store::BoundaryType;
 
@@ -71,7 +72,9 @@ fn total_memory_bytes() -> u64 {
         .unwrap_or(8 << 30)
 }
 
-pub fn update_consumer_offset(b: &Broker, req: &RemotingCommand) -> Handled {
+/// Records a committed offset. Under SYNC_FLUSH an acknowledged (not oneway) commit is
+/// written to disk before the answer, so a crash cannot lose it.
+pub async fn update_consumer_offset(b: &Broker, req: &RemotingCommand) -> Handled {
     let h: UpdateConsumerOffsetRequestHeader = req.decode_header()?;
     if !b.topics.contains(&h.topic) {
         return Err(Reject::new(
@@ -81,6 +84,9 @@ pub fn update_consumer_offset(b: &Broker, req: &RemotingCommand) -> Handled {
     }
     b.offsets
         .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    if b.config.flush_disk_type == FlushDiskType::SyncFlush && !req.is_oneway() {
+        b.offsets.persist_durably().await;
+    }
     Ok(RemotingCommand::success())
 }
 

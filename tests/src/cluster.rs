@@ -1,0 +1,174 @@
+//! A test cluster: one real `mqnamesrv` and any number of real `mqbroker` processes on
+//! ephemeral loopback ports, each broker with its own temporary store and small file sizes
+//! (so file rolling happens in tests). Brokers can be stopped and restarted on their store.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tempfile::TempDir;
+
+use crate::process::ServerProcess;
+
+/// How one broker is configured.
+#[derive(Debug, Clone)]
+pub struct BrokerSpec {
+    pub name: String,
+    pub sync_flush: bool,
+    /// Extra `key=value` lines for broker.conf.
+    pub extra: Vec<(String, String)>,
+}
+
+impl BrokerSpec {
+    /// An ASYNC_FLUSH master named `name`.
+    pub fn new(name: &str) -> Self {
+        BrokerSpec {
+            name: name.to_string(),
+            sync_flush: false,
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn sync_flush(mut self) -> Self {
+        self.sync_flush = true;
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.extra.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// A broker process and the store it owns.
+pub struct TestBroker {
+    pub spec: BrokerSpec,
+    pub process: ServerProcess,
+    conf: PathBuf,
+    store: PathBuf,
+}
+
+impl TestBroker {
+    /// Writes broker.conf under `dir` and starts the broker.
+    pub fn start(namesrv: SocketAddr, dir: &Path, spec: BrokerSpec) -> TestBroker {
+        let store = dir.join("store");
+        let conf = dir.join("broker.conf");
+        let mut text = format!(
+            "brokerClusterName=FennecTest\nbrokerName={}\nbrokerId=0\nnamesrvAddr={namesrv}\n\
+             listenPort=0\nbindAddress=127.0.0.1\nbrokerIP1=127.0.0.1\nstorePathRootDir={}\n\
+             mappedFileSizeCommitLog=8388608\nmappedFileSizeConsumeQueue=60000\n\
+             maxHashSlotNum=50000\nmaxIndexNum=200000\nflushDiskType={}\n",
+            spec.name,
+            store.display(),
+            if spec.sync_flush {
+                "SYNC_FLUSH"
+            } else {
+                "ASYNC_FLUSH"
+            },
+        );
+        for (k, v) in &spec.extra {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        std::fs::write(&conf, text).expect("write broker.conf");
+        let process =
+            ServerProcess::start("mqbroker", [std::ffi::OsStr::new("-c"), conf.as_os_str()]);
+        TestBroker {
+            spec,
+            process,
+            conf,
+            store,
+        }
+    }
+
+    /// `ip:port` clients use.
+    pub fn addr(&self) -> String {
+        self.process.addr().to_string()
+    }
+
+    pub fn store_dir(&self) -> &Path {
+        &self.store
+    }
+
+    /// Stops the broker gracefully (SIGTERM) and checks that it exits 0.
+    pub fn stop(&mut self) {
+        self.process.signal(Signal::SIGTERM);
+        let status = self.process.wait_exit(Duration::from_secs(30));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "broker {} did not exit cleanly: {status:?}",
+            self.spec.name
+        );
+    }
+
+    /// Kills the broker with SIGKILL.
+    pub fn crash(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts the broker again on the same store and configuration (a new port).
+    pub fn restart(&mut self) {
+        self.process = ServerProcess::start(
+            "mqbroker",
+            [std::ffi::OsStr::new("-c"), self.conf.as_os_str()],
+        );
+    }
+}
+
+/// A nameserver and its brokers.
+pub struct Cluster {
+    pub namesrv: ServerProcess,
+    pub brokers: Vec<TestBroker>,
+    dir: TempDir,
+}
+
+impl Cluster {
+    /// Starts a nameserver and one broker per spec.
+    pub fn start(specs: Vec<BrokerSpec>) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kv = dir.path().join("kvConfig.json");
+        let namesrv = ServerProcess::start(
+            "mqnamesrv",
+            [
+                "--listen-port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--kv-config-path",
+                kv.to_str().expect("utf-8 path"),
+            ],
+        );
+        let brokers = specs
+            .into_iter()
+            .map(|spec| {
+                let bdir = dir.path().join(&spec.name);
+                std::fs::create_dir_all(&bdir).expect("broker dir");
+                TestBroker::start(namesrv.addr(), &bdir, spec)
+            })
+            .collect();
+        Cluster {
+            namesrv,
+            brokers,
+            dir,
+        }
+    }
+
+    /// One ASYNC_FLUSH broker named `broker-a`.
+    pub fn single() -> Cluster {
+        Cluster::start(vec![BrokerSpec::new("broker-a")])
+    }
+
+    /// The nameserver address for clients.
+    pub fn namesrv_addr(&self) -> String {
+        self.namesrv.addr().to_string()
+    }
+
+    pub fn broker(&mut self, i: usize) -> &mut TestBroker {
+        &mut self.brokers[i]
+    }
+
+    /// Root of every file this cluster writes.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}

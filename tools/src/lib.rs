@@ -1,5 +1,9 @@
-//! Fennec's operations tools. [`admin`] is `mqadmin`, the RocketMQ-compatible admin CLI: the
-//! same sub-commands and flags as RocketMQ's, usable as a library (its [`admin::AdminClient`]
-//! and command functions) as well as through the binary.
+//! Fennec's operations tools, usable as libraries as well as through their binaries:
+//!
+//! * [`admin`] is `mqadmin`, the RocketMQ-compatible admin CLI: the same sub-commands and
+//!   flags as RocketMQ's (its [`admin::AdminClient`] and command functions);
+//! * [`bench`] is `mqbench`, the load generator with live TPS and latency lines and an echo
+//!   baseline.
 
 pub mod admin;
+pub mod bench;

@@ -13,7 +13,7 @@ use fennec_common::protocol::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
 use fennec_common::protocol::perm;
-use fennec_common::protocol::topic::{is_retry_topic, is_system_topic, validate_topic};
+use fennec_common::protocol::topic::{is_retry_topic, is_send_forbidden, validate_topic};
 use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
 
 use crate::broker::Broker;
@@ -117,7 +117,7 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig
         ));
     }
     validate_topic(&h.topic).map_err(|e| Reject::new(ResponseCode::INVALID_PARAMETER, e))?;
-    if is_system_topic(&h.topic) {
+    if is_send_forbidden(&h.topic) {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,
             format!("Sending message to topic[{}] is forbidden.", h.topic),

@@ -12,7 +12,7 @@ use fennec_common::message::{compression, sysflag, Message, Properties};
 use fennec_common::protocol::body::MessageQueue;
 use fennec_common::protocol::header::SendMessageRequestHeaderV2;
 use fennec_common::protocol::topic::{
-    is_retry_topic, is_system_topic, validate_topic, AUTO_CREATE_TOPIC_KEY,
+    is_retry_topic, is_send_forbidden, validate_topic, AUTO_CREATE_TOPIC_KEY,
 };
 use fennec_common::time::now_millis;
 
@@ -76,7 +76,7 @@ fn invalid(msg: impl Into<String>) -> ClientError {
 /// Checks one message (of a batch or alone).
 pub(crate) fn check_message(msg: &Message, limits: &MessageLimits) -> Result<(), ClientError> {
     validate_topic(&msg.topic).map_err(invalid)?;
-    if is_system_topic(&msg.topic) {
+    if is_send_forbidden(&msg.topic) {
         return Err(invalid(format!(
             "sending to the system topic {} is not allowed",
             msg.topic

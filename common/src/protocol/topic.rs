@@ -21,8 +21,9 @@ pub const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
 /// The default cluster name.
 pub const DEFAULT_CLUSTER: &str = "DefaultCluster";
 
-/// Topics no client may send to.
+/// Topics reserved by the system: an admin may not create or delete them.
 pub const SYSTEM_TOPICS: &[&str] = &[
+    AUTO_CREATE_TOPIC_KEY,
     SCHEDULE_TOPIC,
     TRANS_HALF_TOPIC,
     TRANS_OP_HALF_TOPIC,
@@ -31,6 +32,17 @@ pub const SYSTEM_TOPICS: &[&str] = &[
     "OFFSET_MOVED_EVENT",
     "BenchmarkTest",
     "RMQ_SYS_TRACE_TOPIC",
+];
+
+/// System topics no client may send to (RocketMQ's NOT_ALLOWED_SEND_TOPIC_SET); the
+/// benchmark and trace topics stay open to producers.
+pub const SEND_FORBIDDEN_TOPICS: &[&str] = &[
+    SCHEDULE_TOPIC,
+    TRANS_HALF_TOPIC,
+    TRANS_OP_HALF_TOPIC,
+    TRANS_CHECK_MAX_TIME_TOPIC,
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
 ];
 
 /// Longest ordinary topic name.
@@ -52,9 +64,14 @@ pub fn is_retry_topic(topic: &str) -> bool {
     topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
 }
 
-/// Whether a send to `topic` must be refused as a reserved system topic.
+/// Whether `topic` is reserved by the system (not created or deleted by admins).
 pub fn is_system_topic(topic: &str) -> bool {
     SYSTEM_TOPICS.contains(&topic)
+}
+
+/// Whether a send to `topic` must be refused.
+pub fn is_send_forbidden(topic: &str) -> bool {
+    SEND_FORBIDDEN_TOPICS.contains(&topic)
 }
 
 /// Checks a topic name: `[%|a-zA-Z0-9_-]`, at most 127 bytes (255 for retry and DLQ
@@ -97,6 +114,8 @@ mod tests {
         assert!(validate_topic(&"a".repeat(128)).is_err());
         assert!(validate_topic(&format!("%RETRY%{}", "g".repeat(200))).is_ok());
         assert!(is_system_topic("SCHEDULE_TOPIC_XXXX"));
+        assert!(is_system_topic("BenchmarkTest") && !is_send_forbidden("BenchmarkTest"));
+        assert!(is_send_forbidden("RMQ_SYS_TRANS_HALF_TOPIC"));
         assert_eq!(retry_topic("G"), "%RETRY%G");
     }
 }

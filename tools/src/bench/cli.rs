@@ -1,0 +1,252 @@
+//! Command line of `mqbench`: `producer`, `consumer` and `baseline`.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::baseline::EchoServer;
+use super::consumer::{self, ConsumeMode, ConsumerWorkload};
+use super::producer::{self, Limit, ProducerWorkload, SendMode};
+use super::report::{Live, Summary};
+use super::BenchError;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mqbench",
+    version,
+    about = "Load generator for RocketMQ-protocol brokers (Fennec or Apache RocketMQ)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Send messages and report send TPS and latency, beside an echo baseline.
+    Producer(ProducerArgs),
+    /// Consume messages and report receive TPS and end-to-end latency.
+    Consumer(ConsumerArgs),
+    /// Run the producer workload against an in-process echo server only.
+    Baseline(BaselineArgs),
+}
+
+/// Options every workload shares.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Stop after this many messages.
+    #[arg(long, conflicts_with = "duration")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (default 10 when no --count).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Print the summary as JSON on stdout (live lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Common {
+    fn limit(&self) -> Limit {
+        match (self.count, self.duration) {
+            (Some(n), _) => Limit::Count(n),
+            (None, Some(s)) => Limit::Duration(Duration::from_secs(s)),
+            (None, None) => Limit::Duration(Duration::from_secs(10)),
+        }
+    }
+
+    fn live(&self) -> Live {
+        if self.json {
+            Live::Stderr
+        } else {
+            Live::Stdout
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Load {
+    /// Message body size in bytes.
+    #[arg(short = 's', long = "size", default_value_t = 1024)]
+    pub size: usize,
+    /// Concurrent senders.
+    #[arg(short = 'w', long = "concurrency", default_value_t = 64)]
+    pub concurrency: usize,
+    /// sync, async or oneway.
+    #[arg(long, value_enum, default_value_t = SendMode::Sync)]
+    pub mode: SendMode,
+    /// Messages per batch send (1 = no batching).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Give every message a unique key.
+    #[arg(short = 'k', long = "keys")]
+    pub keys: bool,
+    /// Tag of every message.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// Fixed total rate in messages per second.
+    #[arg(long)]
+    pub rate: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ProducerArgs {
+    /// Nameservers, ';'-separated.
+    #[arg(
+        short = 'n',
+        long = "namesrvAddr",
+        env = "NAMESRV_ADDR",
+        default_value = "127.0.0.1:9876"
+    )]
+    pub namesrv: String,
+    #[arg(short = 't', long = "topic", default_value = "BenchmarkTest")]
+    pub topic: String,
+    #[arg(long, default_value = "BenchmarkProducer")]
+    pub group: String,
+    #[command(flatten)]
+    pub load: Load,
+    /// Seconds of echo baseline measured before the run (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub baseline_seconds: u64,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub load: Load,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum From {
+    First,
+    Last,
+}
+
+#[derive(Args, Debug)]
+pub struct ConsumerArgs {
+    #[arg(
+        short = 'n',
+        long = "namesrvAddr",
+        env = "NAMESRV_ADDR",
+        default_value = "127.0.0.1:9876"
+    )]
+    pub namesrv: String,
+    #[arg(short = 't', long = "topic", default_value = "BenchmarkTest")]
+    pub topic: String,
+    #[arg(short = 'g', long = "group", default_value = "BenchmarkConsumer")]
+    pub group: String,
+    /// push or pull.
+    #[arg(long, value_enum, default_value_t = ConsumeMode::Push)]
+    pub mode: ConsumeMode,
+    /// Where a new group starts.
+    #[arg(long, value_enum, default_value_t = From::Last)]
+    pub from: From,
+    /// Messages per listener call (push).
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn workload(
+    namesrv: &str,
+    topic: &str,
+    group: &str,
+    load: &Load,
+    common: &Common,
+    limit: Limit,
+) -> ProducerWorkload {
+    ProducerWorkload {
+        namesrv: namesrv.to_string(),
+        topic: topic.to_string(),
+        group: group.to_string(),
+        body_size: load.size,
+        concurrency: load.concurrency.max(1),
+        keys: load.keys,
+        tags: load.tags.clone(),
+        batch: load.batch.max(1),
+        mode: load.mode,
+        limit,
+        rate: load.rate,
+        live: common.live(),
+    }
+}
+
+/// Runs the echo baseline for `limit` with the producer settings of `load`.
+pub async fn baseline(load: &Load, common: &Common, limit: Limit) -> Result<Summary, BenchError> {
+    let server = EchoServer::start(2)?;
+    let w = workload(
+        &server.addr(),
+        "EchoTopic",
+        "EchoProducer",
+        load,
+        common,
+        limit,
+    );
+    let summary = producer::run(&w, "echo-baseline").await;
+    drop(server);
+    summary
+}
+
+fn emit(summary: &Summary, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(summary).unwrap_or_default());
+    } else {
+        println!("{}", summary.line());
+    }
+}
+
+/// Runs the command and prints its summary.
+pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
+    match cli.command {
+        Command::Producer(a) => {
+            let base = if a.baseline_seconds > 0 {
+                let limit = Limit::Duration(Duration::from_secs(a.baseline_seconds));
+                let b = baseline(&a.load, &a.common, limit).await?;
+                if !a.common.json {
+                    println!("{}", b.line());
+                }
+                Some(b.tps)
+            } else {
+                None
+            };
+            let w = workload(
+                &a.namesrv,
+                &a.topic,
+                &a.group,
+                &a.load,
+                &a.common,
+                a.common.limit(),
+            );
+            let mut summary = producer::run(&w, "producer").await?;
+            if let Some(b) = base {
+                summary = summary.with_baseline(b);
+            }
+            emit(&summary, a.common.json);
+            Ok(summary)
+        }
+        Command::Baseline(a) => {
+            let summary = baseline(&a.load, &a.common, a.common.limit()).await?;
+            emit(&summary, a.common.json);
+            Ok(summary)
+        }
+        Command::Consumer(a) => {
+            let w = ConsumerWorkload {
+                namesrv: a.namesrv,
+                topic: a.topic,
+                group: a.group,
+                mode: a.mode,
+                from_first: a.from == From::First,
+                batch: a.batch,
+                limit: a.common.limit(),
+                live: a.common.live(),
+            };
+            let summary = consumer::run(&w, "consumer").await?;
+            emit(&summary, a.common.json);
+            Ok(summary)
+        }
+    }
+}

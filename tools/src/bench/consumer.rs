@@ -1,0 +1,124 @@
+//! `mqbench consumer`: a push or pull consumer of the SDK that counts messages and measures
+//! end-to-end latency (send time in the body, or born time, to receipt).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fennec_client::{
+    ConsumeContext, ConsumeFromWhere, ConsumeResult, MessageExt, PullConsumer, PushConsumer,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::payload;
+use super::producer::Limit;
+use super::report::{report, Live, Meter, Summary};
+use super::BenchError;
+
+/// Push (listener) or pull (poll loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConsumeMode {
+    Push,
+    Pull,
+}
+
+/// One consumer workload.
+#[derive(Debug, Clone)]
+pub struct ConsumerWorkload {
+    pub namesrv: String,
+    pub topic: String,
+    pub group: String,
+    pub mode: ConsumeMode,
+    /// Start a new group at the first offset (else at the last).
+    pub from_first: bool,
+    /// Messages handed to the listener at once (push).
+    pub batch: usize,
+    pub limit: Limit,
+    pub live: Live,
+}
+
+fn record(meter: &Meter, msgs: &[MessageExt]) {
+    for m in msgs {
+        meter.success(1, Duration::from_micros(payload::age_micros(m)));
+    }
+}
+
+/// Runs the consumer until its limit and returns its summary (labelled `scenario`).
+pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchError> {
+    let meter = Arc::new(Meter::default());
+    let stop = CancellationToken::new();
+    let reporter = {
+        let (meter, stop, scenario, live) =
+            (meter.clone(), stop.clone(), scenario.to_string(), w.live);
+        tokio::spawn(async move { report(&meter, &scenario, "e2e", live, stop).await })
+    };
+    let from = if w.from_first {
+        ConsumeFromWhere::ConsumeFromFirstOffset
+    } else {
+        ConsumeFromWhere::ConsumeFromLastOffset
+    };
+    let done = {
+        let (meter, stop, limit) = (meter.clone(), stop.clone(), w.limit);
+        async move {
+            match limit {
+                Limit::Count(n) => loop {
+                    if meter.messages() >= n {
+                        return;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                        _ = stop.cancelled() => return,
+                    }
+                },
+                Limit::Duration(d) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = stop.cancelled() => {}
+                    }
+                }
+            }
+        }
+    };
+    match w.mode {
+        ConsumeMode::Push => {
+            let c = PushConsumer::builder(&w.group)
+                .namesrv_addr(&w.namesrv)
+                .consume_from(from)
+                .consume_batch_max(w.batch.max(1))
+                .build()?;
+            c.subscribe(&w.topic, "*")?;
+            let m = meter.clone();
+            c.start(move |msgs: &[MessageExt], _: &ConsumeContext| {
+                record(&m, msgs);
+                ConsumeResult::Success
+            })
+            .await?;
+            done.await;
+            c.shutdown().await;
+        }
+        ConsumeMode::Pull => {
+            let c = PullConsumer::builder(&w.group)
+                .namesrv_addr(&w.namesrv)
+                .consume_from(from)
+                .build()?;
+            c.subscribe(&w.topic, "*")?;
+            c.start().await?;
+            let polling = async {
+                loop {
+                    match c.poll(Duration::from_millis(200)).await {
+                        Ok(msgs) => record(&meter, &msgs),
+                        Err(_) => meter.failure(),
+                    }
+                }
+            };
+            tokio::select! {
+                _ = done => {}
+                _ = polling => {}
+            }
+            c.shutdown().await;
+        }
+    }
+    stop.cancel();
+    reporter
+        .await
+        .map_err(|e| BenchError::Internal(e.to_string()))
+}

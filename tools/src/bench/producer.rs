@@ -1,0 +1,223 @@
+//! `mqbench producer`: `concurrency` workers send messages through the SDK's producer (sync,
+//! async, oneway or batch), optionally paced to a fixed rate, for a count or a duration.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fennec_client::{Message, Producer};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::payload;
+use super::report::{report, Live, Meter, Summary};
+use super::BenchError;
+
+/// How messages are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SendMode {
+    Sync,
+    Async,
+    Oneway,
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    Count(u64),
+    Duration(Duration),
+}
+
+/// One producer workload.
+#[derive(Debug, Clone)]
+pub struct ProducerWorkload {
+    pub namesrv: String,
+    pub topic: String,
+    pub group: String,
+    pub body_size: usize,
+    pub concurrency: usize,
+    pub keys: bool,
+    pub tags: Option<String>,
+    /// Messages per send_batch call; 1 sends single messages.
+    pub batch: usize,
+    pub mode: SendMode,
+    pub limit: Limit,
+    /// Messages per second across all workers.
+    pub rate: Option<u64>,
+    pub live: Live,
+}
+
+/// Runs the workload and returns its summary (labelled `scenario`).
+pub async fn run(w: &ProducerWorkload, scenario: &str) -> Result<Summary, BenchError> {
+    let producer = Producer::builder(&w.group)
+        .namesrv_addr(&w.namesrv)
+        .build()?;
+    producer.start().await?;
+    // Learn the route before the clock starts.
+    let warmup = producer.send(message(w, 0, 0)).await;
+    if let Err(e) = warmup {
+        producer.shutdown().await;
+        return Err(BenchError::Client(e));
+    }
+    let producer = Arc::new(producer);
+    let meter = Arc::new(Meter::default());
+    let stop = CancellationToken::new();
+    let claimed = Arc::new(AtomicU64::new(0));
+    let pacer = w.rate.map(|rate| Pacer::start(rate, stop.clone()));
+    let in_flight = Arc::new(Semaphore::new(w.concurrency));
+    let mut workers = Vec::new();
+    for id in 0..w.concurrency {
+        let ctx = Worker {
+            w: w.clone(),
+            id,
+            producer: producer.clone(),
+            meter: meter.clone(),
+            stop: stop.clone(),
+            claimed: claimed.clone(),
+            pacer: pacer.clone(),
+            in_flight: in_flight.clone(),
+        };
+        workers.push(tokio::spawn(ctx.run()));
+    }
+    let reporter = {
+        let (meter, stop, scenario) = (meter.clone(), stop.clone(), scenario.to_string());
+        let live = w.live;
+        tokio::spawn(async move { report(&meter, &scenario, "send", live, stop).await })
+    };
+    if let Limit::Duration(d) = w.limit {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            stop.cancel();
+        });
+    }
+    for worker in workers {
+        let _ = worker.await;
+    }
+    // Async sends still in flight hold permits; wait for their callbacks.
+    let _ = in_flight.acquire_many(w.concurrency as u32).await;
+    stop.cancel();
+    let summary = reporter
+        .await
+        .map_err(|e| BenchError::Internal(e.to_string()))?;
+    if let Ok(p) = Arc::try_unwrap(producer) {
+        p.shutdown().await;
+    }
+    Ok(summary)
+}
+
+fn message(w: &ProducerWorkload, worker: usize, seq: u64) -> Message {
+    let mut m = Message::new(w.topic.clone(), payload::body(w.body_size));
+    if let Some(t) = &w.tags {
+        m = m.with_tags(t.clone());
+    }
+    if w.keys {
+        m = m.with_keys(&[format!("k{worker}-{seq}-{}", payload::now_micros())]);
+    }
+    m
+}
+
+struct Worker {
+    w: ProducerWorkload,
+    id: usize,
+    producer: Arc<Producer>,
+    meter: Arc<Meter>,
+    stop: CancellationToken,
+    claimed: Arc<AtomicU64>,
+    pacer: Option<Arc<Semaphore>>,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Worker {
+    /// Claims the next `n` messages of the run; false when the run is over.
+    fn claim(&self, n: u64) -> bool {
+        if self.stop.is_cancelled() {
+            return false;
+        }
+        match self.w.limit {
+            Limit::Count(max) => self.claimed.fetch_add(n, Ordering::Relaxed) < max,
+            Limit::Duration(_) => true,
+        }
+    }
+
+    async fn paced(&self, n: u32) -> bool {
+        match &self.pacer {
+            None => true,
+            Some(p) => tokio::select! {
+                permit = p.acquire_many(n) => permit.map(|p| p.forget()).is_ok(),
+                _ = self.stop.cancelled() => false,
+            },
+        }
+    }
+
+    async fn run(self) {
+        let batch = self.w.batch.max(1);
+        let mut seq = 0u64;
+        while self.claim(batch as u64) && self.paced(batch as u32).await {
+            seq += 1;
+            let start = Instant::now();
+            if batch > 1 {
+                let msgs = (0..batch)
+                    .map(|i| message(&self.w, self.id, seq * batch as u64 + i as u64))
+                    .collect();
+                match self.producer.send_batch(msgs).await {
+                    Ok(_) => self.meter.success(batch as u64, start.elapsed()),
+                    Err(_) => self.meter.failure(),
+                }
+                continue;
+            }
+            let msg = message(&self.w, self.id, seq);
+            match self.w.mode {
+                SendMode::Sync => match self.producer.send(msg).await {
+                    Ok(_) => self.meter.success(1, start.elapsed()),
+                    Err(_) => self.meter.failure(),
+                },
+                SendMode::Oneway => match self.producer.send_oneway(msg).await {
+                    Ok(()) => self.meter.success(1, start.elapsed()),
+                    Err(_) => self.meter.failure(),
+                },
+                SendMode::Async => {
+                    let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let meter = self.meter.clone();
+                    self.producer.send_async(msg, move |r| {
+                        match r {
+                            Ok(_) => meter.success(1, start.elapsed()),
+                            Err(_) => meter.failure(),
+                        }
+                        drop(permit);
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Releases `rate` permits per second, in 1 ms steps.
+struct Pacer;
+
+impl Pacer {
+    fn start(rate: u64, stop: CancellationToken) -> Arc<Semaphore> {
+        let permits = Arc::new(Semaphore::new(0));
+        let p = permits.clone();
+        tokio::spawn(async move {
+            let start = Instant::now();
+            let mut issued = 0u64;
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.cancelled() => return,
+                }
+                let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                if due > issued {
+                    p.add_permits((due - issued) as usize);
+                    issued = due;
+                }
+            }
+        });
+        permits
+    }
+}

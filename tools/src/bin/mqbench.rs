@@ -1,0 +1,37 @@
+//! `mqbench`: load generator for brokers speaking the RocketMQ remoting protocol.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use fennec_tools::bench::cli::{run, Cli};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mqbench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(summary) if summary.messages > 0 => ExitCode::SUCCESS,
+        Ok(_) => {
+            eprintln!("mqbench: no message went through");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("mqbench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -261,9 +261,16 @@ impl BrokerConfig {
     /// warn about.
     pub fn load(path: &Path) -> Result<(BrokerConfig, Vec<String>), ConfigError> {
         let mut config = BrokerConfig::default();
+        let unknown = config.apply_file(path)?;
+        Ok((config, unknown))
+    }
+
+    /// Applies the keys of a properties file over the current values; returns the unknown
+    /// keys (with file and line) for the caller to warn about.
+    pub fn apply_file(&mut self, path: &Path) -> Result<Vec<String>, ConfigError> {
         let mut unknown = Vec::new();
         for p in properties_file::read(path)? {
-            if !config.set(&p.key, &p.value)? {
+            if !self.set(&p.key, &p.value)? {
                 unknown.push(format!(
                     "{}:{}: unknown key {}",
                     path.display(),
@@ -272,7 +279,7 @@ impl BrokerConfig {
                 ));
             }
         }
-        Ok((config, unknown))
+        Ok(unknown)
     }
 
     /// Nameserver addresses from `namesrvAddr`.

@@ -20,8 +20,9 @@ struct Args {
     /// RocketMQ-style broker.conf (key=value lines).
     #[arg(short = 'c', long = "config")]
     config: Option<PathBuf>,
-    /// Nameserver addresses, ';'-separated (overrides namesrvAddr).
-    #[arg(short = 'n', long = "namesrv-addr", env = "NAMESRV_ADDR")]
+    /// Nameserver addresses, ';'-separated (overrides namesrvAddr; default: the
+    /// NAMESRV_ADDR environment variable, except with --with-namesrv).
+    #[arg(short = 'n', long = "namesrv-addr")]
     namesrv_addr: Option<String>,
     /// Also run a nameserver in this process: a working single-node system on loopback, with
     /// the store under ./store unless --store-dir or storePathRootDir says otherwise.
@@ -92,21 +93,22 @@ fn main() -> ExitCode {
 fn effective_config(args: &Args) -> Result<BrokerConfig, Box<dyn std::error::Error>> {
     let mut config = BrokerConfig::default();
     if args.with_namesrv {
+        // The single-node defaults; the file and the flags below still override them.
         config.store_path_root_dir = PathBuf::from("store");
         config.bind_address = "127.0.0.1".to_string();
     }
     if let Some(path) = &args.config {
-        let (loaded, unknown) = BrokerConfig::load(path)?;
-        config = loaded;
-        if args.with_namesrv && !std::fs::read_to_string(path)?.contains("storePathRootDir") {
-            config.store_path_root_dir = PathBuf::from("store");
-        }
-        for warning in unknown {
+        for warning in config.apply_file(path)? {
             tracing::warn!("{warning} (ignored)");
         }
     }
-    if let Some(n) = &args.namesrv_addr {
-        config.namesrv_addr = n.clone();
+    // With an embedded nameserver, NAMESRV_ADDR (usually set for the clients) is not
+    // taken: the broker registers with its own nameserver plus any given with -n or namesrvAddr.
+    let env_namesrv = (!args.with_namesrv)
+        .then(|| std::env::var("NAMESRV_ADDR").ok())
+        .flatten();
+    if let Some(n) = args.namesrv_addr.clone().or(env_namesrv) {
+        config.namesrv_addr = n;
     }
     if let Some(d) = &args.store_dir {
         config.store_path_root_dir = d.clone();
@@ -132,9 +134,10 @@ async fn serve(
         let listener = TcpListener::bind((config.bind_address.as_str(), port)).await?;
         let addr = listener.local_addr()?;
         println!("NAMESRV_LISTENING {addr}");
-        if config.namesrv_addr.is_empty() {
-            config.namesrv_addr = advertised(addr);
-        }
+        config.namesrv_addr = match config.namesrv_addr.trim() {
+            "" => advertised(addr),
+            others => format!("{};{others}", advertised(addr)),
+        };
         let token = shutdown.child_token();
         let ns_config = fennec_nameserver::NamesrvConfig {
             kv_config_path: config

@@ -27,6 +27,25 @@ pub struct TopicSettings {
     pub broker_topic_enable: bool,
 }
 
+/// Permission and queue counts of a topic: what the hot paths need, without copying the
+/// whole configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicLayout {
+    pub perm: i32,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+}
+
+impl From<&TopicConfig> for TopicLayout {
+    fn from(c: &TopicConfig) -> Self {
+        TopicLayout {
+            perm: c.perm,
+            read_queue_nums: c.read_queue_nums,
+            write_queue_nums: c.write_queue_nums,
+        }
+    }
+}
+
 /// The topic table, persisted on every change.
 pub struct TopicConfigManager {
     path: PathBuf,
@@ -103,6 +122,15 @@ impl TopicConfigManager {
 
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
         self.table.read().topic_config_table.get(topic).cloned()
+    }
+
+    /// The topic's permission and queue counts.
+    pub fn layout(&self, topic: &str) -> Option<TopicLayout> {
+        self.table
+            .read()
+            .topic_config_table
+            .get(topic)
+            .map(TopicLayout::from)
     }
 
     pub fn contains(&self, topic: &str) -> bool {

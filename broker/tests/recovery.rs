@@ -45,6 +45,15 @@ fn crashed_store(n: u64) -> (tempfile::TempDir, StoreConfig, Vec<AppendResult>) 
     let config = small_config(dir.path());
     let store = MessageStore::open(config.clone()).expect("open");
     let appends = fill(&store, n);
+    // Let the consume queues catch up, so the crash leaves entries past any cut point.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.dispatch_behind_bytes() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dispatch did not catch up"
+        );
+        std::thread::yield_now();
+    }
     store.halt_for_crash_test();
     (dir, config, appends)
 }

@@ -12,6 +12,18 @@ pub fn java_hash(s: &str) -> i32 {
     h
 }
 
+/// Java's `String.hashCode` of the concatenation of `parts`, without building it (IndexFile
+/// keys are `topic#key`).
+pub fn java_hash_parts(parts: &[&str]) -> i32 {
+    let mut h: i32 = 0;
+    for part in parts {
+        for unit in part.encode_utf16() {
+            h = h.wrapping_mul(31).wrapping_add(i32::from(unit));
+        }
+    }
+    h
+}
+
 /// Java's `CRC32` over `data`, the same polynomial and value as `java.util.zip.CRC32`.
 pub fn crc32(data: &[u8]) -> u32 {
     crc32fast::hash(data)

@@ -36,7 +36,7 @@ impl RequestProcessor for BrokerProcessor {
         };
         let result = match code {
             SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
-                send::send(b, &channel, &request).await
+                send::send(b, &channel, request).await
             }
             PULL_MESSAGE | LITE_PULL_MESSAGE => pull::pull(b, &channel, &request).await,
             QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(b, &request),

@@ -8,7 +8,6 @@ use fennec_common::message::properties::{
     find_encoded, keys, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
 };
 use fennec_common::message::sysflag;
-use fennec_common::protocol::body::TopicConfig;
 use fennec_common::protocol::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
@@ -19,17 +18,18 @@ use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, ResponseCod
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use crate::store::{BatchEntry, PutMessageResult, PutMessageStatus, StoreBatch, StoreMessage};
+use crate::topic_config::TopicLayout;
 
 /// Region name RocketMQ brokers report.
 const DEFAULT_REGION: &str = "DefaultRegion";
 
-pub async fn send(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
-    let header: SendMessageRequestHeader = if req.code == i32::from(RequestCode::SEND_MESSAGE) {
-        req.decode_header()?
+pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Handled {
+    let mut header: SendMessageRequestHeader = if req.code == i32::from(RequestCode::SEND_MESSAGE) {
+        req.take_header()?
     } else {
-        req.decode_header::<SendMessageRequestHeaderV2>()?.into()
+        req.take_header::<SendMessageRequestHeaderV2>()?.into()
     };
-    let topic_config = check_message(b, &header)?;
+    let write_queue_nums = check_message(b, &header)?;
     if sysflag::transaction_type(header.sys_flag) == sysflag::TRANSACTION_PREPARED_TYPE {
         // Half messages need the transaction service, which this broker does not run.
         return Err(Reject::new(
@@ -41,13 +41,12 @@ pub async fn send(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handl
         ));
     }
     let queue_id = if header.queue_id < 0 {
-        (fennec_common::message::msg_id::random_u32() % topic_config.write_queue_nums.max(1) as u32)
-            as i32
+        (fennec_common::message::msg_id::random_u32() % write_queue_nums.max(1) as u32) as i32
     } else {
         header.queue_id
     };
     let batch = req.code == i32::from(RequestCode::SEND_BATCH_MESSAGE);
-    let header_props = header.properties.clone().unwrap_or_default();
+    let header_props = header.properties.take().unwrap_or_default();
     let mut uniq_key =
         find_encoded(&header_props, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).map(str::to_string);
     let result = if batch {
@@ -65,12 +64,12 @@ pub async fn send(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handl
             entries.push(BatchEntry {
                 flag: item.flag,
                 body: req.body.slice_ref(item.body),
-                properties: complete_properties(b, item.properties),
+                properties: complete_properties(b, item.properties.to_string()),
             });
         }
         b.store
             .put_messages(StoreBatch {
-                topic: header.topic.clone(),
+                topic: header.topic,
                 queue_id,
                 sys_flag: header.sys_flag,
                 born_timestamp: header.born_timestamp,
@@ -81,14 +80,14 @@ pub async fn send(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handl
             .await
     } else {
         check_body_size(b, req.body.len())?;
-        let properties = complete_properties(b, &header_props);
+        let properties = complete_properties(b, header_props);
         if uniq_key.is_none() {
             uniq_key =
                 find_encoded(&properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).map(str::to_string);
         }
         b.store
             .put_message(StoreMessage {
-                topic: header.topic.clone(),
+                topic: header.topic,
                 queue_id,
                 flag: header.flag,
                 body: req.body.clone(),
@@ -106,7 +105,8 @@ pub async fn send(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handl
 }
 
 /// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
-fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig, Reject> {
+/// Returns the topic's write queue count.
+fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject> {
     if !b.is_writeable() {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,
@@ -123,12 +123,16 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig
             format!("Sending message to topic[{}] is forbidden.", h.topic),
         ));
     }
-    let config = match b.topics.get(&h.topic) {
+    let config = match b.topics.layout(&h.topic) {
         Some(c) => c,
-        None if is_retry_topic(&h.topic) => b.topics.ensure_system_group_topic(&h.topic, 1),
+        None if is_retry_topic(&h.topic) => {
+            TopicLayout::from(&b.topics.ensure_system_group_topic(&h.topic, 1))
+        }
         None => b
             .topics
             .create_topic_in_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
+            .as_ref()
+            .map(TopicLayout::from)
             .ok_or_else(|| {
                 Reject::new(
                     ResponseCode::TOPIC_NOT_EXIST,
@@ -155,7 +159,7 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<TopicConfig
             ),
         ));
     }
-    Ok(config)
+    Ok(config.write_queue_nums)
 }
 
 fn check_body_size(b: &Broker, len: usize) -> Result<(), Reject> {
@@ -173,9 +177,9 @@ fn check_body_size(b: &Broker, len: usize) -> Result<(), Reject> {
 
 /// The client's properties plus a UNIQ_KEY when missing and the CLUSTER the broker belongs to,
 /// appended so the client's own order is kept.
-fn complete_properties(b: &Broker, props: &str) -> String {
-    let mut out = String::with_capacity(props.len() + 64);
-    out.push_str(props);
+fn complete_properties(b: &Broker, mut out: String) -> String {
+    let has_uniq = find_encoded(&out, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_some();
+    let has_cluster = find_encoded(&out, keys::CLUSTER).is_some();
     if !out.is_empty() && !out.ends_with(PROPERTY_SEPARATOR) {
         out.push(PROPERTY_SEPARATOR);
     }
@@ -185,10 +189,10 @@ fn complete_properties(b: &Broker, props: &str) -> String {
         out.push_str(v);
         out.push(PROPERTY_SEPARATOR);
     };
-    if find_encoded(props, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_none() {
+    if !has_uniq {
         append(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, &b.uniq_ids.next_id());
     }
-    if find_encoded(props, keys::CLUSTER).is_none() {
+    if !has_cluster {
         append(keys::CLUSTER, &b.config.broker_cluster_name);
     }
     out

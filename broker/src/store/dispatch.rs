@@ -23,6 +23,7 @@ use super::consume_queue::{CqEntry, PutOutcome};
 use super::error::StoreError;
 use super::health::StoreHealth;
 use super::index::IndexService;
+use super::index_file::topic_key_hash;
 use super::queue_table::ConsumeQueueTable;
 use super::wakeup::{spawn_service, ServiceControl};
 
@@ -202,17 +203,12 @@ impl Dispatcher {
         }
         if let Some(index) = &self.index {
             if offset >= index_from && tran != sysflag::TRANSACTION_ROLLBACK_TYPE {
-                let index_keys: Vec<String> = uniq
+                let hashes = uniq
                     .into_iter()
                     .chain(user_keys.into_iter().flat_map(|k| k.split(' ')))
                     .filter(|k| !k.is_empty())
-                    .map(|k| format!("{topic}#{k}"))
-                    .collect();
-                index.put(
-                    index_keys.iter().map(String::as_str),
-                    offset,
-                    r.store_timestamp(),
-                )?;
+                    .map(|k| topic_key_hash(topic, k));
+                index.put(hashes, offset, r.store_timestamp())?;
             }
         }
         self.last_timestamp

@@ -59,17 +59,18 @@ impl IndexService {
     }
 
     /// Indexes `keys` (already `topic#key`) of the record at `phy_offset`.
-    pub(crate) fn put<'a>(
+    /// Indexes one record under every key hash of `hashes` (see `index_file::key_hash`).
+    pub(crate) fn put(
         &self,
-        keys: impl Iterator<Item = &'a str>,
+        hashes: impl Iterator<Item = i32>,
         phy_offset: i64,
         store_timestamp: i64,
     ) -> Result<(), StoreError> {
-        for key in keys {
+        for hash in hashes {
             let mut file = self.writable()?;
-            if !file.put(key, phy_offset, store_timestamp) {
+            if !file.put(hash, phy_offset, store_timestamp) {
                 file = self.roll(&file)?;
-                file.put(key, phy_offset, store_timestamp);
+                file.put(hash, phy_offset, store_timestamp);
             }
         }
         Ok(())
@@ -206,8 +207,12 @@ mod tests {
         let idx = IndexService::load(dir.path(), 8, 4).unwrap();
         for i in 0..7i64 {
             let key = format!("T#k{}", i % 2);
-            idx.put([key.as_str()].into_iter(), i * 10, 1000 + i)
-                .unwrap();
+            idx.put(
+                [crate::store::index_file::key_hash(&key)].into_iter(),
+                i * 10,
+                1000 + i,
+            )
+            .unwrap();
         }
         assert_eq!(idx.files().len(), 3, "3 entries per file");
         let (offs, _, last_phy) = idx.lookup("T#k0", 0, i64::MAX, 10);

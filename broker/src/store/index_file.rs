@@ -14,7 +14,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use fennec_common::hash::java_hash;
+use fennec_common::hash::{java_hash, java_hash_parts};
 use memmap2::MmapMut;
 use parking_lot::RwLock;
 
@@ -53,9 +53,17 @@ fn put_i64(b: &mut [u8], p: usize, v: i64) {
     b[p..p + 8].copy_from_slice(&v.to_be_bytes());
 }
 
-/// The index key hash: |java hash|, with `i32::MIN` mapped to 0.
+/// The index key hash of `key`: |java hash|, with `i32::MIN` mapped to 0.
 pub(crate) fn key_hash(key: &str) -> i32 {
-    let h = java_hash(key);
+    slot_hash(java_hash(key))
+}
+
+/// The index key hash of `topic#key`, computed without building the string.
+pub(crate) fn topic_key_hash(topic: &str, key: &str) -> i32 {
+    slot_hash(java_hash_parts(&[topic, "#", key]))
+}
+
+fn slot_hash(h: i32) -> i32 {
     if h == i32::MIN {
         0
     } else {
@@ -147,13 +155,13 @@ impl IndexFile {
 
     /// Adds `key` for the record at `phy_offset` stored at `store_timestamp`; false when
     /// the file is full.
-    pub(crate) fn put(&self, key: &str, phy_offset: i64, store_timestamp: i64) -> bool {
+    /// Adds an entry for a key whose [`key_hash`] is `hash`.
+    pub(crate) fn put(&self, hash: i32, phy_offset: i64, store_timestamp: i64) -> bool {
         let mut m = self.map.write();
         let count = i32_at(&m, 36).max(1);
         if count as usize >= self.max_index {
             return false;
         }
-        let hash = key_hash(key);
         let slot_pos = HEADER_SIZE + (hash as usize % self.slots) * 4;
         let mut prev = i32_at(&m, slot_pos);
         if prev <= 0 || prev >= count {
@@ -229,7 +237,7 @@ mod tests {
         assert_eq!(key_hash(key) as usize % 5_000_000, 1_444_077);
         let dir = tempfile::tempdir().unwrap();
         let f = IndexFile::create(&dir.path().join("i"), 5_000_000, 4).unwrap();
-        assert!(f.put(key, 0, 1_700_000_000_123));
+        assert!(f.put(key_hash(key), 0, 1_700_000_000_123));
         let m = f.map.read();
         assert_eq!(i32_at(&m, 5_776_348), 1);
         assert_eq!(
@@ -245,10 +253,14 @@ mod tests {
         let f = IndexFile::create(&path, 4, 6).unwrap();
         assert_eq!(f.header().index_count, 1);
         for (i, k) in ["a", "b", "a", "c", "a"].iter().enumerate() {
-            assert!(f.put(&format!("T#{k}"), i as i64 * 100, 10_000 + i as i64 * 1000));
+            assert!(f.put(
+                topic_key_hash("T", k),
+                i as i64 * 100,
+                10_000 + i as i64 * 1000
+            ));
         }
         assert!(f.is_full());
-        assert!(!f.put("T#z", 1, 1));
+        assert!(!f.put(key_hash("T#z"), 1, 1));
         let mut out = Vec::new();
         f.lookup("T#a", 0, i64::MAX, 10, &mut out);
         assert_eq!(out, vec![400, 200, 0], "newest first");

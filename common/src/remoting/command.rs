@@ -155,6 +155,11 @@ impl RemotingCommand {
         H::read_from(&self.ext_fields)
     }
 
+    /// Decodes the typed header, moving its string values out of `ext_fields`.
+    pub fn take_header<H: CommandHeader>(&mut self) -> Result<H, HeaderError> {
+        H::take_from(&mut self.ext_fields)
+    }
+
     /// One extension field.
     pub fn ext(&self, key: &str) -> Option<&str> {
         self.ext_fields.get(key).map(String::as_str)

@@ -31,6 +31,9 @@ pub trait CommandHeader: Sized {
     fn write_to(&self, fields: &mut ExtFields);
     /// Reads the header, failing on a missing required field or an unparseable value.
     fn read_from(fields: &ExtFields) -> Result<Self, HeaderError>;
+    /// Like [`read_from`](Self::read_from), but moves string values out of `fields`
+    /// instead of copying them (request hot paths).
+    fn take_from(fields: &mut ExtFields) -> Result<Self, HeaderError>;
 }
 
 /// Why a header could not be decoded.
@@ -46,6 +49,10 @@ pub enum HeaderError {
 pub trait HeaderValue: Sized {
     fn to_header(&self) -> String;
     fn from_header(s: &str) -> Option<Self>;
+    /// Parses an owned value; strings keep their buffer.
+    fn from_header_owned(s: String) -> Option<Self> {
+        Self::from_header(&s)
+    }
 }
 
 impl HeaderValue for String {
@@ -54,6 +61,9 @@ impl HeaderValue for String {
     }
     fn from_header(s: &str) -> Option<Self> {
         Some(s.to_string())
+    }
+    fn from_header_owned(s: String) -> Option<Self> {
+        Some(s)
     }
 }
 
@@ -97,6 +107,25 @@ pub fn read_field<T: HeaderValue>(
     }
 }
 
+/// Takes one field out of `fields`: `Ok(None)` if absent, an error if unparseable.
+pub fn take_field<T: HeaderValue>(
+    fields: &mut ExtFields,
+    key: &'static str,
+) -> Result<Option<T>, HeaderError> {
+    match fields.remove(key) {
+        None => Ok(None),
+        Some(v) => {
+            let shown = v.clone();
+            T::from_header_owned(v)
+                .map(Some)
+                .ok_or(HeaderError::Invalid {
+                    field: key,
+                    value: shown,
+                })
+        }
+    }
+}
+
 /// Declares a header struct and its [`CommandHeader`] implementation.
 ///
 /// ```ignore
@@ -136,6 +165,15 @@ macro_rules! command_header {
                     $( $field: $crate::command_header!(@read $kind fields, $key, $ty), )*
                 })
             }
+
+            #[allow(unused_variables)]
+            fn take_from(
+                fields: &mut $crate::remoting::ExtFields,
+            ) -> Result<Self, $crate::protocol::header::HeaderError> {
+                Ok($name {
+                    $( $field: $crate::command_header!(@take $kind fields, $key, $ty), )*
+                })
+            }
         }
     };
     (@type required $ty:ty) => { $ty };
@@ -154,6 +192,13 @@ macro_rules! command_header {
     };
     (@read optional $fields:ident, $key:literal, $ty:ty) => {
         $crate::protocol::header::read_field::<$ty>($fields, $key)?
+    };
+    (@take required $fields:ident, $key:literal, $ty:ty) => {
+        $crate::protocol::header::take_field::<$ty>($fields, $key)?
+            .ok_or($crate::protocol::header::HeaderError::Missing($key))?
+    };
+    (@take optional $fields:ident, $key:literal, $ty:ty) => {
+        $crate::protocol::header::take_field::<$ty>($fields, $key)?
     };
 }
 
@@ -201,5 +246,8 @@ mod tests {
         f.insert("unknown".into(), "ignored".into());
         let p = Probe::read_from(&f).unwrap();
         assert_eq!((p.offset, p.flag), (Some(12), Some(true)));
+        let taken = Probe::take_from(&mut f).unwrap();
+        assert_eq!(taken, p);
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["unknown"]);
     }
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Turns bench.sh's JSON lines into bench-results/results.csv, a table on stdout with the
+issue's goals checked, and bench-results/results.png (matplotlib, installed into a cached
+virtualenv on first use; the chart is skipped with a warning if that fails)."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+results, out, idle_rss_kb = sys.argv[1], sys.argv[2], int(sys.argv[3] or 0)
+rows = [json.loads(line) for line in open(results) if line.strip()]
+by = {r["scenario"]: r for r in rows}
+fields = ["scenario", "tps", "avg_ms", "p50_ms", "p99_ms", "max_ms", "baseline_tps", "ratio", "rss_mb", "messages", "failures"]
+with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+print(f"{'scenario':<18} {'msg/s':>9} {'avg ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'echo msg/s':>10} {'ratio':>7} {'RSS MB':>7}")
+for r in rows:
+    ratio = r.get("ratio")
+    print(f"{r['scenario']:<18} {r['tps']:>9.0f} {r['avg_ms']:>8.3f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['max_ms']:>8.3f} "
+          f"{fmt(r.get('baseline_tps'), '>10.0f')} {fmt(None if ratio is None else ratio * 100, '>6.1f')}% {r.get('rss_mb', 0):>7.1f}")
+print(f"broker RSS idle (anonymous, page cache excluded): {idle_rss_kb / 1024:.1f} MB")
+
+def check(name, ok, detail):
+    print(f"  [{'ok' if ok else 'MISSED'}] {name}: {detail}")
+
+print("goals:")
+c64 = by.get("async c64")
+if c64 and c64.get("ratio") is not None:
+    check("async c64 >= 70% of echo", c64["ratio"] >= 0.70, f"{c64['ratio'] * 100:.1f}%")
+half = by.get("async c64 @50%")
+if half:
+    check("p99 < 1 ms at half of max throughput", half["p99_ms"] < 1.0, f"{half['p99_ms']:.3f} ms at {half['tps']:.0f} msg/s")
+sync = by.get("sync-flush c64")
+if sync and c64:
+    check("sync flush >= 50% of async", sync["tps"] >= 0.5 * c64["tps"], f"{sync['tps'] / c64['tps'] * 100:.1f}%")
+back = by.get("backlog consume")
+if back and c64:
+    check("backlog consume >= 2x producer", back["tps"] >= 2 * c64["tps"], f"{back['tps'] / c64['tps']:.2f}x")
+e2e = by.get("10k/s e2e")
+if e2e:
+    check("e2e p99 < 5 ms at 10k/s", e2e["p99_ms"] < 5.0, f"{e2e['p99_ms']:.3f} ms")
+peak = max((r.get("rss_mb", 0) for r in rows), default=0)
+check("RSS < 50 MB idle", idle_rss_kb / 1024 < 50, f"{idle_rss_kb / 1024:.1f} MB")
+check("RSS < 300 MB under load", peak < 300, f"{peak:.1f} MB peak")
+
+venv = os.path.expanduser("~/.cache/fennec-bench/venv")
+py = os.path.join(venv, "bin", "python")
+try:
+    if not os.path.exists(py):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([py, "-m", "pip", "install", "-q", "matplotlib"], check=True)
+    script = r'''
+import csv, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+rows = list(csv.DictReader(open(sys.argv[1])))
+names = [r["scenario"] for r in rows]
+tps = [float(r["tps"]) for r in rows]
+p99 = [float(r["p99_ms"]) for r in rows]
+fig, (a, b) = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+a.bar(names, tps, color="#d9822b"); a.set_ylabel("messages/s"); a.set_title("Fennec mqbench: throughput and p99 latency")
+b.bar(names, p99, color="#3b6ea5"); b.set_ylabel("p99 ms"); b.set_yscale("log")
+plt.xticks(rotation=30, ha="right"); fig.tight_layout(); fig.savefig(sys.argv[2], dpi=110)
+'''
+    subprocess.run([py, "-c", script, os.path.join(out, "results.csv"), os.path.join(out, "results.png")], check=True)
+    print(f"chart: {os.path.join(out, 'results.png')}")
+except Exception as e:  # noqa: BLE001
+    print(f"warning: no chart ({e})", file=sys.stderr)
+print(f"csv: {os.path.join(out, 'results.csv')}")

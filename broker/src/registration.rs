@@ -11,6 +11,7 @@ use fennec_common::protocol::encode_body;
 use fennec_common::protocol::header::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
 use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
 use futures_util::future::join_all;
+use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::broker::Broker;
@@ -74,14 +75,14 @@ pub async fn unregister_all(b: &Broker) {
     join_all(calls).await;
 }
 
-/// Registers every period and after every topic change, until shutdown (the first
-/// registration happens when the broker opens).
-pub async fn run(b: Arc<Broker>) {
+/// Registers every period and after every topic change `topics` reports, until shutdown.
+/// The first registration happens when the broker opens; `topics` must be subscribed before
+/// it, so that a change made before this task first runs is not taken as already seen.
+pub async fn run(b: Arc<Broker>, mut topics: watch::Receiver<i64>) {
     if b.config.namesrv_addrs().is_empty() {
         warn!("no nameserver configured (namesrvAddr, -n or NAMESRV_ADDR): clients cannot find this broker");
         return;
     }
-    let mut topics = b.topics.watch();
     loop {
         tokio::select! {
             _ = b.shutdown.cancelled() => return,

@@ -11,6 +11,7 @@ pub mod long_polling;
 pub mod persist;
 pub mod processor;
 pub mod registration;
+pub mod runtime_config;
 pub mod stats;
 pub mod store;
 pub mod subscription_group;

@@ -689,11 +689,17 @@ async fn every_subcommand_against_a_two_broker_cluster() {
         .assert_failure_with("INVALID_PARAMETER");
     assert_eq!(broker_permissions(&admin).await, [6, 6]);
 
-    // getNamesrvConfig: the nameserver does not implement it; a clear error, non-zero exit.
-    admin
-        .run(&["getNamesrvConfig"])
-        .await
-        .assert_failure_with(&format!("{ns} does not support getNamesrvConfig"));
+    // getNamesrvConfig: the nameserver's settings as it was started.
+    let configs = admin.json(&["getNamesrvConfig"]).await;
+    let c = &items(&configs)[0];
+    assert_eq!((items(&configs).len(), text(c, "addr")), (1, ns.as_str()));
+    let kv_path = cluster.dir().join("kvConfig.json");
+    assert_eq!(
+        text(&c["config"], "kvConfigPath"),
+        kv_path.to_str().unwrap()
+    );
+    assert_eq!(text(&c["config"], "bindAddress"), "127.0.0.1");
+    assert_eq!(text(&c["config"], "orderMessageEnable"), "false");
 
     // A broker that does not answer: results from the other one are printed, the silent
     // one is named on stderr, and the exit code is non-zero.

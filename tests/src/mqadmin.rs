@@ -2,8 +2,11 @@
 //! to every command line, captures stdout and stderr in temp files, and kills the tool (by
 //! PID) if it has not exited within [`ADMIN_TIMEOUT`]. [`AdminRun`] holds the outcome;
 //! [`Mqadmin::json`] runs with `--json`, requires exit 0 and parses the document; [`words`]
-//! splits a command line written as one string.
+//! splits a command line written as one string. The `Mqadmin` methods after `json` wait for
+//! cluster states through mqadmin itself (a topic on every broker, dispatch caught up, a
+//! group's progress), polling with a deadline of [`WAIT`].
 
+use std::collections::BTreeSet;
 use std::io::{Read, Seek};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
@@ -13,11 +16,15 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use tempfile::NamedTempFile;
 
-use crate::poll::poll_blocking;
+use crate::cluster::CLUSTER_NAME;
+use crate::json::{array, text};
+use crate::poll::{poll_blocking, poll_for};
 use crate::process::bin_path;
 
 /// Longest a single mqadmin run may take (its own requests time out after 3 s each).
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest the waiting helpers wait for a cluster state.
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// What one mqadmin run printed and how it exited.
 #[derive(Debug, Clone)]
@@ -136,6 +143,74 @@ impl Mqadmin {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
         self.run(&full).await.assert_success().json()
+    }
+
+    /// `updateTopic -c FennecTest` with `queues` read and write queues, then waits until
+    /// `topicRoute` lists the topic on `brokers` brokers; returns that route.
+    pub async fn create_topic_on_cluster(&self, topic: &str, queues: i32, brokers: usize) -> Value {
+        let created = self
+            .json(&words(&format!(
+                "updateTopic -c {CLUSTER_NAME} -t {topic} -r {queues} -w {queues}"
+            )))
+            .await;
+        assert_eq!(array(&created, "brokers").len(), brokers, "{created}");
+        poll_for(
+            &format!("route of {topic} on {brokers} brokers"),
+            WAIT,
+            || async {
+                let run = self.run(&["--json", "topicRoute", "-t", topic]).await;
+                if !run.success() {
+                    return None;
+                }
+                let route = run.json();
+                let names: BTreeSet<&str> = array(&route, "queueDatas")
+                    .iter()
+                    .map(|q| text(q, "brokerName"))
+                    .collect();
+                (names.len() == brokers).then(|| route.clone())
+            },
+        )
+        .await
+    }
+
+    /// Waits until the cluster's `brokers` brokers have dispatched everything they stored: a
+    /// send is acknowledged once it is in the commit log; the consume queues and the index
+    /// follow.
+    pub async fn wait_dispatched(&self, brokers: usize) {
+        poll_for("the brokers to dispatch what they stored", WAIT, || async {
+            let v = self.json(&["brokerStatus", "-c", CLUSTER_NAME]).await;
+            let tables = array(&v, "brokers");
+            (tables.len() == brokers
+                && tables
+                    .iter()
+                    .all(|b| text(&b["table"], "dispatchBehindBytes") == "0"))
+            .then_some(())
+        })
+        .await
+    }
+
+    /// `consumerProgress -g <group> --json`, once it succeeds and `ready` accepts it.
+    pub async fn progress_when(
+        &self,
+        group: &str,
+        what: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Value {
+        poll_for(what, WAIT, || async {
+            let run = self.run(&["--json", "consumerProgress", "-g", group]).await;
+            let v = run.success().then(|| run.json())?;
+            ready(&v).then_some(v)
+        })
+        .await
+    }
+
+    /// The row of `group` in `consumerProgress --json` without `-g`.
+    pub async fn group_summary(&self, group: &str) -> Value {
+        let all = self.json(&["consumerProgress"]).await;
+        all.as_array()
+            .and_then(|rows| rows.iter().find(|g| text(g, "group") == group))
+            .cloned()
+            .unwrap_or_else(|| panic!("{group} missing from {all}"))
     }
 }
 

@@ -1,105 +1,29 @@
 //! `mqadmin` against real processes: one `mqnamesrv` and two `mqbroker`s (cluster
-//! FennecTest). Every sub-command runs through the real binary and its `--json` output is
-//! checked; then the heavy scenarios, each on its own cluster: queryMsgByKey and queryMsgById
-//! among 100,000 messages, consumerProgress watching a live group's lag fall to zero, and
-//! resetOffsetByTime making a live group consume everything again.
+//! FennecTest). Every sub-command runs through the real binary, in the order an operator
+//! would use them, and its `--json` output is checked. The heavy scenarios are in
+//! `mqadmin_query.rs` (lookups among 100,000 messages) and `mqadmin_groups.rs` (a live
+//! group's progress and offset reset).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use fennec_client::{
-    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, Producer, PushConsumer,
-};
-use fennec_common::time::now_millis;
-use fennec_tests::cluster::{BrokerSpec, Cluster};
-use fennec_tests::mqadmin::{words, Mqadmin};
+use fennec_tests::cluster::{Cluster, CLUSTER_NAME};
+use fennec_tests::json::{array, int, items, text};
+use fennec_tests::mqadmin::{words, Mqadmin, WAIT};
 use fennec_tests::poll::poll_for;
-use fennec_tests::sdk::producer;
-use fennec_tools::admin::time::format_millis;
 use fennec_tools::admin::AdminClient;
 use nix::sys::signal::Signal;
-use parking_lot::{Condvar, Mutex};
-use serde_json::Value;
 
-const CLUSTER: &str = "FennecTest";
 const BROKERS: [&str; 2] = ["broker-a", "broker-b"];
-const WAIT: Duration = Duration::from_secs(60);
-
-fn two_brokers() -> Cluster {
-    Cluster::start(BROKERS.iter().map(|b| BrokerSpec::new(b)).collect())
-}
-
-/// A fresh two-broker cluster, mqadmin pointed at it, and `topic` with `queues` queues on
-/// both brokers.
-async fn cluster_with_topic(topic: &str, queues: i32) -> (Cluster, Mqadmin) {
-    let cluster = two_brokers();
-    let admin = Mqadmin::new(&cluster.namesrv_addr());
-    create_topic_on_both(&admin, topic, queues).await;
-    (cluster, admin)
-}
-
-/// A string field of a JSON value, or a panic naming it.
-fn text<'a>(v: &'a Value, field: &str) -> &'a str {
-    v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string {field} in {v}"))
-}
-
-fn int(v: &Value, field: &str) -> i64 {
-    v[field]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no integer {field} in {v}"))
-}
-
-fn array<'a>(v: &'a Value, field: &str) -> &'a Vec<Value> {
-    v[field]
-        .as_array()
-        .unwrap_or_else(|| panic!("no array {field} in {v}"))
-}
-
-/// A JSON array document, or a panic showing what came instead.
-fn items(v: &Value) -> &Vec<Value> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not a JSON array: {v}"))
-}
 
 fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
     v
 }
 
-/// `updateTopic -c FennecTest` with `queues` read and write queues, then waits until
-/// `topicRoute` lists the topic on both brokers; returns that route.
-async fn create_topic_on_both(admin: &Mqadmin, topic: &str, queues: i32) -> Value {
-    let created = admin
-        .json(&words(&format!(
-            "updateTopic -c {CLUSTER} -t {topic} -r {queues} -w {queues}"
-        )))
-        .await;
-    assert_eq!(array(&created, "brokers").len(), 2, "{created}");
-    poll_for(
-        &format!("route of {topic} on both brokers"),
-        WAIT,
-        || async {
-            let run = admin.run(&["--json", "topicRoute", "-t", topic]).await;
-            if !run.success() {
-                return None;
-            }
-            let route = run.json();
-            let names: BTreeSet<&str> = array(&route, "queueDatas")
-                .iter()
-                .map(|q| text(q, "brokerName"))
-                .collect();
-            (names.len() == 2).then(|| route.clone())
-        },
-    )
-    .await
-}
-
 /// `brokerPermission` of broker-a and broker-b, from `getBrokerConfig -c FennecTest`.
 async fn broker_permissions(admin: &Mqadmin) -> Vec<i64> {
-    let configs = admin.json(&["getBrokerConfig", "-c", CLUSTER]).await;
+    let configs = admin.json(&["getBrokerConfig", "-c", CLUSTER_NAME]).await;
     let by_name: BTreeMap<String, i64> = items(&configs)
         .iter()
         .map(|c| {
@@ -130,138 +54,6 @@ async fn route_permissions_become(admin: &Mqadmin, topic: &str, expected: [(&str
     .await
 }
 
-/// `consumerProgress -g <group> --json` once it succeeds and `ready` accepts it.
-async fn progress_when(
-    admin: &Mqadmin,
-    group: &str,
-    what: &str,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
-    poll_for(what, WAIT, || async {
-        let run = admin
-            .run(&["--json", "consumerProgress", "-g", group])
-            .await;
-        let v = run.success().then(|| run.json())?;
-        ready(&v).then_some(v)
-    })
-    .await
-}
-
-/// The row of `group` in `consumerProgress --json` without `-g`.
-async fn group_summary(admin: &Mqadmin, group: &str) -> Value {
-    let all = admin.json(&["consumerProgress"]).await;
-    all.as_array()
-        .and_then(|rows| rows.iter().find(|g| text(g, "group") == group))
-        .cloned()
-        .unwrap_or_else(|| panic!("{group} missing from {all}"))
-}
-
-/// Waits until both brokers have dispatched everything they stored: a send is acknowledged
-/// once it is in the commit log, and the consume queues and the index follow.
-async fn wait_dispatched(admin: &Mqadmin) {
-    poll_for(
-        "both brokers to dispatch what they stored",
-        WAIT,
-        || async {
-            let v = admin.json(&["brokerStatus", "-c", CLUSTER]).await;
-            let brokers = array(&v, "brokers");
-            (brokers.len() == 2
-                && brokers
-                    .iter()
-                    .all(|b| text(&b["table"], "dispatchBehindBytes") == "0"))
-            .then_some(())
-        },
-    )
-    .await
-}
-
-/// Deliveries per body, and a gate that holds the listener until opened (open on drop, so
-/// that a failing test never leaves listener threads blocked).
-#[derive(Clone, Default)]
-struct Deliveries {
-    counts: Arc<Mutex<HashMap<String, usize>>>,
-    gate: Arc<(Mutex<bool>, Condvar)>,
-}
-
-impl Deliveries {
-    /// Deliveries whose listener runs at once.
-    fn open() -> Self {
-        let d = Deliveries::default();
-        d.open_gate();
-        d
-    }
-
-    fn open_gate(&self) {
-        *self.gate.0.lock() = true;
-        self.gate.1.notify_all();
-    }
-
-    fn listener(
-        &self,
-    ) -> impl Fn(&[MessageExt], &ConsumeContext) -> ConsumeResult + Send + Sync + 'static {
-        let this = self.clone();
-        move |msgs: &[MessageExt], _: &ConsumeContext| {
-            let mut open = this.gate.0.lock();
-            while !*open {
-                this.gate.1.wait(&mut open);
-            }
-            drop(open);
-            let mut counts = this.counts.lock();
-            for m in msgs {
-                *counts
-                    .entry(String::from_utf8_lossy(&m.body).into_owned())
-                    .or_insert(0) += 1;
-            }
-            ConsumeResult::Success
-        }
-    }
-
-    fn snapshot(&self) -> HashMap<String, usize> {
-        self.counts.lock().clone()
-    }
-}
-
-impl Drop for Deliveries {
-    fn drop(&mut self) {
-        self.open_gate();
-    }
-}
-
-async fn push_consumer(
-    namesrv: &str,
-    group: &str,
-    topic: &str,
-    deliveries: &Deliveries,
-) -> PushConsumer {
-    let c = PushConsumer::builder(group)
-        .namesrv_addr(namesrv)
-        .consume_from(ConsumeFromWhere::ConsumeFromFirstOffset)
-        .build()
-        .expect("consumer");
-    c.subscribe(topic, "*").expect("subscribe");
-    c.start(deliveries.listener())
-        .await
-        .expect("start consumer");
-    c
-}
-
-/// Sends `bodies` one by one; returns the queue each went to.
-async fn send_each(
-    p: &Producer,
-    topic: &str,
-    bodies: impl Iterator<Item = String>,
-) -> Vec<(String, String, i32)> {
-    let mut out = Vec::new();
-    for body in bodies {
-        let r = p
-            .send(Message::new(topic, body.clone()))
-            .await
-            .expect("send");
-        out.push((body, r.message_queue.broker_name, r.message_queue.queue_id));
-    }
-    out
-}
-
 /// The cheap sub-commands, one after another on one cluster, in the order an operator would
 /// use them: inspect the cluster, create a topic, send, look messages up, manage a group,
 /// read configuration, delete the topic.
@@ -269,7 +61,7 @@ async fn send_each(
 async fn every_subcommand_against_a_two_broker_cluster() {
     const TOPIC: &str = "AdminTopic";
     const GROUP: &str = "AdminGroup";
-    let cluster = two_brokers();
+    let cluster = Cluster::pair();
     let ns = cluster.namesrv_addr();
     let admin = Mqadmin::new(&ns);
     let addrs: Vec<String> = cluster.brokers.iter().map(|b| b.addr()).collect();
@@ -294,8 +86,8 @@ async fn every_subcommand_against_a_two_broker_cluster() {
     assert_eq!(
         sorted(rows),
         vec![
-            (CLUSTER, "broker-a", addrs[0].as_str(), "MASTER", 0),
-            (CLUSTER, "broker-b", addrs[1].as_str(), "MASTER", 0),
+            (CLUSTER_NAME, "broker-a", addrs[0].as_str(), "MASTER", 0),
+            (CLUSTER_NAME, "broker-b", addrs[1].as_str(), "MASTER", 0),
         ]
     );
     admin
@@ -323,7 +115,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
             "brokerStatus lacks {key}: {table}"
         );
     }
-    let status = admin.json(&["brokerStatus", "-c", CLUSTER]).await;
+    let status = admin.json(&["brokerStatus", "-c", CLUSTER_NAME]).await;
     let status_addrs: Vec<&str> = array(&status, "brokers")
         .iter()
         .map(|b| text(b, "addr"))
@@ -334,7 +126,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
     );
 
     // updateTopic on the cluster: both brokers serve it, as topicRoute and topicList show.
-    let route = create_topic_on_both(&admin, TOPIC, 4).await;
+    let route = admin.create_topic_on_cluster(TOPIC, 4, 2).await;
     for q in array(&route, "queueDatas") {
         assert_eq!(
             (
@@ -364,7 +156,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
     );
     let topics = admin.json(&["topicList", "-c"]).await;
     assert!(
-        items(&topics).contains(&serde_json::json!({"topic": TOPIC, "cluster": CLUSTER})),
+        items(&topics).contains(&serde_json::json!({"topic": TOPIC, "cluster": CLUSTER_NAME})),
         "{topics}"
     );
 
@@ -415,7 +207,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
         assert_ne!(text(&r, "msgId"), text(&r, "offsetMsgId"));
         sent.push(r);
     }
-    wait_dispatched(&admin).await;
+    admin.wait_dispatched(2).await;
 
     // topicStatus: the max offsets account for every message sent.
     let status = admin.json(&["topicStatus", "-t", TOPIC]).await;
@@ -542,7 +334,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
     // updateSubGroup on the cluster: both brokers hold the new configuration.
     let updated = admin
         .json(&words(&format!(
-            "updateSubGroup -c {CLUSTER} -g {GROUP} -r 5 -q 2 -o"
+            "updateSubGroup -c {CLUSTER_NAME} -g {GROUP} -r 5 -q 2 -o"
         )))
         .await;
     assert_eq!(array(&updated, "brokers").len(), 2, "{updated}");
@@ -562,7 +354,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
     client.shutdown().await;
 
     // consumerProgress: the group is listed, offline and without offsets.
-    let row = group_summary(&admin, GROUP).await;
+    let row = admin.group_summary(GROUP).await;
     assert_eq!(
         (int(&row, "count"), int(&row, "diffTotal")),
         (0, 0),
@@ -598,7 +390,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
         .collect();
     assert!(lagging.contains(&("broker-a", 1, max_of("broker-a", 1))));
     assert!(lagging.contains(&("broker-b", 2, max_of("broker-b", 2))));
-    let row = group_summary(&admin, GROUP).await;
+    let row = admin.group_summary(GROUP).await;
     assert_eq!(int(&row, "diffTotal"), 6, "{row}");
 
     // getBrokerConfig: key=value per broker, for people and as JSON.
@@ -611,7 +403,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
         }),
         "{human}"
     );
-    let configs = admin.json(&["getBrokerConfig", "-c", CLUSTER]).await;
+    let configs = admin.json(&["getBrokerConfig", "-c", CLUSTER_NAME]).await;
     let names: BTreeMap<&str, &str> = items(&configs)
         .iter()
         .map(|c| (text(c, "addr"), text(&c["config"], "brokerName")))
@@ -625,7 +417,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
     );
     assert!(items(&configs)
         .iter()
-        .all(|c| text(&c["config"], "brokerClusterName") == CLUSTER));
+        .all(|c| text(&c["config"], "brokerClusterName") == CLUSTER_NAME));
 
     // updateBrokerConfig: broker-b turns read-only, which its configuration and the route
     // show, so mqadmin has no queue there to send to; write-only, it refuses pulls; then
@@ -656,7 +448,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
         .assert_failure_with("refused PULL_MESSAGE: NO_PERMISSION");
     let updated = admin
         .json(&words(&format!(
-            "updateBrokerConfig -c {CLUSTER} -k brokerPermission -v 6"
+            "updateBrokerConfig -c {CLUSTER_NAME} -k brokerPermission -v 6"
         )))
         .await;
     assert_eq!(array(&updated, "brokers").len(), 2, "{updated}");
@@ -729,14 +521,14 @@ async fn every_subcommand_against_a_two_broker_cluster() {
     );
     assert_eq!(array(&found, "errors").len(), 1, "{found}");
     let run = admin
-        .run(&[&quick[..], &["getBrokerConfig", "-c", CLUSTER]].concat())
+        .run(&[&quick[..], &["getBrokerConfig", "-c", CLUSTER_NAME]].concat())
         .await;
     assert!(!run.success() && run.stderr.contains(&addrs[1]), "{run}");
     cluster.brokers[1].process.signal(Signal::SIGCONT);
 
     // deleteTopic: gone from both brokers and from the nameserver.
     let deleted = admin
-        .json(&["deleteTopic", "-t", TOPIC, "-c", CLUSTER])
+        .json(&["deleteTopic", "-t", TOPIC, "-c", CLUSTER_NAME])
         .await;
     let from: Vec<&str> = array(&deleted, "brokers")
         .iter()
@@ -761,321 +553,4 @@ async fn every_subcommand_against_a_two_broker_cluster() {
         assert!(stats.is_err(), "{addr} still serves {TOPIC}: {stats:?}");
         client.shutdown().await;
     }
-}
-
-/// One message of the key store: where it went and its two ids.
-#[derive(Debug, Clone)]
-struct Stored {
-    index: usize,
-    broker: String,
-    uniq_key: String,
-    offset_msg_id: String,
-}
-
-const KEY_TOPIC: &str = "KeyTopic";
-const KEY_MESSAGES: usize = 100_000;
-const BATCH: usize = 100;
-/// Every this-many-th message also carries the shared key.
-const SHARED_EVERY: usize = 5_000;
-const SHARED_KEY: &str = "shared-key";
-
-/// Sends `KEY_MESSAGES` messages in batches from a few concurrent tasks; message `i` has body
-/// `m-<i>`, key `key-<i>`, and every `SHARED_EVERY`-th also `SHARED_KEY`.
-async fn load_key_store(namesrv: &str) -> Vec<Stored> {
-    let producer = Arc::new(producer(namesrv, "KeyProducer").await);
-    let batches = KEY_MESSAGES / BATCH;
-    let tasks = 4;
-    let mut handles = Vec::new();
-    for t in 0..tasks {
-        let producer = producer.clone();
-        handles.push(tokio::spawn(async move {
-            let mut stored = Vec::new();
-            for b in (t..batches).step_by(tasks) {
-                let range = b * BATCH..(b + 1) * BATCH;
-                let msgs: Vec<Message> = range
-                    .clone()
-                    .map(|i| {
-                        let key = format!("key-{i}");
-                        let keys: Vec<&str> = if i % SHARED_EVERY == 0 {
-                            vec![&key, SHARED_KEY]
-                        } else {
-                            vec![&key]
-                        };
-                        Message::new(KEY_TOPIC, format!("m-{i}")).with_keys(&keys)
-                    })
-                    .collect();
-                let r = producer.send_batch(msgs).await.expect("send batch");
-                let uniq: Vec<&str> = r.msg_id.split(',').collect();
-                let offsets: Vec<&str> = r.offset_msg_id.split(',').collect();
-                assert_eq!((uniq.len(), offsets.len()), (BATCH, BATCH), "{r:?}");
-                for (j, i) in range.enumerate() {
-                    stored.push(Stored {
-                        index: i,
-                        broker: r.message_queue.broker_name.clone(),
-                        uniq_key: uniq[j].to_string(),
-                        offset_msg_id: offsets[j].to_string(),
-                    });
-                }
-            }
-            stored
-        }));
-    }
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.await.expect("sender task"));
-    }
-    producer.shutdown().await;
-    all.sort_by_key(|s| s.index);
-    all
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn query_by_key_and_id_among_100k_messages_on_two_brokers() {
-    let (cluster, admin) = cluster_with_topic(KEY_TOPIC, 4).await;
-    let ns = cluster.namesrv_addr();
-    let started = Instant::now();
-    let stored = load_key_store(&ns).await;
-    eprintln!("sent {KEY_MESSAGES} messages in {:?}", started.elapsed());
-    assert_eq!(stored.len(), KEY_MESSAGES);
-    wait_dispatched(&admin).await;
-    let per_broker: BTreeMap<&str, usize> = stored.iter().fold(BTreeMap::new(), |mut m, s| {
-        *m.entry(s.broker.as_str()).or_default() += 1;
-        m
-    });
-    assert_eq!(
-        per_broker.len(),
-        2,
-        "messages on both brokers: {per_broker:?}"
-    );
-
-    // A sample of unique keys on each broker, from the start, middle and end of the load.
-    let mut sample = Vec::new();
-    for broker in BROKERS {
-        let on: Vec<&Stored> = stored.iter().filter(|s| s.broker == broker).collect();
-        let step = on.len() / 5;
-        sample.extend((0..5).map(|k| on[k * step]));
-        sample.push(on[on.len() - 1]);
-    }
-    for s in &sample {
-        let key = format!("key-{}", s.index);
-        let found = admin
-            .json(&["queryMsgByKey", "-t", KEY_TOPIC, "-k", &key])
-            .await;
-        let msgs = array(&found, "messages");
-        assert_eq!(msgs.len(), 1, "key {key}: {found}");
-        let m = &msgs[0];
-        assert_eq!(text(m, "body"), format!("m-{}", s.index));
-        assert_eq!(text(m, "brokerName"), s.broker);
-        assert_eq!(text(m, "msgId"), s.uniq_key);
-        assert_eq!(text(m, "offsetMsgId"), s.offset_msg_id);
-        assert!(text(m, "keys").split(' ').any(|k| k == key), "{m}");
-    }
-
-    // The shared key: every message carrying it, on both brokers, and -m caps the answer.
-    let sharing: BTreeSet<String> = stored
-        .iter()
-        .filter(|s| s.index % SHARED_EVERY == 0)
-        .map(|s| format!("m-{}", s.index))
-        .collect();
-    let found = admin
-        .json(&["queryMsgByKey", "-t", KEY_TOPIC, "-k", SHARED_KEY])
-        .await;
-    let bodies: BTreeSet<String> = array(&found, "messages")
-        .iter()
-        .map(|m| text(m, "body").to_string())
-        .collect();
-    assert_eq!(bodies, sharing);
-    let brokers: BTreeSet<&str> = array(&found, "messages")
-        .iter()
-        .map(|m| text(m, "brokerName"))
-        .collect();
-    assert_eq!(
-        brokers.len(),
-        2,
-        "shared key found on both brokers: {brokers:?}"
-    );
-    let found = admin
-        .json(&words(&format!(
-            "queryMsgByKey -t {KEY_TOPIC} -k {SHARED_KEY} -m 7"
-        )))
-        .await;
-    assert_eq!(array(&found, "messages").len(), 7);
-
-    // queryMsgById by both id kinds, for messages on each broker.
-    for s in sample.iter().step_by(2) {
-        for args in [
-            vec!["queryMsgById", "-i", s.offset_msg_id.as_str()],
-            vec!["queryMsgById", "-i", s.uniq_key.as_str(), "-t", KEY_TOPIC],
-        ] {
-            let found = admin.json(&args).await;
-            let msgs = array(&found, "messages");
-            assert_eq!(msgs.len(), 1, "{args:?}: {found}");
-            assert_eq!(text(&msgs[0], "body"), format!("m-{}", s.index));
-            assert_eq!(text(&msgs[0], "brokerName"), s.broker);
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn consumer_progress_shows_a_live_groups_lag_falling_to_zero() {
-    const TOPIC: &str = "ProgressTopic";
-    const GROUP: &str = "ProgressGroup";
-    const N: usize = 400;
-    let (cluster, admin) = cluster_with_topic(TOPIC, 2).await;
-    let ns = cluster.namesrv_addr();
-    let p = producer(&ns, "ProgressProducer").await;
-    send_each(&p, TOPIC, (0..N).map(|i| format!("p-{i}"))).await;
-    p.shutdown().await;
-
-    // The group comes online but its listener is held: the lag is the whole topic.
-    let deliveries = Deliveries::default();
-    let consumer = push_consumer(&ns, GROUP, TOPIC, &deliveries).await;
-    let topic_rows = |v: &Value| -> Vec<(String, i64, i64, i64)> {
-        array(v, "queues")
-            .iter()
-            .filter(|q| text(q, "topic") == TOPIC)
-            .map(|q| {
-                (
-                    text(q, "brokerName").to_string(),
-                    int(q, "brokerOffset"),
-                    int(q, "consumerOffset"),
-                    int(q, "diff"),
-                )
-            })
-            .collect()
-    };
-    let before = progress_when(
-        &admin,
-        GROUP,
-        "the lag of every queue on both brokers",
-        |v| topic_rows(v).len() == 4,
-    )
-    .await;
-    let rows = topic_rows(&before);
-    assert_eq!(int(&before, "diffTotal"), N as i64, "{before}");
-    assert_eq!(rows.iter().map(|r| r.1).sum::<i64>(), N as i64);
-    assert!(rows.iter().all(|r| r.2 == 0 && r.3 == r.1), "{before}");
-    let row = group_summary(&admin, GROUP).await;
-    assert_eq!(
-        (
-            int(&row, "count"),
-            text(&row, "consumeType"),
-            text(&row, "messageModel"),
-            int(&row, "diffTotal")
-        ),
-        (1, "PUSH", "CLUSTERING", N as i64)
-    );
-
-    // Released, the group consumes everything and commits: the lag goes to zero.
-    deliveries.open_gate();
-    let after = progress_when(&admin, GROUP, "the lag to reach zero", |v| {
-        int(v, "diffTotal") == 0
-    })
-    .await;
-    let rows = topic_rows(&after);
-    assert_eq!(rows.len(), 4, "{after}");
-    assert!(rows.iter().all(|r| r.1 == r.2), "{after}");
-    assert_eq!(rows.iter().map(|r| r.1).sum::<i64>(), N as i64);
-    let counts = deliveries.snapshot();
-    assert_eq!(counts.len(), N);
-    consumer.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reset_offset_by_time_makes_a_live_group_consume_again() {
-    const TOPIC: &str = "ResetTopic";
-    const GROUP: &str = "ResetGroup";
-    const N: usize = 200;
-    let (cluster, admin) = cluster_with_topic(TOPIC, 2).await;
-    let ns = cluster.namesrv_addr();
-    let deliveries = Deliveries::open();
-    let consumer = push_consumer(&ns, GROUP, TOPIC, &deliveries).await;
-    poll_for("the group to own all 4 queues", WAIT, || async {
-        let owned = consumer.assignment().await;
-        (owned.iter().filter(|q| q.topic == TOPIC).count() == 4).then_some(())
-    })
-    .await;
-
-    // Half the messages before `mid`, half after it.
-    let before_send = now_millis();
-    let p = producer(&ns, "ResetProducer").await;
-    let first = send_each(&p, TOPIC, (0..N / 2).map(|i| format!("r-{i}"))).await;
-    let mid = now_millis() + 1;
-    poll_for("the clock to pass the mid point", WAIT, || async {
-        (now_millis() >= mid).then_some(())
-    })
-    .await;
-    send_each(&p, TOPIC, (N / 2..N).map(|i| format!("r-{i}"))).await;
-    p.shutdown().await;
-    poll_for("every message consumed", WAIT, || async {
-        (deliveries.snapshot().len() == N).then_some(())
-    })
-    .await;
-    // Wait for the commits, so that only a reset can bring messages back.
-    progress_when(&admin, GROUP, "the group to commit everything", |v| {
-        int(v, "diffTotal") == 0
-    })
-    .await;
-    assert!(deliveries.snapshot().values().all(|n| *n == 1));
-
-    // Back to `mid`, given as RocketMQ's yyyy-MM-dd#HH:mm:ss:SSS in local time: each queue
-    // restarts after its first-half messages, and only the second half comes again.
-    let mid_arg = format_millis(mid).replace(' ', "#").replace(',', ":");
-    let reset = admin
-        .json(&words(&format!(
-            "resetOffsetByTime -g {GROUP} -t {TOPIC} -s {mid_arg}"
-        )))
-        .await;
-    assert_eq!(int(&reset, "timestamp"), mid, "{reset}");
-    assert!(array(&reset, "offlineBrokers").is_empty(), "{reset}");
-    let offsets: BTreeMap<(String, i64), i64> = array(&reset, "queues")
-        .iter()
-        .map(|q| {
-            (
-                (text(q, "brokerName").to_string(), int(q, "queueId")),
-                int(q, "offset"),
-            )
-        })
-        .collect();
-    let mut expected: BTreeMap<(String, i64), i64> =
-        offsets.keys().map(|k| (k.clone(), 0)).collect();
-    for (_, broker, qid) in &first {
-        *expected
-            .entry((broker.clone(), i64::from(*qid)))
-            .or_default() += 1;
-    }
-    assert_eq!(offsets.len(), 4, "{reset}");
-    assert_eq!(offsets, expected, "{reset}");
-    poll_for("the second half consumed again", WAIT, || async {
-        let counts = deliveries.snapshot();
-        (N / 2..N)
-            .all(|i| counts.get(&format!("r-{i}")).is_some_and(|n| *n >= 2))
-            .then_some(())
-    })
-    .await;
-    progress_when(&admin, GROUP, "the group to commit again", |v| {
-        int(v, "diffTotal") == 0
-    })
-    .await;
-    let counts = deliveries.snapshot();
-    assert!(
-        (0..N / 2).all(|i| counts[&format!("r-{i}")] == 1),
-        "first half consumed again"
-    );
-
-    // Back to before the first send: everything comes again.
-    let ts = before_send.to_string();
-    let reset = admin
-        .json(&["resetOffsetByTime", "-g", GROUP, "-t", TOPIC, "-s", &ts])
-        .await;
-    assert!(array(&reset, "offlineBrokers").is_empty(), "{reset}");
-    let queues = array(&reset, "queues");
-    assert_eq!(queues.len(), 4, "{reset}");
-    assert!(queues.iter().all(|q| int(q, "offset") == 0), "{reset}");
-    poll_for("every message consumed again", WAIT, || async {
-        let counts = deliveries.snapshot();
-        (counts.len() == N && (0..N / 2).all(|i| counts[&format!("r-{i}")] >= 2)).then_some(())
-    })
-    .await;
-    consumer.shutdown().await;
 }

@@ -16,6 +16,7 @@ use crate::consumer_offset::ConsumerOffsetManager;
 use crate::error::BrokerError;
 use crate::long_polling::PullWaiters;
 use crate::persist::Persister;
+use crate::runtime_config::RuntimeConfig;
 use crate::stats::BrokerStats;
 use crate::store::{self, MessageStore, StoreConfig};
 use crate::subscription_group::SubscriptionGroupManager;
@@ -23,7 +24,10 @@ use crate::topic_config::{TopicConfigManager, TopicSettings};
 
 /// Shared broker state.
 pub struct Broker {
+    /// The configuration the broker started with.
     pub config: BrokerConfig,
+    /// Live values of the keys UPDATE_BROKER_CONFIG may change.
+    pub runtime: RuntimeConfig,
     pub store: Arc<MessageStore>,
     pub topics: TopicConfigManager,
     pub groups: SubscriptionGroupManager,
@@ -101,7 +105,6 @@ impl Broker {
         let groups = SubscriptionGroupManager::load(
             config_dir.join("subscriptionGroup.json"),
             persister.clone(),
-            config.auto_create_subscription_group,
         )
         .map_err(|e| BrokerError::io("loading config/subscriptionGroup.json", e))?;
         let offsets =
@@ -133,6 +136,7 @@ impl Broker {
             outbound: RemotingClient::default(),
             boot_timestamp: fennec_common::time::now_millis(),
             shutdown,
+            runtime: RuntimeConfig::new(&config),
             config,
         })
     }
@@ -147,11 +151,11 @@ impl Broker {
     }
 
     pub fn is_writeable(&self) -> bool {
-        fennec_common::protocol::perm::is_writeable(self.config.broker_permission)
+        fennec_common::protocol::perm::is_writeable(self.runtime.broker_permission())
     }
 
     pub fn is_readable(&self) -> bool {
-        fennec_common::protocol::perm::is_readable(self.config.broker_permission)
+        fennec_common::protocol::perm::is_readable(self.runtime.broker_permission())
     }
 }
 

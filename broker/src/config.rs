@@ -185,7 +185,9 @@ broker_config! {
     /// HA address advertised to slaves; empty = brokerIP1.
     "brokerIP2" => broker_ip2: String = String::new(),
     "brokerRole" => broker_role: BrokerRole = BrokerRole::AsyncMaster,
-    /// Permission bits of the whole broker (6 = read and write).
+    /// Permission bits of the whole broker (6 = read and write). This and the other keys of
+    /// `runtime_config::RUNTIME_KEYS` can change while the broker runs: read their live
+    /// values from `Broker::runtime`.
     "brokerPermission" => broker_permission: i32 = 6,
     /// Create unknown topics on first send, from TBW102.
     "autoCreateTopicEnable" => auto_create_topic_enable: bool = true,

@@ -11,6 +11,7 @@ pub mod long_polling;
 pub mod persist;
 pub mod processor;
 pub mod registration;
+pub mod runtime_config;
 pub mod stats;
 pub mod store;
 pub mod subscription_group;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use fennec_common::remoting::{ConnectionConfig, RemotingServer, ServerConfig};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
@@ -46,6 +48,8 @@ pub struct BrokerServer {
     broker: Arc<Broker>,
     listener: TcpListener,
     broker_token: CancellationToken,
+    /// Topic table changes since just before the first registration.
+    topic_changes: watch::Receiver<i64>,
 }
 
 impl BrokerServer {
@@ -61,6 +65,9 @@ impl BrokerServer {
             .await
             .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
         let broker = Arc::new(broker);
+        // Watch before registering: a topic created once clients can connect (before the
+        // registration task first runs) must still trigger a registration.
+        let topic_changes = broker.topics.watch();
         registration::register_all(&broker).await;
         info!(
             "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
@@ -70,6 +77,7 @@ impl BrokerServer {
             broker,
             listener,
             broker_token,
+            topic_changes,
         })
     }
 
@@ -86,9 +94,10 @@ impl BrokerServer {
             broker,
             listener,
             broker_token,
+            topic_changes,
         } = self;
         let tasks = TaskTracker::new();
-        tasks.spawn(registration::run(broker.clone()));
+        tasks.spawn(registration::run(broker.clone(), topic_changes));
         tasks.spawn(housekeeping(broker.clone()));
         let server_token = CancellationToken::new();
         let server_config = ServerConfig {

@@ -1,16 +1,19 @@
 //! Registration with the nameservers: REGISTER_BROKER to every nameserver at start, every
 //! `registerNameServerPeriod` (clamped to 10-60 s) and whenever the topic table changes;
-//! UNREGISTER_BROKER on graceful shutdown.
+//! UNREGISTER_BROKER on graceful shutdown. A broker that is not both readable and writable
+//! registers every topic with its permission masked by the broker's (as RocketMQ does), so
+//! clients stop sending to a read-only broker.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use fennec_common::hash::crc32;
 use fennec_common::protocol::body::RegisterBrokerBody;
-use fennec_common::protocol::encode_body;
 use fennec_common::protocol::header::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use fennec_common::protocol::{encode_body, perm};
 use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
 use futures_util::future::join_all;
+use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::broker::Broker;
@@ -25,9 +28,16 @@ fn timeout(b: &Broker) -> Duration {
 
 /// Registers with every nameserver at once; failures are logged and retried next period.
 pub async fn register_all(b: &Broker) {
+    let mut topics = b.topics.snapshot();
+    let broker_perm = b.runtime.broker_permission();
+    if !perm::is_readable(broker_perm) || !perm::is_writeable(broker_perm) {
+        for t in topics.topic_config_table.values_mut() {
+            t.perm &= broker_perm;
+        }
+    }
     let body = encode_body(&RegisterBrokerBody {
         filter_server_list: Vec::new(),
-        topic_config_serialize_wrapper: b.topics.snapshot(),
+        topic_config_serialize_wrapper: topics,
     });
     let header = RegisterBrokerRequestHeader {
         broker_name: b.config.broker_name.clone(),
@@ -74,14 +84,14 @@ pub async fn unregister_all(b: &Broker) {
     join_all(calls).await;
 }
 
-/// Registers every period and after every topic change, until shutdown (the first
-/// registration happens when the broker opens).
-pub async fn run(b: Arc<Broker>) {
+/// Registers every period and after every topic change `topics` reports, until shutdown.
+/// The first registration happens when the broker opens; `topics` must be subscribed before
+/// it, so that a change made before this task first runs is not taken as already seen.
+pub async fn run(b: Arc<Broker>, mut topics: watch::Receiver<i64>) {
     if b.config.namesrv_addrs().is_empty() {
         warn!("no nameserver configured (namesrvAddr, -n or NAMESRV_ADDR): clients cannot find this broker");
         return;
     }
-    let mut topics = b.topics.watch();
     loop {
         tokio::select! {
             _ = b.shutdown.cancelled() => return,

@@ -1,5 +1,5 @@
 //! Consumer group configurations: `config/subscriptionGroup.json`, auto-created on first
-//! use when `autoCreateSubscriptionGroup` is on.
+//! use when `autoCreateSubscriptionGroup` is on (the caller says whether it is).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,16 +15,11 @@ use crate::persist::{self, Persister};
 pub struct SubscriptionGroupManager {
     path: PathBuf,
     persister: Arc<Persister>,
-    auto_create: bool,
     table: RwLock<SubscriptionGroupWrapper>,
 }
 
 impl SubscriptionGroupManager {
-    pub fn load(
-        path: PathBuf,
-        persister: Arc<Persister>,
-        auto_create: bool,
-    ) -> std::io::Result<Self> {
+    pub fn load(path: PathBuf, persister: Arc<Persister>) -> std::io::Result<Self> {
         let mut table: SubscriptionGroupWrapper = persist::load(&path)?.unwrap_or_default();
         if table.data_version.timestamp == 0 {
             table.data_version = DataVersion::now();
@@ -32,17 +27,20 @@ impl SubscriptionGroupManager {
         Ok(SubscriptionGroupManager {
             path,
             persister,
-            auto_create,
             table: RwLock::new(table),
         })
     }
 
-    /// The group's configuration, created with RocketMQ's defaults if auto-creation is on.
-    pub fn find_or_create(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+    /// The group's configuration, created with RocketMQ's defaults if `auto_create`.
+    pub fn find_or_create(
+        &self,
+        group: &str,
+        auto_create: bool,
+    ) -> Option<SubscriptionGroupConfig> {
         if let Some(g) = self.get(group) {
             return Some(g);
         }
-        if !self.auto_create {
+        if !auto_create {
             return None;
         }
         let config = SubscriptionGroupConfig::named(group);
@@ -110,17 +108,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("subscriptionGroup.json");
         let p = Arc::new(Persister::start().unwrap());
-        let m = SubscriptionGroupManager::load(path.clone(), p.clone(), true).unwrap();
-        assert_eq!(m.find_or_create("G").unwrap().retry_max_times, 16);
+        let m = SubscriptionGroupManager::load(path.clone(), p.clone()).unwrap();
+        assert_eq!(m.find_or_create("G", true).unwrap().retry_max_times, 16);
         m.update(SubscriptionGroupConfig {
             consume_enable: false,
             ..SubscriptionGroupConfig::named("H")
         });
         p.sync();
-        let again = SubscriptionGroupManager::load(path, p.clone(), false).unwrap();
+        let again = SubscriptionGroupManager::load(path, p.clone()).unwrap();
         assert!(again.get("G").is_some());
         assert!(!again.get("H").unwrap().consume_enable);
-        assert!(again.find_or_create("New").is_none());
+        assert!(again.find_or_create("New", false).is_none());
         p.stop();
     }
 }

@@ -239,6 +239,12 @@ impl TopicConfigManager {
         self.version_tx.subscribe()
     }
 
+    /// Bumps the data version without changing a topic, so that the nameservers get a fresh
+    /// registration (the broker's permission, which masks every topic's, changed).
+    pub fn touch(&self) {
+        self.changed();
+    }
+
     fn changed(&self) {
         let (content, counter) = {
             let mut table = self.table.write();

@@ -113,6 +113,28 @@ impl NamesrvConfig {
         Ok(unknown)
     }
 
+    /// Every setting as `key=value` lines, in the file's syntax (GET_NAMESRV_CONFIG's body).
+    pub fn to_properties(&self) -> String {
+        let ms = |d: Duration| d.as_millis().to_string();
+        [
+            ("listenPort", self.listen_port.to_string()),
+            ("bindAddress", self.bind_address.to_string()),
+            ("kvConfigPath", self.kv_config_path.display().to_string()),
+            (
+                "scanNotActiveBrokerInterval",
+                ms(self.scan_not_active_broker_interval),
+            ),
+            (
+                "brokerChannelExpiredTime",
+                ms(self.broker_channel_expired_time),
+            ),
+            ("orderMessageEnable", self.order_message_enable.to_string()),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect()
+    }
+
     /// Sets one setting by its RocketMQ key. `Ok(false)` for an unknown key.
     fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
         match key {
@@ -189,6 +211,21 @@ mod tests {
                 order_message_enable: true,
             }
         );
+    }
+
+    #[test]
+    fn properties_round_trip() {
+        let config = NamesrvConfig {
+            listen_port: 0,
+            kv_config_path: PathBuf::from("/data/kv.json"),
+            order_message_enable: true,
+            ..NamesrvConfig::default()
+        };
+        let text = config.to_properties();
+        assert!(text.contains("kvConfigPath=/data/kv.json\n"), "{text}");
+        let mut back = NamesrvConfig::default();
+        assert!(back.apply_properties(&text, "t").unwrap().is_empty());
+        assert_eq!(back, config);
     }
 
     #[test]

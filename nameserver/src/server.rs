@@ -46,11 +46,7 @@ impl Nameserver {
             self.config.scan_not_active_broker_interval,
             shutdown.clone(),
         ));
-        let processor = Arc::new(NamesrvProcessor::new(
-            self.route,
-            self.kv,
-            self.config.order_message_enable,
-        ));
+        let processor = Arc::new(NamesrvProcessor::new(self.route, self.kv, &self.config));
         RemotingServer::serve(listener, processor, ServerConfig::default(), shutdown).await;
         // The token has fired, so the scan loop is ending.
         let _ = scan.await;

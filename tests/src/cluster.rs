@@ -11,6 +11,9 @@ use tempfile::TempDir;
 
 use crate::process::ServerProcess;
 
+/// `brokerClusterName` of every test broker.
+pub const CLUSTER_NAME: &str = "FennecTest";
+
 /// How one broker is configured.
 #[derive(Debug, Clone)]
 pub struct BrokerSpec {
@@ -55,7 +58,7 @@ impl TestBroker {
         let store = dir.join("store");
         let conf = dir.join("broker.conf");
         let mut text = format!(
-            "brokerClusterName=FennecTest\nbrokerName={}\nbrokerId=0\nnamesrvAddr={namesrv}\n\
+            "brokerClusterName={CLUSTER_NAME}\nbrokerName={}\nbrokerId=0\nnamesrvAddr={namesrv}\n\
              listenPort=0\nbindAddress=127.0.0.1\nbrokerIP1=127.0.0.1\nstorePathRootDir={}\n\
              mappedFileSizeCommitLog=8388608\nmappedFileSizeConsumeQueue=60000\n\
              maxHashSlotNum=50000\nmaxIndexNum=200000\nflushDiskType={}\n",
@@ -156,6 +159,14 @@ impl Cluster {
     /// One ASYNC_FLUSH broker named `broker-a`.
     pub fn single() -> Cluster {
         Cluster::start(vec![BrokerSpec::new("broker-a")])
+    }
+
+    /// Two ASYNC_FLUSH brokers, `broker-a` and `broker-b`.
+    pub fn pair() -> Cluster {
+        Cluster::start(vec![
+            BrokerSpec::new("broker-a"),
+            BrokerSpec::new("broker-b"),
+        ])
     }
 
     /// The nameserver address for clients.

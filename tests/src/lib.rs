@@ -4,13 +4,19 @@
 //!   directory, learn its address from its `LISTENING <ip:port>` line, kill it on drop;
 //! * [`poll`]: wait for a condition with a deadline instead of sleeping;
 //! * [`namesrv`]: nameserver requests that tests of every server need;
-//! * [`cluster`]: a real nameserver plus brokers with small store files, restartable.
+//! * [`cluster`]: a real nameserver plus brokers with small store files, restartable;
+//! * [`mqadmin`]: run the real `mqadmin` binary against a cluster and parse its `--json`
+//!   (read with [`json`]);
+//! * [`sdk`]: SDK producers and consumers started against a cluster.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
 
 pub mod broker_api;
 pub mod cluster;
+pub mod json;
+pub mod mqadmin;
 pub mod namesrv;
 pub mod poll;
 pub mod process;
+pub mod sdk;

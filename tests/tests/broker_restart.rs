@@ -12,19 +12,11 @@ use fennec_tests::broker_api::{
 };
 use fennec_tests::cluster::{BrokerSpec, Cluster};
 use fennec_tests::poll::wait_until;
+use fennec_tests::sdk::producer;
 use parking_lot::Mutex;
 
 /// (queue id, queue offset) -> body of every acknowledged send.
 type Acked = Arc<Mutex<BTreeMap<(i32, i64), String>>>;
-
-async fn producer(namesrv: &str, group: &str) -> Producer {
-    let p = Producer::builder(group)
-        .namesrv_addr(namesrv)
-        .build()
-        .expect("producer");
-    p.start().await.expect("start producer");
-    p
-}
 
 /// Checks that every acknowledged message is stored at its queue offset with its body.
 async fn assert_all_acked_stored(admin: &RemotingClient, broker: &str, topic: &str, acked: &Acked) {

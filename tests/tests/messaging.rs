@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fennec_client::{
-    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, Producer, PushConsumer,
+    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, PushConsumer,
 };
 use fennec_common::remoting::RemotingClient;
 use fennec_tests::broker_api::{create_topic, wait_for_route};
 use fennec_tests::cluster::Cluster;
 use fennec_tests::poll::wait_until;
+use fennec_tests::sdk::producer;
 use parking_lot::Mutex;
 
 /// Bodies received per consumer, in arrival order.
@@ -39,15 +40,6 @@ impl Received {
     fn len(&self) -> usize {
         self.0.lock().len()
     }
-}
-
-async fn producer(namesrv: &str, group: &str) -> Producer {
-    let p = Producer::builder(group)
-        .namesrv_addr(namesrv)
-        .build()
-        .expect("producer");
-    p.start().await.expect("start producer");
-    p
 }
 
 async fn consumer(

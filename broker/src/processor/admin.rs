@@ -1,7 +1,8 @@
 //! Admin requests that change or read broker metadata: UPDATE_AND_CREATE_TOPIC (17),
 //! DELETE_TOPIC_IN_BROKER (215), GET_ALL_TOPIC_CONFIG (21), UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
 //! (200), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), DELETE_SUBSCRIPTIONGROUP (207),
-//! GET_BROKER_CONFIG (26) and INVOKE_BROKER_TO_RESET_OFFSET (222).
+//! GET_BROKER_CONFIG (26), UPDATE_BROKER_CONFIG (25, the keys of
+//! [`crate::runtime_config`]) and INVOKE_BROKER_TO_RESET_OFFSET (222).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ use tracing::{debug, info};
 
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
+use crate::runtime_config::UpdateError;
 use crate::store::BoundaryType;
 
 pub fn create_topic(b: &Broker, req: &RemotingCommand) -> Handled {
@@ -112,7 +114,7 @@ pub fn delete_group(b: &Broker, req: &RemotingCommand) -> Handled {
 
 pub fn broker_config(b: &Broker) -> Handled {
     let mut text = String::new();
-    for (k, v) in b.config.entries() {
+    for (k, v) in b.runtime.snapshot(&b.config).entries() {
         text.push_str(k);
         text.push('=');
         text.push_str(&v);
@@ -122,6 +124,33 @@ pub fn broker_config(b: &Broker) -> Handled {
     Ok(RemotingCommand::success()
         .with_ext("version", version)
         .with_body(text.into_bytes()))
+}
+
+/// Applies `key=value` lines of runtime settings. A new broker permission is registered
+/// with the nameservers at once, with every topic's permission masked by it.
+pub fn update_broker_config(b: &Broker, req: &RemotingCommand) -> Handled {
+    let text = std::str::from_utf8(&req.body).map_err(|e| {
+        Reject::new(
+            ResponseCode::INVALID_PARAMETER,
+            format!("the body is not UTF-8 properties text: {e}"),
+        )
+    })?;
+    let keys = b.runtime.update(text).map_err(|e| {
+        let code = match e {
+            UpdateError::NotRuntime(_) => ResponseCode::NO_PERMISSION,
+            _ => ResponseCode::INVALID_PARAMETER,
+        };
+        Reject::new(code, e.to_string())
+    })?;
+    info!(
+        ?keys,
+        "broker config updated: {}",
+        text.trim().replace('\n', ", ")
+    );
+    if keys.iter().any(|k| k == "brokerPermission") {
+        b.topics.touch();
+    }
+    Ok(RemotingCommand::success())
 }
 
 /// Resets a group's offsets on a topic to the first message stored at or after `timestamp`

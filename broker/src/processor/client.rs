@@ -32,7 +32,10 @@ pub fn heartbeat(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handle
         last_update: Instant::now(),
     };
     for consumer in hb.consumer_data_set {
-        let Some(group) = b.groups.find_or_create(&consumer.group_name) else {
+        let Some(group) = b.groups.find_or_create(
+            &consumer.group_name,
+            b.runtime.auto_create_subscription_group(),
+        ) else {
             debug!(group = %consumer.group_name, "heartbeat for an unknown group with auto-creation off");
             continue;
         };
@@ -119,7 +122,7 @@ pub fn remove_expired_clients(b: &Broker) {
 
 /// Pushes NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`.
 pub fn notify_group_changed(b: &Broker, group: &str) {
-    if !b.config.notify_consumer_ids_changed_enable {
+    if !b.runtime.notify_consumer_ids_changed_enable() {
         return;
     }
     for channel in b.consumers.channels(group) {

@@ -57,6 +57,7 @@ impl RequestProcessor for BrokerProcessor {
             GET_ALL_SUBSCRIPTIONGROUP_CONFIG => admin::all_group_config(b),
             DELETE_SUBSCRIPTIONGROUP => admin::delete_group(b, &request),
             GET_BROKER_CONFIG => admin::broker_config(b),
+            UPDATE_BROKER_CONFIG => admin::update_broker_config(b, &request),
             GET_BROKER_RUNTIME_INFO => stats::runtime_info(b),
             GET_TOPIC_STATS_INFO => stats::topic_stats(b, &request),
             GET_CONSUME_STATS => stats::consume_stats(b, &request),

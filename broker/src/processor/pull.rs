@@ -40,7 +40,7 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
     let filter = |code: i64| subscription.matches_tag_code(code);
 
     let suspend = h.sys_flag & PULL_FLAG_SUSPEND != 0;
-    let hold = if b.config.long_polling_enable {
+    let hold = if b.runtime.long_polling_enable() {
         Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0))
     } else {
         Duration::from_millis(b.config.short_polling_time_mills)
@@ -100,12 +100,18 @@ fn check_pull(b: &Broker, h: &PullMessageRequestHeader) -> Result<SubscriptionDa
             ),
         ));
     }
-    let group = b.groups.find_or_create(&h.consumer_group).ok_or_else(|| {
-        Reject::new(
-            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!("subscription group [{}] does not exist", h.consumer_group),
+    let group = b
+        .groups
+        .find_or_create(
+            &h.consumer_group,
+            b.runtime.auto_create_subscription_group(),
         )
-    })?;
+        .ok_or_else(|| {
+            Reject::new(
+                ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group [{}] does not exist", h.consumer_group),
+            )
+        })?;
     if !group.consume_enable {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,

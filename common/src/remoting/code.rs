@@ -88,6 +88,8 @@ code_enum! {
         GET_CONSUMER_RUNNING_INFO = 307,
         CONSUME_MESSAGE_DIRECTLY = 309,
         SEND_MESSAGE_V2 = 310,
+        // Not in the reference; RocketMQ 4.x RequestCode.GET_NAMESRV_CONFIG.
+        GET_NAMESRV_CONFIG = 319,
         QUERY_DATA_VERSION = 322,
         SEND_BATCH_MESSAGE = 320,
         SEND_REPLY_MESSAGE = 324,

@@ -8,6 +8,7 @@ use fennec_common::remoting::{
 };
 use tracing::{debug, warn};
 
+use crate::config::NamesrvConfig;
 use crate::kv_config::KvConfig;
 use crate::route_info::RouteInfo;
 
@@ -18,14 +19,17 @@ pub struct NamesrvProcessor {
     pub(super) kv: KvConfig,
     /// Whether routes carry `orderTopicConf` (config `orderMessageEnable`).
     pub(super) order_message_enable: bool,
+    /// The configuration as properties text, for GET_NAMESRV_CONFIG.
+    config_text: String,
 }
 
 impl NamesrvProcessor {
-    pub fn new(route: Arc<RouteInfo>, kv: KvConfig, order_message_enable: bool) -> Self {
+    pub fn new(route: Arc<RouteInfo>, kv: KvConfig, config: &NamesrvConfig) -> Self {
         NamesrvProcessor {
             route,
             kv,
-            order_message_enable,
+            order_message_enable: config.order_message_enable,
+            config_text: config.to_properties(),
         }
     }
 }
@@ -52,6 +56,9 @@ impl RequestProcessor for NamesrvProcessor {
             RequestCode::GET_KV_CONFIG => self.get_kv_config(&request),
             RequestCode::DELETE_KV_CONFIG => self.delete_kv_config(&request).await,
             RequestCode::GET_KVLIST_BY_NAMESPACE => self.kv_list_by_namespace(&request),
+            RequestCode::GET_NAMESRV_CONFIG => {
+                Ok(RemotingCommand::success().with_body(self.config_text.clone()))
+            }
             _ => return Some(not_supported(&request)),
         };
         Some(result.unwrap_or_else(|e| {

@@ -6,7 +6,8 @@
 //! * `route`: GET_ROUTEINFO_BY_TOPIC, GET_BROKER_CLUSTER_INFO,
 //!   GET_ALL_TOPIC_LIST_FROM_NAMESERVER, DELETE_TOPIC_IN_NAMESRV, GET_TOPICS_BY_CLUSTER,
 //!   REGISTER_TOPIC_IN_NAMESRV;
-//! * `kv`: PUT_KV_CONFIG, GET_KV_CONFIG, DELETE_KV_CONFIG, GET_KVLIST_BY_NAMESPACE.
+//! * `kv`: PUT_KV_CONFIG, GET_KV_CONFIG, DELETE_KV_CONFIG, GET_KVLIST_BY_NAMESPACE;
+//! * `dispatch` itself: GET_NAMESRV_CONFIG (the configuration as properties text).
 //!
 //! Handlers return `Result<RemotingCommand, NamesrvError>`; errors become responses in
 //! [`crate::NamesrvError::to_response`]. Other codes get REQUEST_CODE_NOT_SUPPORTED.

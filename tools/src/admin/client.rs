@@ -20,10 +20,6 @@ use serde::de::DeserializeOwned;
 
 use super::error::{remoting_reason, AdminError};
 
-/// GET_NAMESRV_CONFIG (RocketMQ 4.x `RequestCode.GET_NAMESRV_CONFIG`); not every nameserver
-/// implements it.
-pub const GET_NAMESRV_CONFIG: i32 = 319;
-
 /// Default per-request timeout (RocketMQ's admin default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
 
@@ -222,9 +218,11 @@ impl AdminClient {
 
     /// GET_NAMESRV_CONFIG from one nameserver: its `key=value` lines.
     pub async fn namesrv_config(&self, addr: &str) -> Result<Vec<(String, String)>, AdminError> {
-        let cmd = RemotingCommand::request_code(GET_NAMESRV_CONFIG);
-        let reply = self.call_one_namesrv(addr, cmd).await?;
-        let reply = check_named(addr, "GET_NAMESRV_CONFIG", reply)?;
+        let code = RequestCode::GET_NAMESRV_CONFIG;
+        let reply = self
+            .call_one_namesrv(addr, RemotingCommand::request(code))
+            .await?;
+        let reply = check(addr, code, reply)?;
         Ok(parse_properties(&String::from_utf8_lossy(&reply.body)))
     }
 }

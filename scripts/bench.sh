@@ -50,6 +50,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Waits until the broker has been idle for a second (it warms the next commit log file in the
+# background after start), so that scenarios do not compete with it.
+wait_idle() {
+  local last=-1 now
+  for _ in $(seq 1 30); do
+    now=$(awk '{print $14 + $15}' "/proc/$broker_pid/stat")
+    [ "$now" = "$last" ] && return
+    last=$now
+    sleep 1
+  done
+}
+
 rss_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$broker_pid/status" 2>/dev/null || echo 0; }
 
 # Samples the broker's anonymous RSS (page cache excluded) into $work/rss.max.
@@ -73,13 +85,13 @@ bench() { # $1 = scenario, rest = mqbench args
 }
 
 start_broker ASYNC_FLUSH
-sleep 1
+wait_idle
 idle_rss=$(rss_kb)
 bench "async c1" producer -s 1024 -w 1 --duration "$secs"
 bench "async c16" producer -s 1024 -w 16 --duration "$secs"
 bench "async c64" producer -s 1024 -w 64 --duration "$secs"
 max_tps=$(python3 -c 'import json; print(int([json.loads(l) for l in open("'"$results"'")][-1]["tps"]))')
-bench "async c64 @50%" producer -s 1024 -w 64 --rate $((max_tps / 2)) --duration "$secs" --baseline-seconds 0
+bench "half load c16" producer -s 1024 -w 16 --rate $((max_tps / 2)) --duration "$secs"
 bench "batch 32" producer -s 1024 -w 16 --batch 32 --duration "$secs"
 bench "fill backlog" producer -t Backlog -s 1024 -w 16 --batch 32 --count "$backlog" --baseline-seconds 0
 bench "backlog consume" consumer -t Backlog -g BacklogGroup --from first --count "$backlog"
@@ -93,6 +105,7 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["scenario"]="10k/
 stop_broker
 
 start_broker SYNC_FLUSH
+wait_idle
 bench "sync-flush c64" producer -s 1024 -w 64 --duration "$secs"
 stop_broker
 

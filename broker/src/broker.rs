@@ -174,6 +174,7 @@ pub fn store_config(c: &BrokerConfig) -> StoreConfig {
         sync_flush_timeout: ms(c.sync_flush_timeout),
         flush_interval_commit_log: ms(c.flush_interval_commit_log),
         flush_commit_log_least_pages: c.flush_commit_log_least_pages,
+        flush_commit_log_timed: c.flush_commit_log_timed,
         flush_commit_log_thorough_interval: ms(c.flush_commit_log_thorough_interval),
         flush_interval_consume_queue: ms(c.flush_interval_consume_queue),
         flush_consume_queue_least_pages: c.flush_consume_queue_least_pages,

@@ -236,6 +236,9 @@ broker_config! {
     /// ASYNC_FLUSH period in ms.
     "flushIntervalCommitLog" => flush_interval_commit_log: u64 = 500,
     "flushCommitLogLeastPages" => flush_commit_log_least_pages: usize = 4,
+    /// ASYNC_FLUSH: flush on the interval tick only, not whenever
+    /// flushCommitLogLeastPages are dirty (Fennec default true, RocketMQ false).
+    "flushCommitLogTimed" => flush_commit_log_timed: bool = true,
     "flushCommitLogThoroughInterval" => flush_commit_log_thorough_interval: u64 = 10_000,
     "flushIntervalConsumeQueue" => flush_interval_consume_queue: u64 = 1_000,
     "flushConsumeQueueLeastPages" => flush_consume_queue_least_pages: usize = 2,

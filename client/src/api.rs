@@ -20,7 +20,7 @@ use fennec_common::protocol::header::{
 };
 use fennec_common::protocol::{decode_body, encode_body};
 use fennec_common::remoting::{
-    RemotingClient, RemotingCommand, RequestCode, RequestProcessor, ResponseCode,
+    RemotingClient, RemotingCommand, RequestCode, RequestProcessor, ResponseCode, SerializeType,
 };
 
 use crate::error::ClientError;
@@ -55,6 +55,7 @@ pub(crate) struct PullResponse {
 pub(crate) struct Api<P: RequestProcessor> {
     remoting: RemotingClient<P>,
     timeout: Duration,
+    serialize_type: SerializeType,
 }
 
 impl<P: RequestProcessor> std::fmt::Debug for Api<P> {
@@ -66,9 +67,18 @@ impl<P: RequestProcessor> std::fmt::Debug for Api<P> {
 }
 
 impl<P: RequestProcessor> Api<P> {
-    /// `timeout` applies to every request but sends and pulls, which take their own.
-    pub(crate) fn new(remoting: RemotingClient<P>, timeout: Duration) -> Self {
-        Api { remoting, timeout }
+    /// `timeout` applies to every request but sends and pulls, which take their own; every
+    /// request uses the `serialize_type` header form.
+    pub(crate) fn new(
+        remoting: RemotingClient<P>,
+        timeout: Duration,
+        serialize_type: SerializeType,
+    ) -> Self {
+        Api {
+            remoting,
+            timeout,
+            serialize_type,
+        }
     }
 
     pub(crate) fn remoting(&self) -> &RemotingClient<P> {
@@ -78,9 +88,10 @@ impl<P: RequestProcessor> Api<P> {
     async fn call(
         &self,
         addr: &str,
-        cmd: RemotingCommand,
+        mut cmd: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, ClientError> {
+        cmd.serialize_type = self.serialize_type;
         Ok(self.remoting.invoke(addr, cmd, timeout).await?)
     }
 
@@ -123,8 +134,9 @@ impl<P: RequestProcessor> Api<P> {
     pub(crate) async fn send_oneway(
         &self,
         addr: &str,
-        request: RemotingCommand,
+        mut request: RemotingCommand,
     ) -> Result<(), ClientError> {
+        request.serialize_type = self.serialize_type;
         Ok(self.remoting.invoke_oneway(addr, request).await?)
     }
 

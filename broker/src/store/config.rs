@@ -53,6 +53,14 @@ pub struct StoreConfig {
     pub flush_interval_commit_log: Duration,
     /// `flushCommitLogLeastPages`: dirty 4 KiB pages that trigger an async flush (4).
     pub flush_commit_log_least_pages: usize,
+    /// `flushCommitLogTimed`: with ASYNC_FLUSH, flush only on the `flushIntervalCommitLog`
+    /// tick (when at least `flushCommitLogLeastPages` are dirty) instead of also waking the
+    /// flusher whenever that many pages are dirty. Fennec defaults to true (RocketMQ:
+    /// false): one msync per 500 ms instead of one per 16 KiB appended cut the broker's
+    /// send latency at a steady 21k msg/s from p50 1.4 ms / p99 7.7 ms to p50 0.42 ms /
+    /// p99 3.5 ms on the benchmark machine (msync write-protects the pages just written and
+    /// interrupts the appending threads).
+    pub flush_commit_log_timed: bool,
     /// `flushCommitLogThoroughInterval`: flush everything at least this often (10 s).
     pub flush_commit_log_thorough_interval: Duration,
     /// `flushIntervalConsumeQueue`: ConsumeQueue/index flusher period (1 s).
@@ -110,6 +118,7 @@ impl Default for StoreConfig {
             sync_flush_timeout: Duration::from_secs(5),
             flush_interval_commit_log: Duration::from_millis(500),
             flush_commit_log_least_pages: 4,
+            flush_commit_log_timed: true,
             flush_commit_log_thorough_interval: Duration::from_secs(10),
             flush_interval_consume_queue: Duration::from_secs(1),
             flush_consume_queue_least_pages: 2,

@@ -34,6 +34,8 @@ pub(crate) struct Flusher {
     interval: Duration,
     thorough: Duration,
     least_bytes: i64,
+    /// ASYNC_FLUSH only on the interval tick (`flushCommitLogTimed`).
+    timed: bool,
     commit_log: Arc<CommitLog>,
     health: Arc<StoreHealth>,
     /// Wake-up, stop and halt requests for the thread.
@@ -71,6 +73,7 @@ impl Flusher {
             },
             thorough: config.flush_commit_log_thorough_interval,
             least_bytes: (config.flush_commit_log_least_pages * PAGE_SIZE) as i64,
+            timed: config.flush_commit_log_timed,
             commit_log,
             health,
             control: ServiceControl::default(),
@@ -100,6 +103,7 @@ impl Flusher {
                 self.control.notify();
                 None
             }
+            FlushDiskType::AsyncFlush if self.timed => None,
             FlushDiskType::AsyncFlush => {
                 let dirty = end - self.flushed.load(Ordering::Relaxed);
                 if dirty >= self.least_bytes

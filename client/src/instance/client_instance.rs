@@ -81,7 +81,7 @@ impl ClientInstance {
             let remoting = RemotingClient::new(processor, remoting_config);
             ClientInstance {
                 client_id,
-                api: Api::new(remoting, config.request_timeout),
+                api: Api::new(remoting, config.request_timeout, config.serialize_type),
                 namesrv_index: AtomicUsize::new(random_u32() as usize % namesrv.len().max(1)),
                 namesrv,
                 config,

@@ -209,7 +209,7 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
                 if !a.common.json {
                     println!("{}", b.line());
                 }
-                Some(b.tps)
+                Some(b)
             } else {
                 None
             };
@@ -222,7 +222,7 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
                 a.common.limit(),
             );
             let mut summary = producer::run(&w, "producer").await?;
-            if let Some(b) = base {
+            if let Some(b) = &base {
                 summary = summary.with_baseline(b);
             }
             emit(&summary, a.common.json);

@@ -194,30 +194,34 @@ impl Worker {
     }
 }
 
-/// Releases `rate` permits per second, in 1 ms steps.
+/// Releases `rate` permits per second, evenly spaced: a dedicated thread sleeps with the
+/// OS timer's resolution (tens of microseconds) rather than tokio's 1 ms ticks, which would
+/// release a burst every millisecond and measure queueing instead of latency.
 struct Pacer;
 
 impl Pacer {
     fn start(rate: u64, stop: CancellationToken) -> Arc<Semaphore> {
         let permits = Arc::new(Semaphore::new(0));
         let p = permits.clone();
-        tokio::spawn(async move {
-            let start = Instant::now();
-            let mut issued = 0u64;
-            let mut tick = tokio::time::interval(Duration::from_millis(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.cancelled() => return,
+        let spacing = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+        let spawned = std::thread::Builder::new()
+            .name("mqbench-pacer".into())
+            .spawn(move || {
+                let start = Instant::now();
+                let mut issued = 0u64;
+                while !stop.is_cancelled() {
+                    let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                    if due > issued {
+                        p.add_permits((due - issued) as usize);
+                        issued = due;
+                    }
+                    std::thread::sleep(spacing.min(Duration::from_millis(1)));
                 }
-                let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
-                if due > issued {
-                    p.add_permits((due - issued) as usize);
-                    issued = due;
-                }
-            }
-        });
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the pacer thread ({e}); sending unpaced");
+            permits.add_permits(Semaphore::MAX_PERMITS / 2);
+        }
         permits
     }
 }

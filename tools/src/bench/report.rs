@@ -51,6 +51,9 @@ pub struct Summary {
     /// Echo-baseline throughput measured in the same run, when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_tps: Option<f64>,
+    /// p99 latency of that baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_p99_ms: Option<f64>,
     /// `tps / baseline_tps`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,
@@ -78,14 +81,16 @@ impl Summary {
             p999_ms: ms(lat.quantile_us(0.999)),
             max_ms: ms(lat.max_us()),
             baseline_tps: None,
+            baseline_p99_ms: None,
             ratio: None,
         }
     }
 
     /// Records the baseline this run is compared with.
-    pub fn with_baseline(mut self, baseline_tps: f64) -> Summary {
-        self.baseline_tps = Some(baseline_tps);
-        self.ratio = (baseline_tps > 0.0).then(|| self.tps / baseline_tps);
+    pub fn with_baseline(mut self, baseline: &Summary) -> Summary {
+        self.baseline_tps = Some(baseline.tps);
+        self.baseline_p99_ms = Some(baseline.p99_ms);
+        self.ratio = (baseline.tps > 0.0).then(|| self.tps / baseline.tps);
         self
     }
 

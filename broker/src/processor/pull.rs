@@ -46,7 +46,7 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
         Duration::from_millis(b.config.short_polling_time_mills)
     };
     let deadline = Instant::now() + hold;
-    loop {
+    let look = || {
         let result = b.store.get_messages(
             &h.topic,
             h.queue_id,
@@ -56,6 +56,10 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
             &filter,
         );
         let code = response_code(&result, h.queue_offset);
+        (result, code)
+    };
+    loop {
+        let (result, code) = look();
         if code != ResponseCode::PULL_NOT_FOUND
             || !suspend
             || hold.is_zero()
@@ -76,15 +80,7 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
             _ = b.shutdown.cancelled() => {}
         }
         // Held long enough: one last look, then answer whatever it finds.
-        let result = b.store.get_messages(
-            &h.topic,
-            h.queue_id,
-            h.queue_offset,
-            max_count,
-            max_bytes,
-            &filter,
-        );
-        let code = response_code(&result, h.queue_offset);
+        let (result, code) = look();
         return Ok(respond(b, &h, result, code));
     }
 }

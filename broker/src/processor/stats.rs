@@ -16,6 +16,7 @@ use fennec_common::protocol::header::{
 use fennec_common::remoting::{RemotingCommand, ResponseCode};
 
 use crate::broker::Broker;
+use crate::client::ClientChannelInfo;
 use crate::error::{Handled, Reject};
 
 pub fn runtime_info(b: &Broker) -> Handled {
@@ -168,16 +169,7 @@ pub fn consumer_connections(b: &Broker, req: &RemotingCommand) -> Handled {
         ));
     };
     let body = ConsumerConnection {
-        connection_set: info
-            .members
-            .values()
-            .map(|m| Connection {
-                client_addr: m.channel.remote_addr().to_string(),
-                client_id: m.client_id.clone(),
-                language: m.language.name().to_string(),
-                version: m.version,
-            })
-            .collect(),
+        connection_set: info.members.values().map(connection).collect(),
         consume_from_where: info.consume_from_where,
         consume_type: info.consume_type,
         message_model: info.message_model,
@@ -196,17 +188,19 @@ pub fn producer_connections(b: &Broker, req: &RemotingCommand) -> Handled {
         ));
     }
     let body = ProducerConnection {
-        connection_set: members
-            .iter()
-            .map(|m| Connection {
-                client_addr: m.channel.remote_addr().to_string(),
-                client_id: m.client_id.clone(),
-                language: m.language.name().to_string(),
-                version: m.version,
-            })
-            .collect(),
+        connection_set: members.iter().map(connection).collect(),
     };
     Ok(RemotingCommand::success().with_body(encode_body(&body)))
+}
+
+/// How a client connection is reported.
+fn connection(m: &ClientChannelInfo) -> Connection {
+    Connection {
+        client_addr: m.channel.remote_addr().to_string(),
+        client_id: m.client_id.clone(),
+        language: m.language.name().to_string(),
+        version: m.version,
+    }
 }
 
 pub fn all_consumer_offsets(b: &Broker) -> Handled {

@@ -30,7 +30,7 @@ fn put_get_roll_and_statuses() {
         assert_eq!(r.status, PutMessageStatus::PutOk, "{r:?}");
         let a = r.append.unwrap();
         assert_eq!(a.queue_offset, expected[q as usize].len() as i64);
-        assert_eq!(a.record_offsets, vec![a.wrote_offset]);
+        assert_eq!(a.record_offsets().collect::<Vec<_>>(), vec![a.wrote_offset]);
         expected[q as usize].push(body);
     }
     assert!(
@@ -123,8 +123,8 @@ fn batches_get_consecutive_offsets_in_one_file() {
             file(a.wrote_offset),
             file(a.wrote_offset + a.wrote_bytes as i64 - 1)
         );
-        for (i, off) in a.record_offsets.iter().enumerate() {
-            let rec = store.message_at(*off).unwrap();
+        for (i, off) in a.record_offsets().enumerate() {
+            let rec = store.message_at(off).unwrap();
             let rec = parse_record(&rec).unwrap();
             assert_eq!(rec.queue_offset(), a.queue_offset + i as i64);
             assert_eq!(rec.body(), &bodies[i][..]);

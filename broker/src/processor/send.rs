@@ -226,11 +226,10 @@ fn respond(
         return Err(Reject::new(code, remark));
     };
     b.stats.add_put(append.msg_num as u64);
-    let msg_id = if append.record_offsets.len() > 1 {
+    let msg_id = if append.msg_num > 1 {
         append
-            .record_offsets
-            .iter()
-            .map(|o| offset_msg_id(&b.store_host, *o))
+            .record_offsets()
+            .map(|o| offset_msg_id(&b.store_host, o))
             .collect::<Vec<_>>()
             .join(",")
     } else {

@@ -172,7 +172,12 @@ impl CommitLog {
             store_timestamp: now,
             queue_offset,
             msg_num: enc.records.len(),
-            record_offsets: enc.records.iter().map(|s| phys + s.start as i64).collect(),
+            later_offsets: enc
+                .records
+                .iter()
+                .skip(1)
+                .map(|s| phys + s.start as i64)
+                .collect(),
         })
     }
 

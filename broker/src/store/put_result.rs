@@ -35,8 +35,16 @@ pub struct AppendResult {
     /// Queue offset of the first record (0 for prepared/rollback records, which get none).
     pub queue_offset: i64,
     pub msg_num: usize,
-    /// CommitLog offset of each record.
-    pub record_offsets: Vec<i64>,
+    /// CommitLog offsets of the second and later records of a batch (empty for one message,
+    /// so that single appends allocate nothing); see [`AppendResult::record_offsets`].
+    pub later_offsets: Vec<i64>,
+}
+
+impl AppendResult {
+    /// CommitLog offset of each record, in order.
+    pub fn record_offsets(&self) -> impl Iterator<Item = i64> + '_ {
+        std::iter::once(self.wrote_offset).chain(self.later_offsets.iter().copied())
+    }
 }
 
 /// What a put returns.

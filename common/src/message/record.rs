@@ -153,22 +153,27 @@ pub fn encode_record(f: &RecordFields, out: &mut Vec<u8>) -> Result<RecordLayout
     let total = record_size(f);
     out.reserve(total);
     let start = out.len();
-    out.extend_from_slice(&(total as i32).to_be_bytes());
-    out.extend_from_slice(&(if v2 { MAGIC_V2 } else { MAGIC_V1 }).to_be_bytes());
-    out.extend_from_slice(&body_crc(f.body).to_be_bytes());
-    out.extend_from_slice(&f.queue_id.to_be_bytes());
-    out.extend_from_slice(&f.flag.to_be_bytes());
-    out.extend_from_slice(&f.queue_offset.to_be_bytes());
-    out.extend_from_slice(&f.physical_offset.to_be_bytes());
-    out.extend_from_slice(&sys_flag.to_be_bytes());
-    out.extend_from_slice(&f.born_timestamp.to_be_bytes());
-    put_host(out, &f.born_host);
-    let store_timestamp_pos = out.len() - start;
-    out.extend_from_slice(&f.store_timestamp.to_be_bytes());
-    put_host(out, &f.store_host);
-    out.extend_from_slice(&f.reconsume_times.to_be_bytes());
-    out.extend_from_slice(&f.prepared_transaction_offset.to_be_bytes());
-    out.extend_from_slice(&(f.body.len() as i32).to_be_bytes());
+    // The fixed fields go through two stack buffers: a handful of copies instead of one
+    // capacity-checked push per field (this runs for every stored message).
+    let mut head = [0u8; POS_BORN_HOST + 20 + 8 + 20 + 4 + 8 + 4];
+    head[0..4].copy_from_slice(&(total as i32).to_be_bytes());
+    head[4..8].copy_from_slice(&(if v2 { MAGIC_V2 } else { MAGIC_V1 }).to_be_bytes());
+    head[8..12].copy_from_slice(&body_crc(f.body).to_be_bytes());
+    head[12..16].copy_from_slice(&f.queue_id.to_be_bytes());
+    head[16..20].copy_from_slice(&f.flag.to_be_bytes());
+    head[20..28].copy_from_slice(&f.queue_offset.to_be_bytes());
+    head[28..36].copy_from_slice(&f.physical_offset.to_be_bytes());
+    head[36..40].copy_from_slice(&sys_flag.to_be_bytes());
+    head[40..48].copy_from_slice(&f.born_timestamp.to_be_bytes());
+    let mut pos = POS_BORN_HOST + write_host(&mut head[POS_BORN_HOST..], &f.born_host);
+    let store_timestamp_pos = pos;
+    head[pos..pos + 8].copy_from_slice(&f.store_timestamp.to_be_bytes());
+    pos += 8;
+    pos += write_host(&mut head[pos..], &f.store_host);
+    head[pos..pos + 4].copy_from_slice(&f.reconsume_times.to_be_bytes());
+    head[pos + 4..pos + 12].copy_from_slice(&f.prepared_transaction_offset.to_be_bytes());
+    head[pos + 12..pos + 16].copy_from_slice(&(f.body.len() as i32).to_be_bytes());
+    out.extend_from_slice(&head[..pos + 16]);
     out.extend_from_slice(f.body);
     if v2 {
         out.extend_from_slice(&(f.topic.len() as i16).to_be_bytes());
@@ -183,6 +188,22 @@ pub fn encode_record(f: &RecordFields, out: &mut Vec<u8>) -> Result<RecordLayout
         total_size: total,
         store_timestamp_pos,
     })
+}
+
+/// Writes a host at the start of `buf`; returns the bytes written (8 or 20).
+fn write_host(buf: &mut [u8], addr: &SocketAddr) -> usize {
+    let n = match addr.ip() {
+        IpAddr::V4(ip) => {
+            buf[..4].copy_from_slice(&ip.octets());
+            4
+        }
+        IpAddr::V6(ip) => {
+            buf[..16].copy_from_slice(&ip.octets());
+            16
+        }
+    };
+    buf[n..n + 4].copy_from_slice(&i32::from(addr.port()).to_be_bytes());
+    n + 4
 }
 
 fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {

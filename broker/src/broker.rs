@@ -48,6 +48,8 @@ pub struct Broker {
     /// Outbound connections (nameservers).
     pub outbound: RemotingClient,
     pub boot_timestamp: i64,
+    /// Physical memory of the host, for RocketMQ's "message still in memory" estimate.
+    pub total_memory: u64,
     /// Fires when the broker starts shutting down.
     pub shutdown: CancellationToken,
 }
@@ -135,6 +137,7 @@ impl Broker {
             persister,
             outbound: RemotingClient::default(),
             boot_timestamp: fennec_common::time::now_millis(),
+            total_memory: total_memory_bytes(),
             shutdown,
             runtime: RuntimeConfig::new(&config),
             config,
@@ -157,6 +160,19 @@ impl Broker {
     pub fn is_readable(&self) -> bool {
         fennec_common::protocol::perm::is_readable(self.runtime.broker_permission())
     }
+}
+
+/// MemTotal from /proc/meminfo (8 GiB when unreadable).
+fn total_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(8 << 30)
 }
 
 /// The store settings within a broker configuration.

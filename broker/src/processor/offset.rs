@@ -56,20 +56,8 @@ fn queue_head_in_memory(b: &Broker, topic: &str, queue_id: i32) -> bool {
         return true;
     };
     let behind = b.store.commit_log_max_offset() - view.physical_offset();
-    let memory = total_memory_bytes();
+    let memory = b.total_memory;
     behind <= (memory / 100 * u64::from(b.config.access_message_in_memory_max_ratio)) as i64
-}
-
-fn total_memory_bytes() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(8 << 30)
 }
 
 /// Records a committed offset. Under SYNC_FLUSH an acknowledged (not oneway) commit is

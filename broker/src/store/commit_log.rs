@@ -57,13 +57,27 @@ pub(crate) enum AppendError {
     File(#[from] StoreError),
 }
 
+/// Keeps a value on cache lines of its own, so that threads reading one hot field do not
+/// steal the line of another that a different thread writes (the append lock vs the
+/// published max offset the dispatcher polls).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Own<T>(T);
+
+impl<T> std::ops::Deref for Own<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct CommitLog {
     files: MappedFileQueue,
     allocator: Arc<Allocator>,
-    state: Mutex<AppendState>,
+    state: Own<Mutex<AppendState>>,
     /// End of the last append, published after its bytes (Release).
-    max_offset: AtomicI64,
+    max_offset: Own<AtomicI64>,
     /// STORETIMESTAMP of the last append.
     last_store_timestamp: AtomicI64,
 }
@@ -73,8 +87,8 @@ impl CommitLog {
         CommitLog {
             files,
             allocator,
-            state: Mutex::new(AppendState::default()),
-            max_offset: AtomicI64::new(0),
+            state: Own(Mutex::new(AppendState::default())),
+            max_offset: Own(AtomicI64::new(0)),
             last_store_timestamp: AtomicI64::new(0),
         }
     }

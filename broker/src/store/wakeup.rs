@@ -21,7 +21,9 @@ impl Wakeup {
     pub(crate) fn notify(&self) {
         // AcqRel pairs with the swap in `wait`: whatever the producer published before this
         // call is visible to the consumer once it has observed (and cleared) the flag.
-        if !self.pending.swap(true, Ordering::AcqRel) {
+        // A plain load first: while the flag is already set (the consumer has not run yet),
+        // producers only share its cache line instead of taking it exclusively on every call.
+        if !self.pending.load(Ordering::Acquire) && !self.pending.swap(true, Ordering::AcqRel) {
             let mut flag = self.flag.lock();
             *flag = true;
             self.cv.notify_one();

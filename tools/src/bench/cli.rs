@@ -88,8 +88,9 @@ pub struct Load {
     pub rate: Option<u64>,
 }
 
-#[derive(Args, Debug)]
-pub struct ProducerArgs {
+/// Where a producer or consumer workload goes.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
     /// Nameservers, ';'-separated.
     #[arg(
         short = 'n',
@@ -100,6 +101,12 @@ pub struct ProducerArgs {
     pub namesrv: String,
     #[arg(short = 't', long = "topic", default_value = "BenchmarkTest")]
     pub topic: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ProducerArgs {
+    #[command(flatten)]
+    pub target: Target,
     #[arg(long, default_value = "BenchmarkProducer")]
     pub group: String,
     #[command(flatten)]
@@ -127,15 +134,8 @@ pub enum From {
 
 #[derive(Args, Debug)]
 pub struct ConsumerArgs {
-    #[arg(
-        short = 'n',
-        long = "namesrvAddr",
-        env = "NAMESRV_ADDR",
-        default_value = "127.0.0.1:9876"
-    )]
-    pub namesrv: String,
-    #[arg(short = 't', long = "topic", default_value = "BenchmarkTest")]
-    pub topic: String,
+    #[command(flatten)]
+    pub target: Target,
     #[arg(short = 'g', long = "group", default_value = "BenchmarkConsumer")]
     pub group: String,
     /// push or pull.
@@ -214,8 +214,8 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
                 None
             };
             let w = workload(
-                &a.namesrv,
-                &a.topic,
+                &a.target.namesrv,
+                &a.target.topic,
                 &a.group,
                 &a.load,
                 &a.common,
@@ -235,8 +235,8 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
         }
         Command::Consumer(a) => {
             let w = ConsumerWorkload {
-                namesrv: a.namesrv,
-                topic: a.topic,
+                namesrv: a.target.namesrv,
+                topic: a.target.topic,
                 group: a.group,
                 mode: a.mode,
                 from_first: a.from == From::First,

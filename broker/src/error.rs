@@ -1,6 +1,7 @@
 //! Broker errors: start-up failures and request failures mapped to response codes.
 
 use fennec_common::protocol::header::HeaderError;
+use fennec_common::protocol::BodyError;
 use fennec_common::remoting::{RemotingCommand, ResponseCode};
 
 use crate::config::ConfigError;
@@ -43,6 +44,12 @@ impl Reject {
             code,
             remark: remark.into(),
         }
+    }
+
+    /// A request body that does not decode, e.g. "HEART_BEAT body: JSON nested deeper than
+    /// 64 levels".
+    pub fn bad_body(request: &str, e: &BodyError) -> Self {
+        Reject::new(ResponseCode::SYSTEM_ERROR, format!("{request} body: {e}"))
     }
 
     pub fn into_response(self) -> RemotingCommand {

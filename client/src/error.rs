@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fennec_common::protocol::header::HeaderError;
+use fennec_common::protocol::BodyError;
 use fennec_common::remoting::{RemotingError, ResponseCode};
 
 /// A failed client call.
@@ -71,7 +72,7 @@ pub enum ClientError {
     OffsetFileFormat {
         path: PathBuf,
         #[source]
-        source: serde_json::Error,
+        source: BodyError,
     },
 }
 
@@ -148,7 +149,7 @@ impl ClientError {
         }
     }
 
-    pub(crate) fn bad_body(what: &'static str, addr: &str, e: serde_json::Error) -> Self {
+    pub(crate) fn bad_body(what: &'static str, addr: &str, e: BodyError) -> Self {
         ClientError::BadResponse {
             what,
             addr: addr.to_string(),

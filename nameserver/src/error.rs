@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 
 use fennec_common::protocol::header::HeaderError;
+use fennec_common::protocol::BodyError;
 use fennec_common::remoting::{RemotingCommand, ResponseCode};
 
 /// Where RocketMQ's nameserver points users whose topic has no route.
@@ -46,7 +47,7 @@ pub enum NamesrvError {
     KvParse {
         path: PathBuf,
         #[source]
-        source: serde_json::Error,
+        source: BodyError,
     },
     #[error("cannot persist KV config to {path}: {source}")]
     KvPersist {
@@ -58,11 +59,12 @@ pub enum NamesrvError {
     KvTask(#[source] tokio::task::JoinError),
     #[error("{0}")]
     Header(#[from] HeaderError),
-    #[error("cannot decode the {what} body: {source}")]
+    /// `what` names the request, e.g. "REGISTER_BROKER".
+    #[error("{what} body: {source}")]
     Body {
         what: &'static str,
         #[source]
-        source: serde_json::Error,
+        source: BodyError,
     },
     #[error("crc32 not match: header bodyCrc32 {expected}, body has {actual}")]
     BodyCrc { expected: i32, actual: i32 },

@@ -83,12 +83,8 @@ pub fn all_topic_config(b: &Broker) -> Handled {
 }
 
 pub fn create_group(b: &Broker, req: &RemotingCommand) -> Handled {
-    let config: SubscriptionGroupConfig = decode_body(&req.body).map_err(|e| {
-        Reject::new(
-            ResponseCode::SYSTEM_ERROR,
-            format!("malformed SubscriptionGroupConfig body: {e}"),
-        )
-    })?;
+    let config: SubscriptionGroupConfig = decode_body(&req.body)
+        .map_err(|e| Reject::bad_body("UPDATE_AND_CREATE_SUBSCRIPTIONGROUP", &e))?;
     if config.group_name.trim().is_empty() {
         return Err(Reject::new(
             ResponseCode::INVALID_PARAMETER,

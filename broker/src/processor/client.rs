@@ -19,10 +19,7 @@ pub fn heartbeat(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handle
     let hb: HeartbeatData = decode_body(&req.body).map_err(|e| {
         let shown = &req.body[..req.body.len().min(512)];
         debug!(body = %String::from_utf8_lossy(shown), "malformed heartbeat body");
-        Reject::new(
-            ResponseCode::SYSTEM_ERROR,
-            format!("malformed heartbeat body: {e}"),
-        )
+        Reject::bad_body("HEART_BEAT", &e)
     })?;
     let client = |id: &str| ClientChannelInfo {
         channel: channel.clone(),

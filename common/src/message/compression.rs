@@ -30,10 +30,17 @@ pub fn compress(body: &[u8]) -> io::Result<Vec<u8>> {
 pub fn decompress(body: &[u8], sys_flag: i32) -> io::Result<Vec<u8>> {
     match sys_flag & sysflag::COMPRESSION_TYPE_MASK {
         0 | sysflag::COMPRESSION_ZLIB => {
-            let mut out = Vec::with_capacity(body.len() * 3);
+            let mut out = Vec::with_capacity(body.len().saturating_mul(3).min(1 << 20));
+            // One byte past the limit tells an over-long body from one exactly at it.
             ZlibDecoder::new(body)
-                .take(MAX_INFLATED)
+                .take(MAX_INFLATED + 1)
                 .read_to_end(&mut out)?;
+            if out.len() as u64 > MAX_INFLATED {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("compressed body inflates beyond {MAX_INFLATED} bytes"),
+                ));
+            }
             Ok(out)
         }
         other => Err(io::Error::new(
@@ -62,5 +69,18 @@ mod tests {
         );
         assert!(decompress(&c, sysflag::COMPRESSED | sysflag::COMPRESSION_LZ4).is_err());
         assert!(decompress(b"garbage", sysflag::COMPRESSED).is_err());
+    }
+
+    #[test]
+    fn inflating_past_the_limit_is_an_error_not_a_truncation() {
+        let bomb = compress(&vec![0u8; MAX_INFLATED as usize + 1]).unwrap();
+        assert!(bomb.len() < 1 << 20);
+        let e = decompress(&bomb, sysflag::COMPRESSED).unwrap_err();
+        assert!(e.to_string().contains("inflates beyond"), "{e}");
+        let at_limit = compress(&vec![0u8; MAX_INFLATED as usize]).unwrap();
+        assert_eq!(
+            decompress(&at_limit, sysflag::COMPRESSED).unwrap().len(),
+            MAX_INFLATED as usize
+        );
     }
 }

@@ -3,6 +3,8 @@
 //! [`Properties`] keeps insertion order, so a message we encode is byte-identical to the
 //! properties string a client sent, and small (a handful of entries) lookups stay linear.
 
+use std::collections::HashMap;
+
 /// Separates a name from its value.
 pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
 /// Ends each property.
@@ -90,13 +92,37 @@ impl Properties {
     }
 
     /// Parses a wire string. Segments with an empty name or value, or without a separator,
-    /// are dropped, as Java does; a later duplicate name wins.
+    /// are dropped, as Java does; a later duplicate name wins. Linear in the length of `s`:
+    /// duplicates are found through a hash map once there are more than a few properties.
     pub fn decode(s: &str) -> Self {
-        let mut p = Properties::new();
+        const LINEAR_UP_TO: usize = 16;
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for (k, v) in iter_encoded(s) {
-            p.insert(k, v);
+            if pairs.len() == LINEAR_UP_TO && index.is_empty() {
+                index.extend(pairs.iter().enumerate().map(|(i, (name, _))| (*name, i)));
+            }
+            let found = if index.is_empty() {
+                pairs.iter().position(|(name, _)| *name == k)
+            } else {
+                index.get(k).copied()
+            };
+            match found {
+                Some(i) => pairs[i].1 = v,
+                None => {
+                    if !index.is_empty() {
+                        index.insert(k, pairs.len());
+                    }
+                    pairs.push((k, v));
+                }
+            }
         }
-        p
+        Properties(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 }
 
@@ -158,5 +184,20 @@ mod tests {
         );
         assert_eq!(p.remove("WAIT").as_deref(), Some("false"));
         assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn decode_is_linear_and_keeps_first_position_last_value() {
+        // 200,000 distinct names plus a late duplicate of an early one: a quadratic decoder
+        // would take minutes here.
+        let mut s = String::new();
+        for i in 0..200_000 {
+            s.push_str(&format!("k{i}\u{1}v\u{2}"));
+        }
+        s.push_str("k3\u{1}late\u{2}");
+        let p = Properties::decode(&s);
+        assert_eq!(p.len(), 200_000);
+        assert_eq!(p.get("k3"), Some("late"));
+        assert_eq!(p.iter().nth(3), Some(("k3", "late")));
     }
 }

@@ -9,166 +9,177 @@
 //! holds the object's JSON text), so any body from a Java peer parses with serde.
 //! [`to_legacy`] turns standard JSON with integer-looking keys into the unquoted form that
 //! old clients (C++, ali-ons) require in route answers.
+//!
+//! Both run on one [`Scanner`]: a single forward pass over the bytes with an explicit stack,
+//! so time is linear in the input and no input can exhaust the call stack. Peer input is
+//! refused beyond [`MAX_DEPTH`] levels of nesting (real RocketMQ bodies nest fewer than 10),
+//! which also keeps serde_json, which parses the result recursively, far from its own limit.
+//! Other malformed input is passed through for serde to reject with its own message.
 
 use std::borrow::Cow;
 
-/// Rewrites fastjson's unquoted and object keys into standard JSON. Input that is already
-/// standard is returned borrowed. Malformed input is passed through for serde to reject.
-pub fn to_standard(input: &[u8]) -> Cow<'_, [u8]> {
-    if !needs_rewrite(input) {
-        return Cow::Borrowed(input);
-    }
-    let mut out = Vec::with_capacity(input.len() + 16);
-    let mut stack: Vec<u8> = Vec::new();
-    let mut expecting_key = false;
-    let mut i = 0;
-    while i < input.len() {
-        let c = input[i];
-        match c {
-            b'"' => {
-                let end = string_end(input, i);
-                out.extend_from_slice(&input[i..end]);
-                expecting_key = false;
-                i = end;
-                continue;
-            }
-            b'{' if expecting_key => {
-                // An object used as a map key: emit it as a string holding its JSON text.
-                let end = value_end(input, i);
-                let inner = to_standard(&input[i..end]).into_owned();
-                let text = String::from_utf8_lossy(&inner);
-                out.extend_from_slice(
-                    serde_json::Value::String(text.into_owned())
-                        .to_string()
-                        .as_bytes(),
-                );
-                expecting_key = false;
-                i = end;
-                continue;
-            }
-            b'{' => {
-                stack.push(b'{');
-                expecting_key = true;
-            }
-            b'[' => {
-                stack.push(b'[');
-                expecting_key = false;
-            }
-            b'}' | b']' => {
-                stack.pop();
-                expecting_key = false;
-            }
-            b',' => expecting_key = stack.last() == Some(&b'{'),
-            c if c.is_ascii_whitespace() => {}
-            _ if expecting_key => {
-                // An unquoted key runs up to the colon.
-                let start = i;
-                while i < input.len() && input[i] != b':' {
-                    i += 1;
-                }
-                let key = String::from_utf8_lossy(&input[start..i]);
-                out.extend_from_slice(
-                    serde_json::Value::String(key.trim().to_string())
-                        .to_string()
-                        .as_bytes(),
-                );
-                expecting_key = false;
-                continue;
-            }
-            _ => {}
-        }
-        out.push(c);
-        i += 1;
-    }
-    Cow::Owned(out)
+/// Deepest nesting of objects and arrays accepted from a peer.
+pub const MAX_DEPTH: usize = 64;
+
+/// Why a body cannot be read as fastjson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ScanError {
+    #[error("JSON nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("an object used as a map key holds another object used as a key")]
+    NestedObjectKey,
 }
 
-/// Rewrites standard JSON so that object keys consisting only of an optional minus sign and
-/// digits are unquoted, as fastjson writes `Map<Integer|Long, _>`.
-pub fn to_legacy(json: &str) -> String {
-    let input = json.as_bytes();
-    let mut out = Vec::with_capacity(input.len());
-    let mut stack: Vec<u8> = Vec::new();
-    let mut expecting_key = false;
-    let mut i = 0;
-    while i < input.len() {
-        let c = input[i];
-        match c {
+/// One lexical token and where it sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `{` or `[`.
+    Open,
+    /// `}` or `]`.
+    Close,
+    /// A quoted string, quotes included.
+    Str,
+    /// Anything unquoted: numbers, literals, fastjson's unquoted keys (trimmed), stray bytes.
+    Bare,
+    /// `:` `,` and whitespace, copied as they are.
+    Punct,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token<'a> {
+    kind: Kind,
+    text: &'a [u8],
+    /// The token stands where an object key belongs.
+    key: bool,
+    /// Nesting depth after the token (an `Open` counts itself).
+    depth: usize,
+}
+
+/// Whether a container expects a key next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Object { key_next: bool },
+    Array,
+}
+
+/// Iterates the tokens of (possibly fastjson) JSON with an explicit nesting stack.
+struct Scanner<'a> {
+    input: &'a [u8],
+    pos: usize,
+    stack: Vec<Frame>,
+    max_depth: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(input: &'a [u8], max_depth: usize) -> Self {
+        Scanner {
+            input,
+            pos: 0,
+            stack: Vec::new(),
+            max_depth,
+        }
+    }
+
+    fn at_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Object { key_next: true }))
+    }
+
+    /// Marks the key of the innermost object as consumed.
+    fn key_taken(&mut self) {
+        if let Some(Frame::Object { key_next }) = self.stack.last_mut() {
+            *key_next = false;
+        }
+    }
+
+    fn next_token(&mut self) -> Option<Result<Token<'a>, ScanError>> {
+        let input = self.input;
+        let start = self.pos;
+        let c = *input.get(start)?;
+        let key = self.at_key();
+        let kind = match c {
             b'"' => {
-                let end = string_end(input, i);
-                let inner = &input[i + 1..end.saturating_sub(1).max(i + 1)];
-                if expecting_key && is_integer(inner) {
-                    out.extend_from_slice(inner);
+                self.pos = string_end(input, start);
+                self.key_taken();
+                Kind::Str
+            }
+            b'{' | b'[' => {
+                if self.stack.len() >= self.max_depth {
+                    return Some(Err(ScanError::TooDeep));
+                }
+                self.key_taken();
+                self.stack.push(if c == b'{' {
+                    Frame::Object { key_next: true }
                 } else {
-                    out.extend_from_slice(&input[i..end]);
+                    Frame::Array
+                });
+                self.pos += 1;
+                Kind::Open
+            }
+            b'}' | b']' => {
+                self.stack.pop();
+                self.pos += 1;
+                Kind::Close
+            }
+            b',' => {
+                if let Some(Frame::Object { key_next }) = self.stack.last_mut() {
+                    *key_next = true;
                 }
-                expecting_key = false;
-                i = end;
-                continue;
+                self.pos += 1;
+                Kind::Punct
             }
-            b'{' => {
-                stack.push(b'{');
-                expecting_key = true;
+            b':' => {
+                self.pos += 1;
+                Kind::Punct
             }
-            b'[' => {
-                stack.push(b'[');
-                expecting_key = false;
+            c if c.is_ascii_whitespace() => {
+                self.pos += input[start..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                Kind::Punct
             }
-            b'}' | b']' => {
-                stack.pop();
-                expecting_key = false;
+            _ => {
+                // A bare key runs up to its colon (fastjson: `{ -1 :5}`); a bare value up to
+                // the next structural byte or whitespace.
+                let stop = |b: &u8| {
+                    matches!(b, b'{' | b'}' | b'[' | b']' | b',' | b':' | b'"')
+                        || (!key && b.is_ascii_whitespace())
+                };
+                self.pos += input[start..].iter().take_while(|b| !stop(b)).count();
+                self.key_taken();
+                let text = &input[start..self.pos];
+                let text = if key { text.trim_ascii() } else { text };
+                return Some(Ok(Token {
+                    kind: Kind::Bare,
+                    text,
+                    key,
+                    depth: self.stack.len(),
+                }));
             }
-            b',' => expecting_key = stack.last() == Some(&b'{'),
-            _ => {}
-        }
-        out.push(c);
-        i += 1;
+        };
+        Some(Ok(Token {
+            kind,
+            text: &input[start..self.pos],
+            key,
+            depth: self.stack.len(),
+        }))
     }
-    // Only whole ASCII tokens were removed or kept, so the output is still UTF-8.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn is_integer(s: &[u8]) -> bool {
-    let digits = s.strip_prefix(b"-").unwrap_or(s);
-    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-}
+impl<'a> Iterator for Scanner<'a> {
+    type Item = Result<Token<'a>, ScanError>;
 
-/// Cheap pre-check: does any key position hold something other than a quoted string?
-fn needs_rewrite(input: &[u8]) -> bool {
-    let mut stack: Vec<u8> = Vec::new();
-    let mut expecting_key = false;
-    let mut i = 0;
-    while i < input.len() {
-        let c = input[i];
-        match c {
-            b'"' => {
-                i = string_end(input, i);
-                expecting_key = false;
-                continue;
-            }
-            c if c.is_ascii_whitespace() => {}
-            b'}' if expecting_key => {
-                stack.pop();
-                expecting_key = false;
-            }
-            _ if expecting_key => return true,
-            b'{' => {
-                stack.push(b'{');
-                expecting_key = true;
-            }
-            b'[' => stack.push(b'['),
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b',' => expecting_key = stack.last() == Some(&b'{'),
-            _ => {}
+    fn next(&mut self) -> Option<Self::Item> {
+        let token = self.next_token();
+        if matches!(token, Some(Err(_))) {
+            self.pos = self.input.len();
         }
-        i += 1;
+        token
     }
-    false
 }
 
-/// Index just past the string literal starting at `start` (which holds `"`).
+/// Index just past the string literal starting at `start` (which holds `"`); the input's end
+/// for an unterminated string.
 fn string_end(input: &[u8], start: usize) -> usize {
     let mut i = start + 1;
     while i < input.len() {
@@ -181,28 +192,92 @@ fn string_end(input: &[u8], start: usize) -> usize {
     input.len()
 }
 
-/// Index just past the balanced object or array starting at `start`.
-fn value_end(input: &[u8], start: usize) -> usize {
-    let mut depth = 0usize;
-    let mut i = start;
-    while i < input.len() {
-        match input[i] {
-            b'"' => {
-                i = string_end(input, i);
-                continue;
+/// Rewrites fastjson's unquoted and object keys into standard JSON. Input that is already
+/// standard is returned borrowed. Nesting beyond [`MAX_DEPTH`] is an error; other malformed
+/// input is passed through for serde to reject.
+pub fn to_standard(input: &[u8]) -> Result<Cow<'_, [u8]>, ScanError> {
+    if !needs_rewrite(input)? {
+        return Ok(Cow::Borrowed(input));
+    }
+    let mut out = Vec::with_capacity(input.len() + 16);
+    // Output position and depth of the object key being collected, if any.
+    let mut key_object: Option<(usize, usize)> = None;
+    for token in Scanner::new(input, MAX_DEPTH) {
+        let token = token?;
+        match token.kind {
+            Kind::Open if token.key && token.text == b"{" => {
+                if key_object.is_some() {
+                    return Err(ScanError::NestedObjectKey);
+                }
+                key_object = Some((out.len(), token.depth));
+                out.extend_from_slice(token.text);
             }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i + 1;
+            Kind::Close => {
+                out.extend_from_slice(token.text);
+                if let Some((start, depth)) = key_object {
+                    if token.depth + 1 == depth {
+                        // The object used as a key is complete: emit it as a string holding
+                        // its JSON text.
+                        let text = String::from_utf8_lossy(&out[start..]).into_owned();
+                        out.truncate(start);
+                        push_json_string(&mut out, &text);
+                        key_object = None;
+                    }
                 }
             }
-            _ => {}
+            Kind::Bare if token.key => {
+                push_json_string(&mut out, &String::from_utf8_lossy(token.text));
+            }
+            _ => out.extend_from_slice(token.text),
         }
-        i += 1;
     }
-    input.len()
+    Ok(Cow::Owned(out))
+}
+
+/// Rewrites standard JSON so that object keys consisting only of an optional minus sign and
+/// digits are unquoted, as fastjson writes `Map<Integer|Long, _>`. Meant for JSON this
+/// process serialized, so nesting is not limited.
+pub fn to_legacy(json: &str) -> String {
+    let mut out = Vec::with_capacity(json.len());
+    for token in Scanner::new(json.as_bytes(), usize::MAX).flatten() {
+        match token.kind {
+            Kind::Str if token.key && token.text.len() >= 2 => {
+                let inner = &token.text[1..token.text.len() - 1];
+                if is_integer(inner) && token.text.ends_with(b"\"") {
+                    out.extend_from_slice(inner);
+                } else {
+                    out.extend_from_slice(token.text);
+                }
+            }
+            _ => out.extend_from_slice(token.text),
+        }
+    }
+    // Only whole ASCII quote bytes were removed, so the output is still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Whether any key position holds something other than a quoted string.
+fn needs_rewrite(input: &[u8]) -> Result<bool, ScanError> {
+    for token in Scanner::new(input, MAX_DEPTH) {
+        let token = token?;
+        if token.key && matches!(token.kind, Kind::Bare | Kind::Open) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(
+        serde_json::Value::String(text.to_string())
+            .to_string()
+            .as_bytes(),
+    );
+}
+
+fn is_integer(s: &[u8]) -> bool {
+    let digits = s.strip_prefix(b"-").unwrap_or(s);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -210,7 +285,7 @@ mod tests {
     use super::*;
 
     fn std_str(s: &str) -> String {
-        String::from_utf8(to_standard(s.as_bytes()).into_owned()).unwrap()
+        String::from_utf8(to_standard(s.as_bytes()).unwrap().into_owned()).unwrap()
     }
 
     #[test]
@@ -228,7 +303,7 @@ mod tests {
     #[test]
     fn standard_input_is_borrowed() {
         let s = br#"{"a":[1,2,{"b":"c,{d"}],"e":{"0":1}}"#;
-        assert!(matches!(to_standard(s), Cow::Borrowed(_)));
+        assert!(matches!(to_standard(s), Ok(Cow::Borrowed(_))));
     }
 
     #[test]
@@ -244,6 +319,17 @@ mod tests {
     }
 
     #[test]
+    fn object_keys_with_unquoted_inner_keys_and_several_entries() {
+        let s = std_str(r#"{"t":{{"q":0,1:"x"}:1,{"q":1}:[{2:3}]}}"#);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        let t = v["t"].as_object().unwrap();
+        assert_eq!(t.len(), 2);
+        let first: serde_json::Value = serde_json::from_str(t.keys().next().unwrap()).unwrap();
+        assert_eq!(first["1"], "x");
+        assert_eq!(t[r#"{"q":1}"#][0]["2"], 3);
+    }
+
+    #[test]
     fn legacy_unquotes_only_integer_keys() {
         let s = r#"{"brokerDatas":[{"brokerAddrs":{"0":"a:1","12":"b:2"},"brokerName":"0x"}],"t":{"-3":"x","3a":"y"},"v":"0"}"#;
         assert_eq!(
@@ -251,5 +337,42 @@ mod tests {
             r#"{"brokerDatas":[{"brokerAddrs":{0:"a:1",12:"b:2"},"brokerName":"0x"}],"t":{-3:"x","3a":"y"},"v":"0"}"#
         );
         assert_eq!(std_str(&to_legacy(s)), s);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_recursed() {
+        // The crash frame of the hardening issue: 1 MiB of `{`.
+        let body = vec![b'{'; 1 << 20];
+        assert_eq!(to_standard(&body), Err(ScanError::NestedObjectKey));
+        let objects = r#"{"a":"#.repeat(100_000);
+        assert_eq!(to_standard(objects.as_bytes()), Err(ScanError::TooDeep));
+        let arrays = vec![b'['; 1 << 20];
+        assert_eq!(to_standard(&arrays), Err(ScanError::TooDeep));
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(to_standard(ok.as_bytes()).is_ok());
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(to_standard(deep.as_bytes()), Err(ScanError::TooDeep));
+        assert_eq!(to_legacy(&"{".repeat(10_000)).len(), 10_000);
+    }
+
+    #[test]
+    fn object_keys_do_not_nest() {
+        assert_eq!(
+            to_standard(br#"{{{"a":1}:2}:3}"#),
+            Err(ScanError::NestedObjectKey)
+        );
+    }
+
+    #[test]
+    fn malformed_input_passes_through() {
+        for bad in [
+            &b"}}]]{"[..],
+            b"\"unterminated",
+            b"{1",
+            b"{:}",
+            b"\xff\xfe{0:\xff}",
+        ] {
+            assert!(to_standard(bad).is_ok(), "{bad:?}");
+        }
     }
 }

@@ -47,7 +47,7 @@ impl NamesrvProcessor {
             RegisterBrokerBody::default()
         } else {
             decode_body(&request.body).map_err(|source| NamesrvError::Body {
-                what: "RegisterBrokerBody",
+                what: "REGISTER_BROKER",
                 source,
             })?
         };
@@ -103,7 +103,7 @@ impl NamesrvProcessor {
         let header: UnregisterBrokerRequestHeader = request.decode_header()?;
         let version: DataVersion =
             decode_body(&request.body).map_err(|source| NamesrvError::Body {
-                what: "DataVersion",
+                what: "QUERY_DATA_VERSION",
                 source,
             })?;
         let (changed, known) = self.route.query_data_version(

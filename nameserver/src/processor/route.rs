@@ -86,7 +86,7 @@ impl NamesrvProcessor {
         let header: RegisterTopicRequestHeader = request.decode_header()?;
         let route: TopicRouteData =
             decode_body(&request.body).map_err(|source| NamesrvError::Body {
-                what: "TopicRouteData",
+                what: "REGISTER_TOPIC_IN_NAMESRV",
                 source,
             })?;
         if !route.queue_datas.is_empty() {

@@ -3,6 +3,7 @@
 
 use fennec_common::message::record::RecordError;
 use fennec_common::protocol::header::HeaderError;
+use fennec_common::protocol::BodyError;
 use fennec_common::remoting::{RemotingError, ResponseCode};
 
 /// A failed admin operation.
@@ -50,7 +51,7 @@ pub enum AdminError {
         addr: String,
         what: &'static str,
         #[source]
-        source: serde_json::Error,
+        source: BodyError,
     },
     /// A reply header that does not parse.
     #[error("{addr} sent an unreadable {what} header: {source}")]

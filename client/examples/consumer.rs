@@ -13,8 +13,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .build()?;
     consumer.subscribe("TopicTest", "*")?;
     consumer
-        .start(|msgs: &[MessageExt], _: &ConsumeContext| {
-            for m in msgs {
+        .start(|msgs: Vec<MessageExt>, _: ConsumeContext| async move {
+            for m in &msgs {
                 println!(
                     "msgId={} tags={:?} keys={:?} queue={} offset={} body={}",
                     m.id(),

@@ -21,7 +21,7 @@ mod route;
 
 pub use config::ClientConfig;
 pub use consumer::{
-    ConsumeContext, ConsumeResult, MessageListener, PullConsumer, PullConsumerBuilder,
+    Blocking, ConsumeContext, ConsumeResult, MessageListener, PullConsumer, PullConsumerBuilder,
     PushConsumer, PushConsumerBuilder,
 };
 pub use error::ClientError;

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fennec_client::{
-    ClientConfig, ClientError, ConsumeFromWhere, ConsumeResult, Message, MessageExt, MessageModel,
-    MessageQueue, Producer, PullConsumer, PushConsumer, SendStatus,
+    ClientConfig, ClientError, ConsumeContext, ConsumeFromWhere, ConsumeResult, Message,
+    MessageExt, MessageListener, MessageModel, MessageQueue, Producer, PullConsumer, PushConsumer,
+    SendStatus,
 };
 use parking_lot::Mutex;
 use support::{eventually, Cluster};
@@ -44,27 +45,30 @@ fn push_consumer(cluster: &Cluster, group: &str) -> PushConsumer {
 type Seen = Arc<Mutex<Vec<MessageExt>>>;
 
 /// A listener that records every message and succeeds.
-fn recorder(
-    seen: &Seen,
-) -> impl Fn(&[MessageExt], &fennec_client::ConsumeContext) -> ConsumeResult {
+fn recorder(seen: &Seen) -> impl MessageListener {
     let seen = seen.clone();
-    move |msgs, _| {
-        seen.lock().extend(msgs.iter().cloned());
-        ConsumeResult::Success
+    move |msgs: Vec<MessageExt>, _: ConsumeContext| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().extend(msgs);
+            ConsumeResult::Success
+        }
     }
 }
 
 /// A listener that records every message and asks for a first delivery to be retried.
-fn fail_first(
-    seen: &Seen,
-) -> impl Fn(&[MessageExt], &fennec_client::ConsumeContext) -> ConsumeResult {
+fn fail_first(seen: &Seen) -> impl MessageListener {
     let seen = seen.clone();
-    move |msgs, _| {
-        seen.lock().extend(msgs.iter().cloned());
-        if msgs[0].reconsume_times == 0 {
-            ConsumeResult::ReconsumeLater
-        } else {
-            ConsumeResult::Success
+    move |msgs: Vec<MessageExt>, _: ConsumeContext| {
+        let seen = seen.clone();
+        async move {
+            let first = msgs[0].reconsume_times == 0;
+            seen.lock().extend(msgs);
+            if first {
+                ConsumeResult::ReconsumeLater
+            } else {
+                ConsumeResult::Success
+            }
         }
     }
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use fennec_client::{
-    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, Producer, PushConsumer,
+    Blocking, ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt,
+    MessageListener, Producer, PushConsumer,
 };
 use parking_lot::{Condvar, Mutex};
 
@@ -73,11 +74,10 @@ impl Deliveries {
     }
 
     /// A listener that waits for the gate, then counts every message by body.
-    pub fn listener(
-        &self,
-    ) -> impl Fn(&[MessageExt], &ConsumeContext) -> ConsumeResult + Send + Sync + 'static {
+    /// It blocks, so it runs on the blocking pool.
+    pub fn listener(&self) -> impl MessageListener {
         let this = self.clone();
-        move |msgs: &[MessageExt], _: &ConsumeContext| {
+        Blocking::new(move |msgs: &[MessageExt], _: &ConsumeContext| {
             let mut open = this.gate.0.lock();
             while !*open {
                 this.gate.1.wait(&mut open);
@@ -90,7 +90,7 @@ impl Deliveries {
                     .or_insert(0) += 1;
             }
             ConsumeResult::Success
-        }
+        })
     }
 
     /// Deliveries so far, per body.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fennec_client::{
-    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, PushConsumer,
+    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, MessageListener,
+    PushConsumer,
 };
 use fennec_common::remoting::RemotingClient;
 use fennec_tests::broker_api::{create_topic, wait_for_route};
@@ -20,16 +21,17 @@ use parking_lot::Mutex;
 struct Received(Arc<Mutex<Vec<String>>>);
 
 impl Received {
-    fn listener(
-        &self,
-    ) -> impl Fn(&[MessageExt], &ConsumeContext) -> ConsumeResult + Send + Sync + 'static {
+    fn listener(&self) -> impl MessageListener {
         let seen = self.0.clone();
-        move |msgs: &[MessageExt], _: &ConsumeContext| {
-            let mut seen = seen.lock();
-            for m in msgs {
-                seen.push(String::from_utf8_lossy(&m.body).into_owned());
+        move |msgs: Vec<MessageExt>, _: ConsumeContext| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock();
+                for m in &msgs {
+                    seen.push(String::from_utf8_lossy(&m.body).into_owned());
+                }
+                ConsumeResult::Success
             }
-            ConsumeResult::Success
         }
     }
 

@@ -1,7 +1,7 @@
 //! [`ConsumeService`]: runs a push consumer's listener. Pulled messages are split into
 //! batches of `consume_batch_max`; each batch waits for one of `consume_concurrency` permits
-//! and then runs the listener on tokio's blocking pool, so a slow or blocking listener never
-//! stalls the async workers.
+//! and then runs the (async) listener in its own task on the runtime; a blocking listener
+//! wrapped in [`super::Blocking`] moves itself to the blocking pool.
 //!
 //! Before the listener sees a message from the group's retry topic, its original topic is
 //! restored from RETRY_TOPIC. After it: Success removes the batch from the process queue,
@@ -11,7 +11,6 @@
 //! delivered again here after 5 s, so the offset never passes it. When broadcasting a failed
 //! message is dropped, as Java does.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,10 +23,10 @@ use fennec_common::time::now_millis;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, error, warn};
+use tracing::{debug, warn};
 
 use super::core::ConsumerCore;
-use super::listener::{ConsumeContext, ConsumeResult, MessageListener};
+use super::listener::{ConsumeContext, ConsumeResult, DynListener};
 use super::process_queue::ProcessQueue;
 use crate::error::ClientError;
 
@@ -45,7 +44,7 @@ struct ConsumeRequest {
 /// Runs the listener of one push consumer.
 pub(crate) struct ConsumeService {
     core: Arc<ConsumerCore>,
-    listener: Arc<dyn MessageListener>,
+    listener: Arc<dyn DynListener>,
     permits: Arc<Semaphore>,
     batch_max: usize,
     max_reconsume_times: i32,
@@ -56,7 +55,7 @@ pub(crate) struct ConsumeService {
 impl ConsumeService {
     pub(crate) fn new(
         core: Arc<ConsumerCore>,
-        listener: Arc<dyn MessageListener>,
+        listener: Arc<dyn DynListener>,
         concurrency: usize,
         batch_max: usize,
         max_reconsume_times: i32,
@@ -127,29 +126,15 @@ impl ConsumeService {
             return;
         }
         prepare_for_listener(&mut msgs, &self.core.group);
-        let listener = self.listener.clone();
         let context = ConsumeContext {
             message_queue: mq.clone(),
         };
-        let joined = tokio::task::spawn_blocking(move || {
-            let result =
-                std::panic::catch_unwind(AssertUnwindSafe(|| listener.consume(&msgs, &context)));
-            (msgs, result)
-        })
-        .await;
+        let result = self.listener.run(&msgs, &context).await;
         drop(permit);
-        let (msgs, result) = match joined {
-            Ok((msgs, Ok(result))) => (msgs, result),
-            Ok((msgs, Err(_))) => {
-                warn!(%mq, "the message listener panicked; consuming the messages later");
-                (msgs, ConsumeResult::ReconsumeLater)
-            }
-            Err(e) => {
-                // The messages stay in the process queue, so the offset does not pass them.
-                error!(%mq, "the listener task failed: {e}");
-                return;
-            }
-        };
+        let result = result.unwrap_or_else(|_| {
+            warn!(%mq, "the message listener panicked; consuming the messages later");
+            ConsumeResult::ReconsumeLater
+        });
         self.finish(mq, pq, epoch, msgs, result).await;
     }
 

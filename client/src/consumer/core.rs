@@ -9,13 +9,13 @@ use fennec_common::time::now_millis;
 
 use tracing::{debug, warn};
 
-use super::member::ConsumerRef;
 use super::offset_file;
 use super::offset_store::OffsetStore;
 use super::options::ConsumerSettings;
 use super::start_offset::{plan_start, StartPlan};
 use super::subscription::Subscriptions;
 use crate::error::ClientError;
+use crate::instance::MemberRef;
 use crate::instance::{self, ClientInstance};
 
 /// CONSUME_FROM_TIMESTAMP's default: this long before start.
@@ -137,7 +137,7 @@ impl ConsumerCore {
     /// Registers the started consumer with its instance, fetches the routes of its topics
     /// and heartbeats, so that brokers know its subscriptions before its first pull. On
     /// failure the instance is given back.
-    pub(crate) async fn join(&self, member: ConsumerRef) -> Result<(), ClientError> {
+    pub(crate) async fn join(&self, member: MemberRef) -> Result<(), ClientError> {
         if let Err(e) = self.instance.register_consumer(&self.group, member) {
             self.release().await;
             return Err(e);

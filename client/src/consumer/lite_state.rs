@@ -1,5 +1,5 @@
-//! [`LiteShared`]: a running pull consumer. One pull task per owned queue fills a bounded
-//! buffer of batches; `poll` drains it. Every queue has an epoch: a seek or an offset reset
+//! [`LiteShared`]: a running pull consumer. One pull task per owned queue ([`LiteQueues`],
+//! run by the shared [`ConsumerRuntime`]) fills a bounded buffer of batches; `poll` drains it. Every queue has an epoch: a seek or an offset reset
 //! restarts the queue's task under a new epoch, and `poll` discards batches of an older
 //! epoch or of a queue no longer owned, so nothing from before a seek is returned.
 //!
@@ -18,13 +18,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, warn};
 
 use super::core::ConsumerCore;
-use super::member::ConsumerRef;
 use super::options::ConsumerSettings;
 use super::pull::{PullSink, PullTask};
-use super::rebalance::{self, QueueOwner};
+use super::rebalance;
+use super::runtime::{ConsumerRuntime, QueueOwner};
 use super::subscription::Subscriptions;
 use crate::error::ClientError;
 
@@ -66,10 +65,11 @@ struct QueueState {
 type States = Arc<Mutex<HashMap<MessageQueue, QueueState>>>;
 
 /// The owned queues' pull tasks and what starting one needs.
-struct LiteQueues {
+pub(crate) struct LiteQueues {
     tasks: HashMap<MessageQueue, PullTask>,
     states: States,
     next_epoch: u64,
+    mode: Arc<Mutex<QueueMode>>,
     /// Assign mode: pull every tag, whatever the subscriptions say.
     pull_all: bool,
     core: Arc<ConsumerCore>,
@@ -77,7 +77,6 @@ struct LiteQueues {
     auto_commit: bool,
     token: CancellationToken,
     tracker: TaskTracker,
-    closed: bool,
 }
 
 impl QueueOwner for LiteQueues {
@@ -127,20 +126,51 @@ impl QueueOwner for LiteQueues {
         }
         self.tasks.remove(mq)
     }
-}
 
-impl LiteQueues {
-    /// Restarts `mq` at `offset` under a new epoch; false when `mq` is not owned.
-    async fn restart(&mut self, mq: &MessageQueue, offset: i64) -> bool {
+    fn drain(&mut self) -> Vec<PullTask> {
+        self.tasks.drain().map(|(_, task)| task).collect()
+    }
+
+    /// Restarts `mq` at `offset` under a new epoch.
+    async fn restart_queue(&mut self, mq: &MessageQueue, offset: i64) {
         let Some(task) = self.tasks.remove(mq) else {
-            return false;
+            return;
         };
         task.stop().await;
         self.start_queue(mq.clone(), offset);
         if let Some(s) = self.states.lock().get_mut(mq) {
             s.consumed = Some(offset);
         }
-        true
+    }
+
+    /// Moves to the queues of the current mode: the assigned ones, or this consumer's share
+    /// of the subscribed topics.
+    async fn rebalance(&mut self, core: &ConsumerCore) {
+        let mode = self.mode.lock().clone();
+        match mode {
+            QueueMode::Unset => {}
+            QueueMode::Subscribe => rebalance::rebalance(core, self).await,
+            QueueMode::Assign(target) => {
+                self.pull_all = true;
+                rebalance::apply(core, self, &target, |_| true).await;
+            }
+        }
+    }
+
+    /// Commits what `poll` returned, when auto-committing.
+    async fn after_stop(&mut self) {
+        if self.auto_commit {
+            commit_consumed(&self.states, &self.core);
+        }
+    }
+}
+
+/// Copies the consumed offsets into the offset store.
+fn commit_consumed(states: &States, core: &ConsumerCore) {
+    for (mq, s) in states.lock().iter() {
+        if let Some(o) = s.consumed {
+            core.offsets.update(mq, o, false);
+        }
     }
 }
 
@@ -181,15 +211,11 @@ impl PullSink for LiteSink {
 
 /// A running pull consumer.
 pub(crate) struct LiteShared {
-    core: Arc<ConsumerCore>,
+    runtime: Arc<ConsumerRuntime<LiteQueues>>,
     lite: LiteSettings,
-    mode: Arc<Mutex<QueueMode>>,
     states: States,
-    queues: tokio::sync::Mutex<LiteQueues>,
     buffer: tokio::sync::Mutex<mpsc::Receiver<Batch>>,
     next_auto_commit: Mutex<Instant>,
-    token: CancellationToken,
-    tracker: TaskTracker,
 }
 
 impl LiteShared {
@@ -207,56 +233,35 @@ impl LiteShared {
         let batches = (lite.buffered_messages / settings.pull_batch_size.max(1) as usize).max(1);
         let (tx, rx) = mpsc::channel(batches);
         let states: States = Arc::default();
-        let token = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        let shared = Arc::new(LiteShared {
-            queues: tokio::sync::Mutex::new(LiteQueues {
-                tasks: HashMap::new(),
-                states: states.clone(),
-                next_epoch: 0,
-                pull_all: false,
-                core: core.clone(),
-                buffer: tx,
-                auto_commit: lite.auto_commit,
-                token: token.clone(),
-                tracker: tracker.clone(),
-                closed: false,
-            }),
-            core: core.clone(),
-            lite: lite.clone(),
+        let runtime = ConsumerRuntime::start(core.clone(), |token, tracker| LiteQueues {
+            tasks: HashMap::new(),
+            states: states.clone(),
+            next_epoch: 0,
             mode,
+            pull_all: false,
+            core,
+            buffer: tx,
+            auto_commit: lite.auto_commit,
+            token: token.clone(),
+            tracker: tracker.clone(),
+        })
+        .await?;
+        Ok(Arc::new(LiteShared {
+            runtime,
+            lite: lite.clone(),
             states,
             buffer: tokio::sync::Mutex::new(rx),
             next_auto_commit: Mutex::new(Instant::now() + lite.auto_commit_interval),
-            token,
-            tracker,
-        });
-        core.join(ConsumerRef::Lite(shared.clone())).await?;
-        shared.rebalance().await;
-        info!(%group, client_id = core.client_id(), "pull consumer started");
-        Ok(shared)
+        }))
     }
 
     pub(crate) fn core(&self) -> &Arc<ConsumerCore> {
-        &self.core
+        self.runtime.core()
     }
 
-    /// Moves to the queues of the current mode: the assigned ones, or this consumer's share
-    /// of the subscribed topics.
+    /// Moves to the queues of the current mode.
     pub(crate) async fn rebalance(&self) {
-        let mode = self.mode.lock().clone();
-        let mut queues = self.queues.lock().await;
-        if queues.closed {
-            return;
-        }
-        match mode {
-            QueueMode::Unset => {}
-            QueueMode::Subscribe => rebalance::rebalance(&self.core, &mut *queues).await,
-            QueueMode::Assign(target) => {
-                queues.pull_all = true;
-                rebalance::apply(&self.core, &mut *queues, &target, |_| true).await;
-            }
-        }
+        self.runtime.rebalance_queues().await
     }
 
     /// Waits up to `timeout` for messages and returns those buffered (at most a pull
@@ -266,7 +271,7 @@ impl LiteShared {
             self.maybe_auto_commit();
         }
         let deadline = Instant::now() + timeout;
-        let limit = self.core.settings.pull_batch_size.max(1) as usize;
+        let limit = self.core().settings.pull_batch_size.max(1) as usize;
         let Ok(mut buffer) = tokio::time::timeout_at(deadline, self.buffer.lock()).await else {
             return Vec::new();
         };
@@ -315,95 +320,53 @@ impl LiteShared {
             }
             *next = now + self.lite.auto_commit_interval;
         }
-        self.commit_consumed();
-    }
-
-    /// Copies the consumed offsets into the offset store.
-    fn commit_consumed(&self) {
-        for (mq, s) in self.states.lock().iter() {
-            if let Some(o) = s.consumed {
-                self.core.offsets.update(mq, o, false);
-            }
-        }
+        commit_consumed(&self.states, self.core());
     }
 
     /// Commits what `poll` returned, waiting for the brokers (or the file).
     pub(crate) async fn commit_sync(&self) -> Result<(), ClientError> {
-        self.commit_consumed();
-        self.core.offsets.persist_all(true).await
-    }
-
-    pub(crate) async fn persist_offsets(&self) {
-        if let Err(e) = self.core.offsets.persist_all(false).await {
-            debug!(group = %self.core.group, "offset commit failed: {e}");
-        }
+        commit_consumed(&self.states, self.core());
+        self.core().offsets.persist_all(true).await
     }
 
     /// Pulls `mq` from `offset` next; buffered messages of `mq` are discarded.
     pub(crate) async fn seek(&self, mq: &MessageQueue, offset: i64) -> Result<(), ClientError> {
-        let mut queues = self.queues.lock().await;
-        if !queues.tasks.contains_key(mq) {
+        let owned = self
+            .runtime
+            .with_owner(|q| q.tasks.contains_key(mq))
+            .await
+            .unwrap_or(false);
+        if !owned {
             return Err(ClientError::Config(format!(
                 "{mq} is not assigned to this consumer"
             )));
         }
-        let (min, max) = (
-            self.core.min_offset(mq).await?,
-            self.core.max_offset(mq).await?,
-        );
+        let core = self.core();
+        let (min, max) = (core.min_offset(mq).await?, core.max_offset(mq).await?);
         if offset < min || offset > max {
             return Err(ClientError::Config(format!(
                 "seek offset {offset} of {mq} is outside [{min}, {max}]"
             )));
         }
-        queues.restart(mq, offset).await;
+        self.runtime.move_queue(mq, offset).await;
         Ok(())
-    }
-
-    /// Applies a broker's offset reset to the owned queues of `topic`.
-    pub(crate) async fn reset_offsets(&self, topic: &str, offsets: &[(MessageQueue, i64)]) {
-        let mut queues = self.queues.lock().await;
-        for (mq, offset) in offsets.iter().filter(|(mq, _)| mq.topic == topic) {
-            if queues.restart(mq, *offset).await {
-                self.core.offsets.update(mq, *offset, false);
-                if let Err(e) = self.core.offsets.persist(mq).await {
-                    warn!(%mq, "commit of the reset offset failed: {e}");
-                }
-            }
-        }
     }
 
     /// The offset committed for `mq`: the one held in memory, else the stored one.
     pub(crate) async fn committed(&self, mq: &MessageQueue) -> Result<Option<i64>, ClientError> {
-        match self.core.offsets.read(mq) {
+        match self.core().offsets.read(mq) {
             Some(o) => Ok(Some(o)),
-            None => self.core.offsets.read_committed(mq).await,
+            None => self.core().offsets.read_committed(mq).await,
         }
     }
 
     pub(crate) async fn assignment(&self) -> BTreeSet<MessageQueue> {
-        self.queues.lock().await.tasks.keys().cloned().collect()
+        self.runtime.assignment().await
     }
 
     /// Stops pulling, commits (what `poll` returned, when auto-committing) and leaves the
     /// group.
     pub(crate) async fn shutdown(&self) {
-        let group = self.core.group.clone();
-        self.core.instance.unregister_consumer(&group);
-        {
-            let mut queues = self.queues.lock().await;
-            queues.closed = true;
-            self.token.cancel();
-            for (_, task) in queues.tasks.drain() {
-                task.stop().await;
-            }
-        }
-        self.tracker.close();
-        self.tracker.wait().await;
-        if self.lite.auto_commit {
-            self.commit_consumed();
-        }
-        self.core.leave().await;
-        info!(%group, "pull consumer stopped");
+        self.runtime.shutdown().await
     }
 }

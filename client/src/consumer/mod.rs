@@ -12,7 +12,6 @@ mod core;
 mod listener;
 mod lite_pull;
 mod lite_state;
-mod member;
 mod offset_file;
 mod offset_store;
 mod options;
@@ -21,11 +20,10 @@ mod pull;
 mod push;
 mod push_state;
 mod rebalance;
+mod runtime;
 mod start_offset;
 mod subscription;
 
-pub use listener::{ConsumeContext, ConsumeResult, MessageListener};
+pub use listener::{Blocking, ConsumeContext, ConsumeResult, MessageListener};
 pub use lite_pull::{PullConsumer, PullConsumerBuilder};
 pub use push::{PushConsumer, PushConsumerBuilder};
-
-pub(crate) use member::ConsumerRef;

@@ -3,7 +3,7 @@
 //! listener).
 //!
 //! ```no_run
-//! use fennec_client::{ConsumeResult, PushConsumer};
+//! use fennec_client::{ConsumeContext, ConsumeResult, MessageExt, PushConsumer};
 //!
 //! # async fn run() -> Result<(), fennec_client::ClientError> {
 //! let consumer = PushConsumer::builder("OrderConsumers")
@@ -11,8 +11,8 @@
 //!     .build()?;
 //! consumer.subscribe("Orders", "Created || Paid")?;
 //! consumer
-//!     .start(|msgs: &[fennec_client::MessageExt], _: &fennec_client::ConsumeContext| {
-//!         for m in msgs {
+//!     .start(|msgs: Vec<MessageExt>, _: ConsumeContext| async move {
+//!         for m in &msgs {
 //!             println!("{} {:?}", m.id(), m.body);
 //!         }
 //!         ConsumeResult::Success
@@ -32,7 +32,7 @@ use fennec_common::protocol::body::MessageQueue;
 use super::listener::MessageListener;
 use super::options::{consumer_setters, ConsumerSettings};
 use super::process_queue::FlowLimits;
-use super::push_state::{PushSettings, PushShared};
+use super::push_state::{self, PushSettings, PushShared};
 use super::subscription::Subscriptions;
 use crate::config::client_setters;
 use crate::error::ClientError;
@@ -169,7 +169,7 @@ impl PushConsumer {
     /// the first rebalance is done.
     pub async fn start<L: MessageListener>(&self, listener: L) -> Result<(), ClientError> {
         self.lifecycle
-            .start_with(PushShared::start(
+            .start_with(push_state::start(
                 &self.group,
                 &self.settings,
                 &self.push,

@@ -1,8 +1,8 @@
-//! [`PushShared`]: a running push consumer. Its owned queues, each with a
-//! [`ProcessQueue`] and a pull task that feeds the [`ConsumeService`]; what the client
-//! instance asks of it (rebalance, offset commits, offset resets); and its orderly shutdown.
+//! The push consumer's queues ([`PushQueues`]): each owned queue has a [`ProcessQueue`] and
+//! a pull task that feeds the [`ConsumeService`]. Start, rebalance, resets and shutdown are
+//! the shared [`ConsumerRuntime`]'s.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use fennec_common::message::MessageExt;
@@ -10,16 +10,16 @@ use fennec_common::protocol::body::{ConsumeType, MessageModel, MessageQueue, Sub
 use fennec_common::protocol::topic::retry_topic;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, warn};
+use tracing::warn;
 
 use super::consume::ConsumeService;
 use super::core::ConsumerCore;
-use super::listener::MessageListener;
-use super::member::ConsumerRef;
+use super::listener::DynListener;
 use super::options::ConsumerSettings;
 use super::process_queue::{FlowLimits, ProcessQueue};
 use super::pull::{PullSink, PullTask};
-use super::rebalance::{self, QueueOwner};
+use super::rebalance;
+use super::runtime::{ConsumerRuntime, QueueOwner};
 use super::subscription::Subscriptions;
 use crate::error::ClientError;
 
@@ -39,15 +39,13 @@ struct PushQueue {
 }
 
 /// The owned queues and what starting one needs.
-struct PushQueues {
+pub(crate) struct PushQueues {
     map: HashMap<MessageQueue, PushQueue>,
     core: Arc<ConsumerCore>,
     consume: Arc<ConsumeService>,
     limits: FlowLimits,
     token: CancellationToken,
     tracker: TaskTracker,
-    /// Set by shutdown: no queue starts any more.
-    closed: bool,
 }
 
 impl PushQueues {
@@ -84,6 +82,28 @@ impl QueueOwner for PushQueues {
         let q = self.map.remove(mq)?;
         q.pq.drop_queue();
         Some(q.task)
+    }
+
+    fn drain(&mut self) -> Vec<PullTask> {
+        self.map.drain().map(|(_, q)| q.task).collect()
+    }
+
+    /// Messages in flight no longer move the offset.
+    async fn restart_queue(&mut self, mq: &MessageQueue, offset: i64) {
+        if let Some(q) = self.map.remove(mq) {
+            q.task.stop().await;
+            q.pq.reset();
+            self.spawn(mq.clone(), q.pq, offset);
+        }
+    }
+
+    async fn rebalance(&mut self, core: &ConsumerCore) {
+        rebalance::rebalance(core, self).await
+    }
+
+    /// Lets running listener calls finish, so their offsets are committed.
+    async fn after_stop(&mut self) {
+        self.consume.shutdown().await;
     }
 }
 
@@ -132,125 +152,43 @@ impl PullSink for PushSink {
 }
 
 /// A running push consumer.
-pub(crate) struct PushShared {
-    core: Arc<ConsumerCore>,
-    consume: Arc<ConsumeService>,
-    queues: tokio::sync::Mutex<PushQueues>,
-    token: CancellationToken,
-    tracker: TaskTracker,
-}
+pub(crate) type PushShared = ConsumerRuntime<PushQueues>;
 
-impl PushShared {
-    /// Starts: joins the instance, registers, fetches routes, heartbeats, and does the
-    /// first rebalance.
-    pub(crate) async fn start(
-        group: &str,
-        settings: &ConsumerSettings,
-        push: &PushSettings,
-        subscriptions: Arc<Subscriptions>,
-        listener: Arc<dyn MessageListener>,
-    ) -> Result<Arc<Self>, ClientError> {
-        if settings.model == MessageModel::Clustering {
-            subscriptions.subscribe(&retry_topic(group), "*")?;
-        }
-        let core = Arc::new(
-            ConsumerCore::start(
-                group,
-                settings,
-                ConsumeType::ConsumePassively,
-                subscriptions,
-            )
-            .await?,
-        );
-        let consume = Arc::new(ConsumeService::new(
-            core.clone(),
-            listener,
-            push.consume_concurrency,
-            push.consume_batch_max,
-            push.max_reconsume_times,
-        ));
-        let token = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        let shared = Arc::new(PushShared {
-            queues: tokio::sync::Mutex::new(PushQueues {
-                map: HashMap::new(),
-                core: core.clone(),
-                consume: consume.clone(),
-                limits: push.limits,
-                token: token.clone(),
-                tracker: tracker.clone(),
-                closed: false,
-            }),
-            core: core.clone(),
-            consume,
-            token,
-            tracker,
-        });
-        core.join(ConsumerRef::Push(shared.clone())).await?;
-        shared.rebalance().await;
-        info!(%group, client_id = core.client_id(), "push consumer started");
-        Ok(shared)
+/// Starts a push consumer: subscribes it to its retry topic when clustering, joins the
+/// instance and does the first rebalance.
+pub(crate) async fn start(
+    group: &str,
+    settings: &ConsumerSettings,
+    push: &PushSettings,
+    subscriptions: Arc<Subscriptions>,
+    listener: Arc<dyn DynListener>,
+) -> Result<Arc<PushShared>, ClientError> {
+    if settings.model == MessageModel::Clustering {
+        subscriptions.subscribe(&retry_topic(group), "*")?;
     }
-
-    pub(crate) fn core(&self) -> &Arc<ConsumerCore> {
-        &self.core
-    }
-
-    pub(crate) async fn rebalance(&self) {
-        let mut queues = self.queues.lock().await;
-        if !queues.closed {
-            rebalance::rebalance(&self.core, &mut *queues).await;
-        }
-    }
-
-    pub(crate) async fn persist_offsets(&self) {
-        if let Err(e) = self.core.offsets.persist_all(false).await {
-            debug!(group = %self.core.group, "offset commit failed: {e}");
-        }
-    }
-
-    /// Moves the owned queues of `topic` listed in `offsets` to their new offsets and pulls
-    /// again from there; messages in flight no longer move the offset.
-    pub(crate) async fn reset_offsets(&self, topic: &str, offsets: &[(MessageQueue, i64)]) {
-        let mut queues = self.queues.lock().await;
-        for (mq, offset) in offsets.iter().filter(|(mq, _)| mq.topic == topic) {
-            let Some(q) = queues.map.remove(mq) else {
-                continue;
-            };
-            q.task.stop().await;
-            q.pq.reset();
-            self.core.offsets.update(mq, *offset, false);
-            if let Err(e) = self.core.offsets.persist(mq).await {
-                warn!(%mq, "commit of the reset offset failed: {e}");
-            }
-            info!(%mq, offset, "offset reset");
-            if !queues.closed {
-                queues.spawn(mq.clone(), q.pq, *offset);
-            }
-        }
-    }
-
-    pub(crate) async fn assignment(&self) -> BTreeSet<MessageQueue> {
-        self.queues.lock().await.map.keys().cloned().collect()
-    }
-
-    /// Stops pulling, lets running listeners finish, commits offsets (waiting for the
-    /// brokers), and leaves the group.
-    pub(crate) async fn shutdown(&self) {
-        let group = self.core.group.clone();
-        self.core.instance.unregister_consumer(&group);
-        {
-            let mut queues = self.queues.lock().await;
-            queues.closed = true;
-            self.token.cancel();
-            for (_, q) in queues.map.drain() {
-                q.task.stop().await;
-            }
-        }
-        self.tracker.close();
-        self.tracker.wait().await;
-        self.consume.shutdown().await;
-        self.core.leave().await;
-        info!(%group, "push consumer stopped");
-    }
+    let core = Arc::new(
+        ConsumerCore::start(
+            group,
+            settings,
+            ConsumeType::ConsumePassively,
+            subscriptions,
+        )
+        .await?,
+    );
+    let consume = Arc::new(ConsumeService::new(
+        core.clone(),
+        listener,
+        push.consume_concurrency,
+        push.consume_batch_max,
+        push.max_reconsume_times,
+    ));
+    ConsumerRuntime::start(core.clone(), |token, tracker| PushQueues {
+        map: HashMap::new(),
+        core,
+        consume,
+        limits: push.limits,
+        token: token.clone(),
+        tracker: tracker.clone(),
+    })
+    .await
 }

@@ -16,17 +16,7 @@ use tracing::{info, warn};
 
 use super::allocate::allocate_averagely;
 use super::core::ConsumerCore;
-use super::pull::PullTask;
-
-/// The queues of a consumer and how they start and stop.
-pub(crate) trait QueueOwner {
-    /// The queues currently owned.
-    fn owned(&self) -> Vec<MessageQueue>;
-    /// Starts reading `mq` at `offset`.
-    fn start_queue(&mut self, mq: MessageQueue, offset: i64);
-    /// Gives `mq` up; the caller stops the returned pull task.
-    fn take_queue(&mut self, mq: &MessageQueue) -> Option<PullTask>;
-}
+use super::runtime::QueueOwner;
 
 /// The queues of `topic` this consumer should own; `None` when that cannot be known now.
 pub(crate) async fn target_queues(core: &ConsumerCore, topic: &str) -> Option<Vec<MessageQueue>> {

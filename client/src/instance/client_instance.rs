@@ -22,11 +22,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
+use super::member::MemberRef;
 use super::processor::InstanceProcessor;
 use super::routes::RouteTable;
 use crate::api::Api;
 use crate::config::ClientConfig;
-use crate::consumer::ConsumerRef;
 use crate::error::ClientError;
 use crate::route::{default_topic_route, TopicPublishInfo};
 
@@ -34,7 +34,7 @@ use crate::route::{default_topic_route, TopicPublishInfo};
 #[derive(Default)]
 struct Members {
     producers: BTreeSet<String>,
-    consumers: BTreeMap<String, ConsumerRef>,
+    consumers: BTreeMap<String, MemberRef>,
 }
 
 /// The shared client instance (RocketMQ's MQClientInstance).
@@ -270,7 +270,7 @@ impl ClientInstance {
     }
 
     /// Registers a consumer; a group may be registered once per instance.
-    pub(crate) fn register_consumer(&self, group: &str, c: ConsumerRef) -> Result<(), ClientError> {
+    pub(crate) fn register_consumer(&self, group: &str, c: MemberRef) -> Result<(), ClientError> {
         let mut m = self.members.lock();
         if m.consumers.contains_key(group) {
             return Err(ClientError::Config(format!(
@@ -286,11 +286,11 @@ impl ClientInstance {
         self.members.lock().consumers.remove(group);
     }
 
-    pub(crate) fn consumer(&self, group: &str) -> Option<ConsumerRef> {
+    pub(crate) fn consumer(&self, group: &str) -> Option<MemberRef> {
         self.members.lock().consumers.get(group).cloned()
     }
 
-    fn consumers(&self) -> Vec<ConsumerRef> {
+    fn consumers(&self) -> Vec<MemberRef> {
         self.members.lock().consumers.values().cloned().collect()
     }
 
@@ -301,11 +301,7 @@ impl ClientInstance {
         let m = self.members.lock();
         HeartbeatData {
             client_id: self.client_id.clone(),
-            consumer_data_set: m
-                .consumers
-                .values()
-                .map(ConsumerRef::consumer_data)
-                .collect(),
+            consumer_data_set: m.consumers.values().map(|c| c.consumer_data()).collect(),
             heartbeat_fingerprint: 0,
             producer_data_set: m
                 .producers

@@ -3,10 +3,12 @@
 //! timers, and answers the requests brokers send to clients.
 
 mod client_instance;
+mod member;
 mod processor;
 mod registry;
 mod routes;
 mod timers;
 
 pub(crate) use client_instance::ClientInstance;
+pub(crate) use member::{GroupMember, MemberRef};
 pub(crate) use registry::{acquire, release};

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fennec_client::{
-    ConsumeContext, ConsumeFromWhere, ConsumeResult, MessageExt, PullConsumer, PushConsumer,
+    ConsumeContext, ConsumeFromWhere, ConsumeResult, MessageExt, MessageListener, PullConsumer,
+    PushConsumer,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -86,12 +87,7 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
                 .consume_batch_max(w.batch.max(1))
                 .build()?;
             c.subscribe(&w.topic, "*")?;
-            let m = meter.clone();
-            c.start(move |msgs: &[MessageExt], _: &ConsumeContext| {
-                record(&m, msgs);
-                ConsumeResult::Success
-            })
-            .await?;
+            c.start(Recorder(meter.clone())).await?;
             done.await;
             c.shutdown().await;
         }
@@ -121,4 +117,14 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
     reporter
         .await
         .map_err(|e| BenchError::Internal(e.to_string()))
+}
+
+/// The push listener: counts what arrives.
+struct Recorder(Arc<Meter>);
+
+impl MessageListener for Recorder {
+    async fn consume(&self, msgs: &[MessageExt], _: &ConsumeContext) -> ConsumeResult {
+        record(&self.0, msgs);
+        ConsumeResult::Success
+    }
 }

@@ -1,4 +1,4 @@
-//! [`ProducerBuilder`] and the producer's settings, with RocketMQ's defaults.
+//! [`ProducerBuilder`]: how a [`Producer`] is made, with RocketMQ's defaults.
 
 use std::time::Duration;
 
@@ -6,22 +6,9 @@ use fennec_common::message::compression::COMPRESS_OVER;
 
 use super::handle::Producer;
 use super::prepare::MessageLimits;
+use super::settings::ProducerSettings;
 use crate::config::{client_setters, validate_group, ClientConfig};
 use crate::error::ClientError;
-
-/// Everything a producer is configured with.
-#[derive(Debug, Clone)]
-pub(crate) struct ProducerSettings {
-    pub(crate) group: String,
-    pub(crate) client: ClientConfig,
-    /// Time for a whole send, retries included (`sendMsgTimeout`).
-    pub(crate) send_timeout: Duration,
-    /// Attempts after the first (`retryTimesWhenSendFailed`).
-    pub(crate) retry_times: u32,
-    pub(crate) limits: MessageLimits,
-    /// Queues per broker asked for when the broker creates a topic (`defaultTopicQueueNums`).
-    pub(crate) default_topic_queue_nums: i32,
-}
 
 /// Builds a [`Producer`]. Defaults: send timeout 3 s, 2 retries, 4 MiB bodies at most,
 /// bodies of 4 KiB or more compressed, 4 queues per broker for topics created on first send.
@@ -30,8 +17,15 @@ pub struct ProducerBuilder {
     settings: ProducerSettings,
 }
 
+impl Producer {
+    /// A builder for a producer of `group`.
+    pub fn builder(group: impl Into<String>) -> ProducerBuilder {
+        ProducerBuilder::new(group.into())
+    }
+}
+
 impl ProducerBuilder {
-    pub(super) fn new(group: String) -> Self {
+    fn new(group: String) -> Self {
         ProducerBuilder {
             settings: ProducerSettings {
                 group,

@@ -19,9 +19,9 @@ use fennec_common::protocol::body::MessageQueue;
 use tokio::time::Instant;
 use tracing::warn;
 
-use super::builder::{ProducerBuilder, ProducerSettings};
 use super::prepare::{prepare_batch, prepare_message, Outgoing};
 use super::sender::Sender;
+use super::settings::ProducerSettings;
 use super::SendResult;
 use crate::error::ClientError;
 use crate::lifecycle::{shutdown_on_drop, Lifecycle};
@@ -34,11 +34,6 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// A builder for a producer of `group`.
-    pub fn builder(group: impl Into<String>) -> ProducerBuilder {
-        ProducerBuilder::new(group.into())
-    }
-
     pub(super) fn new(settings: ProducerSettings) -> Self {
         Producer {
             settings,

@@ -7,6 +7,7 @@ mod handle;
 mod prepare;
 mod result;
 mod sender;
+mod settings;
 
 pub use builder::ProducerBuilder;
 pub use handle::Producer;

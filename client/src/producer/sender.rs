@@ -16,9 +16,9 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info};
 
-use super::builder::ProducerSettings;
 use super::fault::{select_queue, LatencyFault};
 use super::prepare::Outgoing;
+use super::settings::ProducerSettings;
 use super::SendResult;
 use crate::api::send_request;
 use crate::error::ClientError;

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fennec_common::protocol::header::HeaderError;
 use fennec_common::protocol::BodyError;
 use fennec_common::remoting::{RemotingError, ResponseCode};
 
@@ -138,22 +137,6 @@ impl ClientError {
             ClientError::Broker { code, .. } => Some(*code),
             ClientError::SendFailed { last, .. } => last.response_code(),
             _ => None,
-        }
-    }
-
-    pub(crate) fn bad_header(what: &'static str, addr: &str, e: HeaderError) -> Self {
-        ClientError::BadResponse {
-            what,
-            addr: addr.to_string(),
-            reason: e.to_string(),
-        }
-    }
-
-    pub(crate) fn bad_body(what: &'static str, addr: &str, e: BodyError) -> Self {
-        ClientError::BadResponse {
-            what,
-            addr: addr.to_string(),
-            reason: e.to_string(),
         }
     }
 }

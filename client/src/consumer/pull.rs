@@ -34,7 +34,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
 use super::core::ConsumerCore;
-use crate::api::{PullResponse, PullStatus};
+use fennec_common::protocol::request::pull::{PullReply, PullStatus};
 
 /// Wait after a failed pull (`pullTimeDelayMillsWhenException`).
 pub(crate) const PULL_RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -120,7 +120,7 @@ pub(crate) fn pull_header(
 /// The messages of a FOUND response this subscription wants, with MIN_OFFSET and
 /// MAX_OFFSET set.
 pub(crate) fn found_messages(
-    resp: &PullResponse,
+    resp: &PullReply,
     sub: &SubscriptionData,
 ) -> Result<Vec<MessageExt>, RecordError> {
     let mut msgs = decode_records(&resp.body, true)?;

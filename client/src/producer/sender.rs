@@ -20,7 +20,6 @@ use super::fault::{select_queue, LatencyFault};
 use super::prepare::Outgoing;
 use super::settings::ProducerSettings;
 use super::SendResult;
-use crate::api::send_request;
 use crate::error::ClientError;
 use crate::instance::{self, ClientInstance};
 use crate::route::TopicPublishInfo;
@@ -142,10 +141,16 @@ impl Sender {
             mq,
             self.settings.default_topic_queue_nums,
         );
-        let request = send_request(&header, out.body.clone());
         self.instance
             .api()
-            .send(&addr, mq, request, out.msg_id.clone(), timeout)
+            .send(
+                &addr,
+                mq,
+                header,
+                out.body.clone(),
+                out.msg_id.clone(),
+                timeout,
+            )
             .await
     }
 
@@ -166,7 +171,7 @@ impl Sender {
         );
         self.instance
             .api()
-            .send_oneway(&addr, send_request(&header, out.body.clone()))
+            .send_oneway(&addr, header, out.body.clone())
             .await
     }
 

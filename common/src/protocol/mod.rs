@@ -5,6 +5,7 @@ pub mod body;
 pub mod fastjson;
 pub mod header;
 pub mod perm;
+pub mod request;
 pub mod topic;
 
 use bytes::Bytes;

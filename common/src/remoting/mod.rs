@@ -6,6 +6,7 @@
 //! requests to a [`RequestProcessor`] in their own tasks; a writer task drains an outbound
 //! queue, encoding everything already queued into one buffer per socket write.
 
+mod call;
 mod client;
 pub mod code;
 pub mod codec;
@@ -16,6 +17,7 @@ mod header_binary;
 mod header_json;
 mod server;
 
+pub use call::CallError;
 pub use client::{ClientConfig, RemotingClient};
 pub use code::{LanguageCode, RequestCode, ResponseCode, SerializeType};
 pub use codec::RemotingCodec;

@@ -3,8 +3,9 @@
 //! * a full disk (a tmpfs filled with a ballast file) refuses sends with
 //!   SERVICE_NOT_AVAILABLE and a remark naming the file that could not be created, whether
 //!   the commit log or a consume queue needed it, while pulls and key queries keep working;
-//!   deleting the ballast lets sends through again without a restart, and a restart on the
-//!   same store finds every acknowledged message, intact, at contiguous queue offsets;
+//!   deleting the ballast lets sends through again without a restart (or, deleted while the
+//!   broker is stopped, the restart dispatches what the full disk held up), and a restart on
+//!   the same store finds every acknowledged message, intact, at contiguous queue offsets;
 //! * a failed msync (ext4 on a loop device whose backing tmpfs is full) poisons the store:
 //!   sends are refused, reads are served, and after a restart every acknowledged message is
 //!   there although the kernel dropped the pages it could not write.
@@ -137,9 +138,18 @@ async fn assert_acked_stored(admin: &RemotingClient, addr: &str, acked: &Acked) 
     stored
 }
 
+/// When the ballast goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FreeSpace {
+    /// While the broker runs: it must accept sends again by itself.
+    Running,
+    /// While it is stopped: the restart must complete what the full disk held up.
+    Stopped,
+}
+
 /// Fills the disk under a running broker until sends are refused because `blocked_dir`
-/// (under the store) cannot get a new file, frees it, and restarts.
-async fn disk_full_case(cq_file_size: usize, body_len: usize, blocked_dir: &str) {
+/// (under the store) cannot get a new file, frees it (see [`FreeSpace`]), and restarts.
+async fn disk_full_case(cq_file_size: usize, body_len: usize, blocked_dir: &str, free: FreeSpace) {
     let fs = match Tmpfs::mount(32) {
         Ok(fs) => fs,
         Err(why) => {
@@ -180,7 +190,14 @@ async fn disk_full_case(cq_file_size: usize, body_len: usize, blocked_dir: &str)
     assert!(info["storeRefusal"].contains("disk full"), "{info:?}");
     assert_reads_served(&admin, &addr, &acked).await;
 
-    std::fs::remove_file(&ballast).expect("delete ballast");
+    if free == FreeSpace::Stopped {
+        cluster.broker(0).stop();
+        std::fs::remove_file(&ballast).expect("delete ballast");
+        cluster.broker(0).restart();
+    } else {
+        std::fs::remove_file(&ballast).expect("delete ballast");
+    }
+    let addr = cluster.brokers[0].addr();
     let mut i = MAX_SENDS * 3;
     let accepted = poll_for("sends accepted again", RECOVERY_TIMEOUT, || {
         i += 1;
@@ -217,13 +234,18 @@ async fn disk_full_case(cq_file_size: usize, body_len: usize, blocked_dir: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_disk_at_commit_log_roll_refuses_sends_until_space_is_freed() {
     // Consume queue files outlast the test; two 4 MiB commit log files hold ~500 messages.
-    disk_full_case(60_000, 16 << 10, "commitlog").await;
+    disk_full_case(60_000, 16 << 10, "commitlog", FreeSpace::Running).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_disk_at_consume_queue_roll_refuses_sends_until_space_is_freed() {
     // 100 entries per consume queue file: one rolls long before the commit log fills.
-    disk_full_case(2_000, 1 << 10, "consumequeue").await;
+    disk_full_case(2_000, 1 << 10, "consumequeue", FreeSpace::Running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_after_a_full_disk_rebuilds_the_held_up_consume_queue() {
+    disk_full_case(2_000, 1 << 10, "consumequeue", FreeSpace::Stopped).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,18 +5,21 @@
 //! it over the file and fsyncs the directory, so a crash leaves either the old or the new
 //! content. Loading falls back to `.bak` when the main file is missing or unparseable.
 //! Writers hand snapshots to one `fennec-persist` thread, which coalesces queued snapshots of
-//! the same file so that only the newest is written; tokio workers never touch the disk.
+//! the same file so that only the newest is written; tokio workers never touch the disk. A
+//! snapshot that cannot be written (a full disk) is retried every second until it is, or
+//! until a newer snapshot of the same file replaces it.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use crossbeam_channel::{unbounded, Receiver, Sender};
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 /// Reads a JSON file written by [`write_atomically`] (or by Java RocketMQ: fastjson quirks
 /// are accepted), falling back to its `.bak`; `Ok(None)` when neither exists.
@@ -44,6 +47,7 @@ fn bak_path(path: &Path) -> PathBuf {
 }
 
 /// Replaces `path` with `content` so that a crash leaves the old or the new file intact.
+/// On failure (a full disk, say) the file keeps its old content and no `.tmp` is left.
 pub fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
@@ -53,18 +57,21 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
-    {
-        let mut f = File::create(&tmp)?;
+    let written = File::create(&tmp).and_then(|mut f| {
         f.write_all(content)?;
-        f.sync_all()?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    fs::rename(&tmp, path)?;
     File::open(dir)?.sync_all()
 }
 
 enum Job {
     Write(PathBuf, Vec<u8>),
-    /// Called once every job queued before this one is written.
+    /// Called once every job queued before this one is written (or has failed and waits for
+    /// its retry).
     Barrier(Box<dyn FnOnce() + Send>),
 }
 
@@ -133,11 +140,29 @@ impl Persister {
     }
 }
 
+/// How often snapshots that could not be written (on a full disk, say) are tried again.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
 fn run(rx: Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
-        let mut latest: HashMap<PathBuf, Vec<u8>> = HashMap::new();
+    // The newest snapshot of each file whose last write failed; retried until written (or
+    // replaced by a newer snapshot of the same file).
+    let mut failed: HashMap<PathBuf, Vec<u8>> = HashMap::new();
+    loop {
+        let first = if failed.is_empty() {
+            match rx.recv() {
+                Ok(job) => Some(job),
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(RETRY_INTERVAL) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        };
+        let mut latest = failed.clone();
         let mut barriers = Vec::new();
-        for job in std::iter::once(first).chain(rx.try_iter()) {
+        for job in first.into_iter().chain(rx.try_iter()) {
             match job {
                 Job::Write(path, content) => {
                     latest.insert(path, content);
@@ -145,13 +170,35 @@ fn run(rx: Receiver<Job>) {
                 Job::Barrier(done) => barriers.push(done),
             }
         }
-        for (path, content) in latest {
-            if let Err(e) = write_atomically(&path, &content) {
-                error!(path = %path.display(), "cannot write metadata file: {e}");
-            }
-        }
+        write_all(latest, &mut failed);
         for done in barriers {
             done();
+        }
+    }
+    if !failed.is_empty() {
+        let retry = failed.clone();
+        write_all(retry, &mut failed);
+        for path in failed.keys() {
+            error!(path = %path.display(), "metadata file not written at shutdown; it keeps its previous content");
+        }
+    }
+}
+
+/// Writes each snapshot; keeps in `failed` those that could not be written.
+fn write_all(latest: HashMap<PathBuf, Vec<u8>>, failed: &mut HashMap<PathBuf, Vec<u8>>) {
+    for (path, content) in latest {
+        match write_atomically(&path, &content) {
+            Ok(()) => {
+                if failed.remove(&path).is_some() {
+                    info!(path = %path.display(), "metadata file written after earlier failures");
+                }
+            }
+            Err(e) => {
+                if !failed.contains_key(&path) {
+                    error!(path = %path.display(), "cannot write metadata file, retrying: {e}");
+                }
+                failed.insert(path, content);
+            }
         }
     }
 }
@@ -191,6 +238,30 @@ mod tests {
         assert_eq!(
             load::<BTreeMap<String, i32>>(&path).unwrap().unwrap()["v"],
             99
+        );
+        p.stop();
+    }
+
+    #[test]
+    fn failed_writes_are_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        // A regular file where the directory must go makes the write fail.
+        let blocker = dir.path().join("config");
+        fs::write(&blocker, b"not a directory").unwrap();
+        let path = blocker.join("x.json");
+        let p = Persister::start().unwrap();
+        p.submit(path.clone(), br#"{"v":1}"#.to_vec());
+        p.sync();
+        assert!(!path.exists());
+        fs::remove_file(&blocker).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !path.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            load::<BTreeMap<String, i32>>(&path).unwrap().unwrap()["v"],
+            1,
+            "the failed snapshot was written by a retry"
         );
         p.stop();
     }

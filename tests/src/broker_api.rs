@@ -1,15 +1,19 @@
 //! Broker requests for tests, sent with `fennec-common` types exactly as a client or admin
-//! tool would: create a topic, wait for its route, read and commit offsets, and raw pulls.
+//! tool would: create a topic, wait for its route, read and commit offsets, raw pulls, raw
+//! sends that report the broker's code and remark, key queries and the runtime info.
 
 use std::time::Duration;
 
 use fennec_common::message::record::decode_records;
 use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::TopicRouteData;
+use std::collections::BTreeMap;
+
+use fennec_common::protocol::body::{KvTable, TopicRouteData};
 use fennec_common::protocol::decode_body;
 use fennec_common::protocol::header::{
     CreateTopicRequestHeader, GetRouteInfoRequestHeader, OffsetResponseHeader,
     PullMessageRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
+    QueryMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
     UpdateConsumerOffsetRequestHeader, PULL_FLAG_SUBSCRIPTION, PULL_FLAG_SUSPEND,
 };
 use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
@@ -237,4 +241,105 @@ pub async fn read_queue(
         offset = p.next_begin_offset;
         out.extend(p.messages);
     }
+}
+
+/// The broker's answer to one raw send.
+#[derive(Debug, Clone)]
+pub struct SendReply {
+    pub code: i32,
+    pub remark: String,
+    /// Queue offset of the stored message, when the send succeeded.
+    pub queue_offset: Option<i64>,
+}
+
+/// Sends one message with `KEYS` = `key` to queue `queue_id` of `topic` as SEND_MESSAGE_V2,
+/// and returns the broker's code and remark whatever they are.
+pub async fn send_raw(
+    client: &RemotingClient,
+    addr: &str,
+    (topic, queue_id): (&str, i32),
+    key: &str,
+    body: &str,
+) -> SendReply {
+    let header = SendMessageRequestHeaderV2 {
+        producer_group: "RAW_PRODUCER".to_string(),
+        topic: topic.to_string(),
+        default_topic: "TBW102".to_string(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: fennec_common::time::now_millis(),
+        flag: 0,
+        properties: Some(format!("KEYS\u{1}{key}\u{2}")),
+        reconsume_times: None,
+        unit_mode: None,
+        max_reconsume_times: None,
+        batch: None,
+        broker_name: None,
+    };
+    let request = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
+        .with_body(body.to_string());
+    let resp = client
+        .invoke(addr, request, REQUEST_TIMEOUT)
+        .await
+        .expect("SEND_MESSAGE_V2");
+    let queue_offset = (resp.code == 0).then(|| {
+        resp.decode_header::<SendMessageResponseHeader>()
+            .expect("send response header")
+            .queue_offset
+    });
+    SendReply {
+        code: resp.code,
+        remark: resp.remark_str().to_string(),
+        queue_offset,
+    }
+}
+
+/// The messages of `topic` whose `KEYS` is `key` (QUERY_MESSAGE, filtered).
+pub async fn query_by_key(
+    client: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    key: &str,
+) -> Vec<MessageExt> {
+    let header = QueryMessageRequestHeader {
+        topic: topic.to_string(),
+        key: key.to_string(),
+        max_num: 32,
+        begin_timestamp: 0,
+        end_timestamp: i64::MAX,
+    };
+    let resp = client
+        .invoke(
+            addr,
+            RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &header),
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .expect("QUERY_MESSAGE");
+    if resp.code == i32::from(ResponseCode::QUERY_NOT_FOUND) {
+        return Vec::new();
+    }
+    assert_eq!(resp.code, 0, "query {key}: {}", resp.remark_str());
+    decode_records(&resp.body, true)
+        .expect("records")
+        .into_iter()
+        .filter(|m| m.properties.get("KEYS") == Some(key))
+        .collect()
+}
+
+/// GET_BROKER_RUNTIME_INFO as a map.
+pub async fn runtime_info(client: &RemotingClient, addr: &str) -> BTreeMap<String, String> {
+    let resp = client
+        .invoke(
+            addr,
+            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .expect("GET_BROKER_RUNTIME_INFO");
+    assert_eq!(resp.code, 0, "runtime info: {}", resp.remark_str());
+    decode_body::<KvTable>(&resp.body)
+        .expect("runtime info body")
+        .table
 }

@@ -53,9 +53,19 @@ pub struct TestBroker {
 }
 
 impl TestBroker {
-    /// Writes broker.conf under `dir` and starts the broker.
+    /// Writes broker.conf under `dir` and starts the broker with its store in `dir/store`.
     pub fn start(namesrv: SocketAddr, dir: &Path, spec: BrokerSpec) -> TestBroker {
-        let store = dir.join("store");
+        TestBroker::start_with_store(namesrv, dir, &dir.join("store"), spec)
+    }
+
+    /// Writes broker.conf under `dir` and starts the broker with its store in `store`.
+    pub fn start_with_store(
+        namesrv: SocketAddr,
+        dir: &Path,
+        store: &Path,
+        spec: BrokerSpec,
+    ) -> TestBroker {
+        let store = store.to_path_buf();
         let conf = dir.join("broker.conf");
         let mut text = format!(
             "brokerClusterName={CLUSTER_NAME}\nbrokerName={}\nbrokerId=0\nnamesrvAddr={namesrv}\n\

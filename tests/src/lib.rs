@@ -7,7 +7,8 @@
 //! * [`cluster`]: a real nameserver plus brokers with small store files, restartable;
 //! * [`mqadmin`]: run the real `mqadmin` binary against a cluster and parse its `--json`
 //!   (read with [`json`]);
-//! * [`sdk`]: SDK producers and consumers started against a cluster.
+//! * [`sdk`]: SDK producers and consumers started against a cluster;
+//! * [`mount`]: small tmpfs and failing ext4 file systems for disk-fault tests (root only).
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
@@ -15,6 +16,7 @@
 pub mod broker_api;
 pub mod cluster;
 pub mod json;
+pub mod mount;
 pub mod mqadmin;
 pub mod namesrv;
 pub mod poll;

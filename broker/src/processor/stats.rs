@@ -56,6 +56,9 @@ pub fn runtime_info(b: &Broker) -> Handled {
         "dispatchBehindBytes",
         b.store.dispatch_behind_bytes().to_string(),
     );
+    // Fennec keys: why sends are refused ("" while accepted) and where dispatch stopped.
+    put("storeRefusal", b.store.refusal().unwrap_or_default());
+    put("dispatchStopped", s.dispatch_stopped.unwrap_or_default());
     put("pageCacheLockTimeMills", "0".to_string());
     put("earliestMessageTimeStamp", earliest.to_string());
     put("bootTimestamp", b.boot_timestamp.to_string());

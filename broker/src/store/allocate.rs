@@ -2,16 +2,26 @@
 //! need (blocks reserved with fallocate) and warms its pages, so the append that rolls over
 //! only swaps in a ready file. When an append needs the file while it is still being warmed,
 //! warming stops at the next 1 MiB chunk and the file is handed over.
+//!
+//! When the file system is full (ENOSPC) the thread retries the same file every
+//! [`RETRY_INTERVAL`] until it succeeds. An append that needs the file meanwhile is refused:
+//! it marks the commit log out of space ([`Allocator::retry_after_no_space`]) and the first
+//! successful retry clears that mark, so appends resume on their own once space is freed.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
 use super::error::StoreError;
+use super::health::{SpaceUser, StoreHealth};
 use super::mapped_file::{MappedFile, MappedFileWriter};
+
+/// How often a file that could not be created for lack of space is tried again.
+pub(crate) const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Default)]
 struct State {
@@ -31,10 +41,16 @@ pub(crate) struct Allocator {
     state: Mutex<State>,
     cv: Condvar,
     urgent: AtomicBool,
+    health: Arc<StoreHealth>,
 }
 
 impl Allocator {
-    pub(crate) fn new(dir: PathBuf, file_size: usize, warm: bool) -> Arc<Allocator> {
+    pub(crate) fn new(
+        dir: PathBuf,
+        file_size: usize,
+        warm: bool,
+        health: Arc<StoreHealth>,
+    ) -> Arc<Allocator> {
         Arc::new(Allocator {
             dir,
             file_size,
@@ -42,6 +58,7 @@ impl Allocator {
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
             urgent: AtomicBool::new(false),
+            health,
         })
     }
 
@@ -55,11 +72,19 @@ impl Allocator {
         let mut st = self.state.lock();
         let known = st.requested == Some(start)
             || st.in_progress == Some(start)
-            || st.ready.as_ref().is_some_and(|(s, _)| *s == start);
+            || matches!(&st.ready, Some((s, Ok(_))) if *s == start);
         if !known {
             st.requested = Some(start);
             self.cv.notify_all();
         }
+    }
+
+    /// An append could not get the file starting at `start` because the disk is full:
+    /// refuses appends with `why` until the thread, asked to retry, creates it.
+    pub(crate) fn retry_after_no_space(&self, start: i64, why: String) {
+        // Marked before the request, so the retry that succeeds clears it afterwards.
+        self.health.set_no_space(SpaceUser::CommitLog, why);
+        self.request(start);
     }
 
     /// The prepared file starting at `start`, waiting for it if it is being prepared (and
@@ -76,7 +101,7 @@ impl Allocator {
 
     /// Whether the next file is prepared and waiting.
     pub(crate) fn is_ready(&self) -> bool {
-        self.state.lock().ready.is_some()
+        matches!(self.state.lock().ready, Some((_, Ok(_))))
     }
 
     fn take_inner(&self, start: i64, urgent: bool) -> Option<Result<MappedFileWriter, StoreError>> {
@@ -105,46 +130,88 @@ impl Allocator {
     }
 
     fn run(&self) {
+        // The file to try again (and when) after the disk was full.
+        let mut retry: Option<(i64, Instant)> = None;
         loop {
-            let start = {
-                let mut st = self.state.lock();
-                loop {
-                    if st.stop {
-                        return;
-                    }
-                    if let Some(start) = st.requested {
-                        st.requested = None;
-                        st.in_progress = Some(start);
-                        // A stale ready file (never taken) is dropped; recovery deletes it.
-                        st.ready = None;
-                        break start;
-                    }
-                    self.cv.wait(&mut st);
-                }
+            let Some(start) = self.next_job(&mut retry) else {
+                return;
             };
             self.urgent.store(false, Ordering::Release);
-            let result = MappedFile::create(&self.dir, start, self.file_size).and_then(|f| {
-                f.writer().ok_or_else(|| StoreError::BadFile {
-                    path: f.path().to_path_buf(),
-                    reason: "new file already has a writer".into(),
-                })
-            });
-            let result = result.map(|mut w| {
-                if self.warm {
-                    let t = std::time::Instant::now();
-                    let done = w.warm(|| self.urgent.load(Ordering::Acquire));
-                    tracing::debug!(start, done, elapsed = ?t.elapsed(), "warmed commit log file");
+            let result = self.create(start);
+            match &result {
+                Ok(_) => {
+                    if retry.take().is_some() {
+                        tracing::info!(start, "disk space available: commit log file created");
+                    }
                 }
-                w
-            });
-            if let Err(e) = &result {
-                tracing::warn!(start, error = %e, "cannot prepare the next commit log file");
+                Err(e) if e.is_no_space() => {
+                    if retry.is_none() {
+                        tracing::warn!(start, error = %e.with_cause(), "disk full: cannot create the next commit log file; retrying");
+                    }
+                    retry = Some((start, Instant::now() + RETRY_INTERVAL));
+                }
+                Err(e) => {
+                    retry = None;
+                    tracing::warn!(start, error = %e.with_cause(), "cannot prepare the next commit log file");
+                }
             }
+            let created = result.is_ok();
             let mut st = self.state.lock();
             st.in_progress = None;
             st.ready = Some((start, result));
             self.cv.notify_all();
+            drop(st);
+            if created {
+                self.health.clear_no_space(SpaceUser::CommitLog);
+            }
         }
+    }
+
+    /// Waits for a request, or for the retry of a file the full disk refused, and marks it
+    /// in progress; `None` once stopped.
+    fn next_job(&self, retry: &mut Option<(i64, Instant)>) -> Option<i64> {
+        let mut st = self.state.lock();
+        loop {
+            if st.stop {
+                return None;
+            }
+            if let Some(start) = st.requested.take() {
+                // A stale ready file (never taken) is dropped; recovery deletes it.
+                st.ready = None;
+                st.in_progress = Some(start);
+                return Some(start);
+            }
+            match *retry {
+                // Only while the failure is still the latest answer (nobody took it).
+                Some((start, due)) if matches!(&st.ready, Some((s, Err(_))) if *s == start) => {
+                    if Instant::now() >= due {
+                        st.ready = None;
+                        st.in_progress = Some(start);
+                        return Some(start);
+                    }
+                    self.cv.wait_until(&mut st, due);
+                }
+                _ => {
+                    *retry = None;
+                    self.cv.wait(&mut st);
+                }
+            }
+        }
+    }
+
+    fn create(&self, start: i64) -> Result<MappedFileWriter, StoreError> {
+        let mut w = MappedFile::create(&self.dir, start, self.file_size).and_then(|f| {
+            f.writer().ok_or_else(|| StoreError::BadFile {
+                path: f.path().to_path_buf(),
+                reason: "new file already has a writer".into(),
+            })
+        })?;
+        if self.warm {
+            let t = Instant::now();
+            let done = w.warm(|| self.urgent.load(Ordering::Acquire));
+            tracing::debug!(start, done, elapsed = ?t.elapsed(), "warmed commit log file");
+        }
+        Ok(w)
     }
 }
 
@@ -155,7 +222,7 @@ mod tests {
     #[test]
     fn prepares_files_ahead_and_hands_them_over() {
         let dir = tempfile::tempdir().unwrap();
-        let a = Allocator::new(dir.path().to_path_buf(), 4 << 20, true);
+        let a = Allocator::new(dir.path().to_path_buf(), 4 << 20, true, Arc::default());
         let t = a.spawn().unwrap();
         assert!(a.take(0).is_none(), "nothing requested");
         a.request(4 << 20);

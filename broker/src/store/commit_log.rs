@@ -7,7 +7,9 @@
 //! place, memcpys into the map and publishes the new write position. A record that does not
 //! fit (`len + 8 > space left`) ends the file with the blank marker
 //! `[i32 remaining][i32 BLANK_MAGIC]` and goes into the next file, which the allocation
-//! thread has usually prepared already.
+//! thread has usually prepared already. If that file cannot be created because the disk is
+//! full, the append fails, appends are refused and the allocation thread retries (see
+//! `allocate.rs`); the log stays consistent (the old file ends with its blank marker).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -247,13 +249,21 @@ impl CommitLog {
                 self.files.push(w.file().clone())?;
                 w
             }
-            None => {
-                let f = self.files.create_file(start)?;
-                f.writer().ok_or_else(|| StoreError::BadFile {
+            None => match self.files.create_file(start) {
+                Ok(f) => f.writer().ok_or_else(|| StoreError::BadFile {
                     path: f.path().to_path_buf(),
                     reason: "new file already has a writer".into(),
-                })?
-            }
+                })?,
+                Err(e) if e.is_no_space() => {
+                    let why = format!(
+                        "disk full: cannot create commit log file: {}",
+                        e.with_cause()
+                    );
+                    self.allocator.retry_after_no_space(start, why);
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            },
         };
         self.allocator.request(start + self.file_size() as i64);
         tracing::debug!(start, "commit log rolled to a new file");
@@ -340,12 +350,13 @@ impl CommitLog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::message::{encode_message, Limits, StoreMessage};
     use fennec_common::message::record::parse_record;
 
-    fn encoded(queue_id: i32, body_len: usize) -> Encoded {
+    /// One encoded message of topic `T` with a body of `body_len` bytes.
+    pub(crate) fn encoded(queue_id: i32, body_len: usize) -> Encoded {
         let msg = StoreMessage {
             queue_id,
             ..crate::store::message::tests::msg(body_len, "")
@@ -363,7 +374,7 @@ mod tests {
     #[test]
     fn appends_roll_over_with_a_blank_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let alloc = Allocator::new(dir.path().to_path_buf(), 4096, false);
+        let alloc = Allocator::new(dir.path().to_path_buf(), 4096, false, Arc::default());
         let thread = alloc.spawn().unwrap();
         let files = MappedFileQueue::load(dir.path(), 4096).unwrap();
         let cl = CommitLog::new(files, alloc.clone());

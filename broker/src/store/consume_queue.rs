@@ -112,6 +112,7 @@ impl ConsumeQueue {
         self.queue_id
     }
 
+    #[cfg(test)]
     pub(crate) fn files(&self) -> &MappedFileQueue {
         &self.files
     }
@@ -347,7 +348,7 @@ impl ConsumeQueue {
     }
 
     /// Flushes dirty files when at least `least_bytes` are dirty (0: always).
-    pub(crate) fn flush(&self, least_bytes: i64) -> std::io::Result<u64> {
+    pub(crate) fn flush(&self, least_bytes: i64) -> Result<u64, StoreError> {
         if self.files.dirty_bytes() > 0 && self.files.dirty_bytes() >= least_bytes {
             self.files.flush()
         } else {

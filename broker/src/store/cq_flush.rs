@@ -3,6 +3,9 @@
 //! `flushConsumeQueueLeastPages` dirty pages; every `flushConsumeQueueThoroughInterval` (and
 //! at shutdown) it msyncs every queue and the IndexFiles and then writes the checkpoint, whose
 //! dispatch offset was read *before* those flushes, so everything below it is durable.
+//! A failed msync or checkpoint write poisons the store; a poisoned store writes no more
+//! checkpoints (and keeps its `abort` file at shutdown), so the next start recovers by
+//! scanning the log as after a crash.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -91,8 +94,9 @@ impl QueueFlusher {
             }
             let stopping = self.control.stopping();
             let thorough = stopping || last_thorough.elapsed() >= self.thorough;
-            if let Err(e) = self.flush(thorough) {
-                self.health.poison(e.to_string());
+            match self.flush(thorough) {
+                Ok(()) | Err(StoreError::Poisoned(_)) => {}
+                Err(e) => self.health.poison(e.with_cause()),
             }
             if thorough {
                 last_thorough = Instant::now();
@@ -109,18 +113,19 @@ impl QueueFlusher {
         let logics_ts = self.dispatcher.last_timestamp();
         let least = if thorough { 0 } else { self.least_bytes };
         for q in self.queues.all() {
-            let n = q
-                .flush(least)
-                .map_err(StoreError::io("msync consume queue", q.files().dir()))?;
+            let n = q.flush(least)?;
             self.msyncs.fetch_add(n, Ordering::Relaxed);
         }
         if !thorough {
             return Ok(());
         }
         if let Some(index) = &self.index {
-            index
-                .flush()
-                .map_err(StoreError::io("msync index", self.commit_log.files().dir()))?;
+            index.flush()?;
+        }
+        // After a failed msync the commit log's flushed offset may claim bytes the kernel
+        // dropped: the checkpoint keeps its last good state so the next start scans.
+        if let Some(why) = self.health.poisoned() {
+            return Err(StoreError::Poisoned(why.to_string()));
         }
         let physic_ts = self.commit_log.last_store_timestamp();
         let flushed = self.flusher.flushed_offset();

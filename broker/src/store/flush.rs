@@ -9,7 +9,8 @@
 //!   thread drains all queued requests, does one flush up to the current write position and
 //!   completes every request it covers. A put with WAIT=false only wakes the thread.
 //!
-//! A failed msync poisons the store and fails every waiter.
+//! A failed msync poisons the store and fails every waiter; a poisoned store flushes no more
+//! (its flushed offset, which the checkpoint records, stays below the failure).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -133,6 +134,11 @@ impl Flusher {
     }
 
     fn flush(&self, whole_pages_only: bool) -> bool {
+        // Once an msync failed, a later one may succeed although the kernel dropped the
+        // pages that failed (the error is reported once): nothing counts as flushed anymore.
+        if self.health.poisoned().is_some() {
+            return false;
+        }
         let files = self.commit_log.files();
         let result = if whole_pages_only {
             files.flush_whole_pages()
@@ -147,7 +153,8 @@ impl Flusher {
                 true
             }
             Err(e) => {
-                self.health.poison(format!("commit log msync failed: {e}"));
+                self.health
+                    .poison(format!("commit log msync failed: {}", e.with_cause()));
                 false
             }
         }

@@ -145,9 +145,9 @@ impl IndexService {
         (out, last_ts, last_phy)
     }
 
-    pub(crate) fn flush(&self) -> std::io::Result<()> {
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
         for f in self.files() {
-            f.flush()?;
+            f.flush().map_err(StoreError::io("msync", f.path()))?;
         }
         Ok(())
     }

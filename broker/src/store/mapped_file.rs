@@ -54,6 +54,8 @@ pub struct MappedFile {
 }
 
 /// Creates (or extends) `path` to `size` bytes with blocks reserved, and returns it open.
+/// A file this call created is removed again if its blocks cannot be reserved (a full disk
+/// must not leave a short file behind for the next start to trip over).
 fn reserve(path: &Path, size: usize, create_new: bool) -> Result<File, StoreError> {
     let file = OpenOptions::new()
         .read(true)
@@ -63,8 +65,15 @@ fn reserve(path: &Path, size: usize, create_new: bool) -> Result<File, StoreErro
         .open(path)
         .map_err(StoreError::io("open", path))?;
     let len = i64::try_from(size).map_err(|_| StoreError::Config(format!("file size {size}")))?;
-    nix::fcntl::posix_fallocate(&file, 0, len)
-        .map_err(|e| StoreError::io("fallocate", path)(io::Error::from(e)))?;
+    if let Err(e) = nix::fcntl::posix_fallocate(&file, 0, len) {
+        if create_new {
+            drop(file);
+            if let Err(rm) = std::fs::remove_file(path) {
+                tracing::warn!(path = %path.display(), error = %rm, "cannot remove a file whose blocks could not be reserved");
+            }
+        }
+        return Err(StoreError::io("fallocate", path)(io::Error::from(e)));
+    }
     Ok(file)
 }
 
@@ -98,13 +107,7 @@ impl MappedFile {
     /// written yet (`wrote` = 0).
     pub fn create(dir: &Path, start: i64, size: usize) -> Result<Arc<MappedFile>, StoreError> {
         let path = dir.join(file_name(start));
-        let file = match reserve(&path, size, true) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                return Err(e);
-            }
-        };
+        let file = reserve(&path, size, true)?;
         sync_dir(dir)?;
         Self::map(path, file, start, size, 0)
     }

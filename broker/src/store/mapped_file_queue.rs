@@ -159,21 +159,21 @@ impl MappedFileQueue {
     }
 
     /// Msyncs every file with unflushed bytes, oldest first; returns how many msyncs were
-    /// issued.
-    pub fn flush(&self) -> std::io::Result<u64> {
+    /// issued. The error names the file.
+    pub fn flush(&self) -> Result<u64, StoreError> {
         self.flush_with(MappedFile::flush)
     }
 
     /// Like [`flush`](Self::flush) but leaves the partly written last page dirty (see
     /// [`MappedFile::flush_whole_pages`]).
-    pub fn flush_whole_pages(&self) -> std::io::Result<u64> {
+    pub fn flush_whole_pages(&self) -> Result<u64, StoreError> {
         self.flush_with(MappedFile::flush_whole_pages)
     }
 
     fn flush_with(
         &self,
         flush: impl Fn(&MappedFile) -> std::io::Result<bool>,
-    ) -> std::io::Result<u64> {
+    ) -> Result<u64, StoreError> {
         let files = self.files();
         let pending = files
             .iter()
@@ -182,7 +182,7 @@ impl MappedFileQueue {
             .count();
         let mut msyncs = 0;
         for f in &files[files.len() - pending..] {
-            if flush(f)? {
+            if flush(f).map_err(StoreError::io("msync", f.path()))? {
                 msyncs += 1;
             }
         }

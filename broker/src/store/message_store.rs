@@ -79,16 +79,23 @@ impl MessageStore {
         let abort = AbortFile::create(&abort_path)?;
 
         let cl_size = config.mapped_file_size_commit_log;
+        let health = Arc::new(StoreHealth::default());
         let allocator = Allocator::new(
             config.commit_log_dir(),
             cl_size,
             config.warm_mapped_file_enable,
+            health.clone(),
         );
         let alloc_thread = allocator
             .spawn()
             .map_err(StoreError::io("spawn thread", &root))?;
-        let parts = match super::open::recover_parts(&config, &allocator, crashed, checkpoint_data)
-        {
+        let parts = match super::open::recover_parts(
+            &config,
+            &allocator,
+            &health,
+            crashed,
+            checkpoint_data,
+        ) {
             Ok(p) => p,
             Err(e) => {
                 allocator.stop();
@@ -215,12 +222,16 @@ impl MessageStore {
                     PutMessageStatus::ServiceNotAvailable,
                     "store is shut down".into(),
                 )),
+                Err(AppendError::File(e)) if e.is_no_space() => Err(PutMessageResult::failed(
+                    PutMessageStatus::ServiceNotAvailable,
+                    self.health.refusal().unwrap_or_else(|| e.with_cause()),
+                )),
                 Err(AppendError::File(e)) => {
-                    self.health
-                        .poison(format!("cannot create commit log file: {e}"));
+                    let why = format!("cannot create commit log file: {}", e.with_cause());
+                    self.health.poison(why.clone());
                     Err(PutMessageResult::failed(
                         PutMessageStatus::CreateMappedFileFailed,
-                        e.to_string(),
+                        why,
                     ))
                 }
             }
@@ -287,7 +298,14 @@ impl MessageStore {
             disk_used_ratio: self.health.disk_ratio(),
             disk_full: self.health.disk_full(),
             poisoned: self.health.poisoned().map(str::to_string),
+            out_of_space: self.health.out_of_space(),
+            dispatch_stopped: self.dispatcher.stopped(),
         }
+    }
+
+    /// Why appends are refused right now, if they are.
+    pub fn refusal(&self) -> Option<String> {
+        self.health.refusal()
     }
 
     pub fn root_dir(&self) -> &Path {

@@ -37,12 +37,13 @@ pub(crate) struct Parts {
 pub(crate) fn recover_parts(
     config: &StoreConfig,
     allocator: &Arc<Allocator>,
+    health: &Arc<StoreHealth>,
     crashed: bool,
     checkpoint_data: Option<CheckpointData>,
 ) -> Result<Parts, StoreError> {
     let root = &config.store_path_root_dir;
     let cl_size = config.mapped_file_size_commit_log;
-    let health = Arc::new(StoreHealth::default());
+    let health = health.clone();
     let commit_log = Arc::new(CommitLog::new(
         MappedFileQueue::load(&config.commit_log_dir(), cl_size)?,
         allocator.clone(),
@@ -76,9 +77,10 @@ pub(crate) fn recover_parts(
         index.clone(),
         health.clone(),
         resume.dispatch_from,
+        resume.index_from,
     );
     let redispatch_started = Instant::now();
-    report.records_redispatched = dispatcher.dispatch_available(resume.index_from);
+    report.records_redispatched = dispatcher.dispatch_available();
     report.redispatch_elapsed = redispatch_started.elapsed();
     if let Some(cp) = checkpoint_data {
         dispatcher.note_timestamp(cp.logics_msg_timestamp);
@@ -93,11 +95,14 @@ pub(crate) fn recover_parts(
 
     // Recovered bytes may be only in the page cache: make them durable before the
     // checkpoint says so.
+    // (Unless re-dispatch stopped at an unreadable record: the store then opens poisoned,
+    // serving reads, and keeps its old checkpoint.)
     let flusher = Flusher::new(config, commit_log.clone(), health.clone());
-    if let Some(why) = (!flusher.flush_all()).then(|| health.poisoned().map(str::to_string)) {
+    let poisoned = health.poisoned().is_some();
+    if !poisoned && !flusher.flush_all() {
         return Err(StoreError::Config(format!(
             "cannot msync the recovered commit log: {}",
-            why.unwrap_or_default()
+            health.poisoned().unwrap_or_default()
         )));
     }
     let queue_flusher = QueueFlusher::new(
@@ -112,7 +117,9 @@ pub(crate) fn recover_parts(
             checkpoint: Checkpoint::open(&root.join("checkpoint"))?,
         },
     );
-    queue_flusher.flush(true)?;
+    if !poisoned {
+        queue_flusher.flush(true)?;
+    }
     Ok(Parts {
         commit_log,
         queues,

@@ -26,6 +26,11 @@ pub struct StoreStats {
     pub disk_used_ratio: f64,
     /// Appends are refused because the disk is over `diskSpaceWarningLevelRatio`.
     pub disk_full: bool,
-    /// Appends are refused after an I/O error; the reason.
+    /// Appends are refused until restart (after an msync error, say); the reason.
     pub poisoned: Option<String>,
+    /// Appends are refused because a file could not be created on a full disk; the reason
+    /// (names the file). Clears by itself once a retry finds space.
+    pub out_of_space: Option<String>,
+    /// The dispatcher stopped at an unreadable record; names the file and offset.
+    pub dispatch_stopped: Option<String>,
 }

@@ -1,48 +1,38 @@
 //! Broker administration requests of [`AdminClient`]: topics, configuration, runtime info,
-//! subscription groups, consume statistics, consumer connections and offset resets.
+//! subscription groups, consume statistics, consumer connections and offset resets. Each is
+//! one typed request (`fennec_common::protocol::request::admin`).
 
 use fennec_common::protocol::body::{
     ConsumeStats, ConsumerConnection, KvTable, ResetOffsetBody, SubscriptionGroupConfig,
     SubscriptionGroupWrapper, TopicStatsTable,
 };
-use fennec_common::protocol::encode_body;
 use fennec_common::protocol::header::{
-    ConsumerGroupRequestHeader, CreateTopicRequestHeader, GetConsumeStatsRequestHeader,
-    ResetOffsetRequestHeader, TopicRequestHeader,
+    CreateTopicRequestHeader, GetConsumeStatsRequestHeader, ResetOffsetRequestHeader,
 };
-use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use fennec_common::protocol::request::admin::{
+    CreateSubscriptionGroup, DeleteTopicInBroker, GetAllSubscriptionGroups, GetBrokerConfig,
+    GetBrokerRuntimeInfo, GetConsumerConnections, GetTopicStats, UpdateBrokerConfig,
+};
 
-use super::client::{body, check, parse_properties, AdminClient};
+use super::client::{parse_properties, AdminClient};
 use super::error::AdminError;
 
 impl AdminClient {
-    /// Sends a request to a broker and requires SUCCESS.
-    async fn broker_ok(
-        &self,
-        addr: &str,
-        code: RequestCode,
-        cmd: RemotingCommand,
-    ) -> Result<RemotingCommand, AdminError> {
-        let reply = self.call_broker(addr, cmd).await?;
-        check(addr, code, reply)
-    }
-
     /// UPDATE_AND_CREATE_TOPIC.
     pub async fn create_topic(
         &self,
         addr: &str,
         header: &CreateTopicRequestHeader,
     ) -> Result<(), AdminError> {
-        let code = RequestCode::UPDATE_AND_CREATE_TOPIC;
-        let cmd = RemotingCommand::request_with_header(code, header);
-        self.broker_ok(addr, code, cmd).await.map(drop)
+        self.broker(addr, header).await
     }
 
     /// DELETE_TOPIC_IN_BROKER.
     pub async fn delete_topic_in_broker(&self, addr: &str, topic: &str) -> Result<(), AdminError> {
-        let code = RequestCode::DELETE_TOPIC_IN_BROKER;
-        let cmd = RemotingCommand::request_with_header(code, &topic_header(topic));
-        self.broker_ok(addr, code, cmd).await.map(drop)
+        let request = DeleteTopicInBroker {
+            topic: topic.to_string(),
+        };
+        self.broker(addr, &request).await
     }
 
     /// GET_TOPIC_STATS_INFO.
@@ -51,28 +41,21 @@ impl AdminClient {
         addr: &str,
         topic: &str,
     ) -> Result<TopicStatsTable, AdminError> {
-        let code = RequestCode::GET_TOPIC_STATS_INFO;
-        let cmd = RemotingCommand::request_with_header(code, &topic_header(topic));
-        let reply = self.broker_ok(addr, code, cmd).await?;
-        body(addr, "TopicStatsTable", &reply)
+        let request = GetTopicStats {
+            topic: topic.to_string(),
+        };
+        self.broker(addr, &request).await
     }
 
     /// GET_BROKER_RUNTIME_INFO: the broker's statistics table.
     pub async fn broker_runtime_info(&self, addr: &str) -> Result<KvTable, AdminError> {
-        let code = RequestCode::GET_BROKER_RUNTIME_INFO;
-        let reply = self
-            .broker_ok(addr, code, RemotingCommand::request(code))
-            .await?;
-        body(addr, "KVTable", &reply)
+        self.broker(addr, &GetBrokerRuntimeInfo).await
     }
 
     /// GET_BROKER_CONFIG: the broker's `key=value` configuration.
     pub async fn broker_config(&self, addr: &str) -> Result<Vec<(String, String)>, AdminError> {
-        let code = RequestCode::GET_BROKER_CONFIG;
-        let reply = self
-            .broker_ok(addr, code, RemotingCommand::request(code))
-            .await?;
-        Ok(parse_properties(&String::from_utf8_lossy(&reply.body)))
+        let text = self.broker(addr, &GetBrokerConfig).await?;
+        Ok(parse_properties(&text))
     }
 
     /// UPDATE_BROKER_CONFIG with one `key=value` line.
@@ -82,9 +65,10 @@ impl AdminClient {
         key: &str,
         value: &str,
     ) -> Result<(), AdminError> {
-        let code = RequestCode::UPDATE_BROKER_CONFIG;
-        let cmd = RemotingCommand::request(code).with_body(format!("{key}={value}\n"));
-        self.broker_ok(addr, code, cmd).await.map(drop)
+        let request = UpdateBrokerConfig {
+            properties: format!("{key}={value}\n"),
+        };
+        self.broker(addr, &request).await
     }
 
     /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP.
@@ -93,9 +77,8 @@ impl AdminClient {
         addr: &str,
         config: &SubscriptionGroupConfig,
     ) -> Result<(), AdminError> {
-        let code = RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP;
-        let cmd = RemotingCommand::request(code).with_body(encode_body(config));
-        self.broker_ok(addr, code, cmd).await.map(drop)
+        self.broker(addr, &CreateSubscriptionGroup(config.clone()))
+            .await
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG.
@@ -103,11 +86,7 @@ impl AdminClient {
         &self,
         addr: &str,
     ) -> Result<SubscriptionGroupWrapper, AdminError> {
-        let code = RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG;
-        let reply = self
-            .broker_ok(addr, code, RemotingCommand::request(code))
-            .await?;
-        body(addr, "SubscriptionGroupWrapper", &reply)
+        self.broker(addr, &GetAllSubscriptionGroups).await
     }
 
     /// GET_CONSUME_STATS of `group`, for one topic or every topic the group consumes.
@@ -117,14 +96,11 @@ impl AdminClient {
         group: &str,
         topic: Option<&str>,
     ) -> Result<ConsumeStats, AdminError> {
-        let code = RequestCode::GET_CONSUME_STATS;
-        let header = GetConsumeStatsRequestHeader {
+        let request = GetConsumeStatsRequestHeader {
             consumer_group: group.to_string(),
             topic: topic.map(str::to_string),
         };
-        let cmd = RemotingCommand::request_with_header(code, &header);
-        let reply = self.broker_ok(addr, code, cmd).await?;
-        body(addr, "ConsumeStats", &reply)
+        self.broker(addr, &request).await
     }
 
     /// GET_CONSUMER_CONNECTION_LIST; `None` when the group has no online consumer there
@@ -134,17 +110,10 @@ impl AdminClient {
         addr: &str,
         group: &str,
     ) -> Result<Option<ConsumerConnection>, AdminError> {
-        let code = RequestCode::GET_CONSUMER_CONNECTION_LIST;
-        let header = ConsumerGroupRequestHeader {
-            consumer_group: group.to_string(),
+        let request = GetConsumerConnections {
+            group: group.to_string(),
         };
-        let cmd = RemotingCommand::request_with_header(code, &header);
-        let reply = self.call_broker(addr, cmd).await?;
-        if reply.code == i32::from(ResponseCode::CONSUMER_NOT_ONLINE) {
-            return Ok(None);
-        }
-        let reply = check(addr, code, reply)?;
-        body(addr, "ConsumerConnection", &reply).map(Some)
+        self.broker(addr, &request).await
     }
 
     /// INVOKE_BROKER_TO_RESET_OFFSET: the broker computes the offsets for the timestamp and
@@ -154,18 +123,6 @@ impl AdminClient {
         addr: &str,
         header: &ResetOffsetRequestHeader,
     ) -> Result<ResetOffsetBody, AdminError> {
-        let code = RequestCode::INVOKE_BROKER_TO_RESET_OFFSET;
-        let cmd = RemotingCommand::request_with_header(code, header);
-        let reply = self.broker_ok(addr, code, cmd).await?;
-        if reply.body.is_empty() {
-            return Ok(ResetOffsetBody::default());
-        }
-        body(addr, "ResetOffsetBody", &reply)
-    }
-}
-
-fn topic_header(topic: &str) -> TopicRequestHeader {
-    TopicRequestHeader {
-        topic: topic.to_string(),
+        self.broker(addr, header).await
     }
 }

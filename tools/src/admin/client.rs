@@ -1,8 +1,8 @@
-//! [`AdminClient`]: a remoting client plus the nameserver list, with one typed async method
-//! per request the admin tool sends. Nameserver requests try each nameserver in order until
-//! one answers; broker requests go to the address given. Non-success answers become
-//! [`AdminError::Response`] (code, remark and address), REQUEST_CODE_NOT_SUPPORTED becomes
-//! [`AdminError::NotSupported`].
+//! [`AdminClient`]: a remoting client plus the nameserver list. Requests are the typed
+//! requests of `fennec_common::protocol::request`, sent with [`AdminClient::namesrv`] (each
+//! nameserver in order until one answers) or [`AdminClient::broker`]; a few methods add what
+//! the commands need on top. Refusals become [`AdminError::Response`] (code, remark and
+//! address), REQUEST_CODE_NOT_SUPPORTED becomes [`AdminError::NotSupported`].
 //!
 //! This file holds the plumbing and the nameserver requests; `broker_api.rs` and
 //! `message_api.rs` add the broker requests. Integration tests use this type directly.
@@ -10,13 +10,14 @@
 use std::time::Duration;
 
 use fennec_common::protocol::body::{ClusterInfo, TopicList, TopicRouteData};
-use fennec_common::protocol::decode_body;
 use fennec_common::protocol::header::{
-    CommandHeader, DeleteTopicFromNamesrvRequestHeader, GetRouteInfoRequestHeader,
-    PutKvConfigRequestHeader,
+    DeleteTopicFromNamesrvRequestHeader, GetRouteInfoRequestHeader, PutKvConfigRequestHeader,
 };
-use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
-use serde::de::DeserializeOwned;
+use fennec_common::protocol::request::namesrv::{
+    GetAllTopicList, GetBrokerClusterInfo, GetNamesrvConfig,
+};
+use fennec_common::protocol::request::{ReplyError, Request};
+use fennec_common::remoting::{CallError, RemotingClient, ResponseCode};
 
 use super::error::{remoting_reason, AdminError};
 
@@ -63,19 +64,18 @@ impl AdminClient {
         self.remoting.shutdown().await;
     }
 
-    /// Sends `cmd` to the first nameserver that answers; returns its address and reply.
-    pub async fn call_namesrv(
-        &self,
-        cmd: RemotingCommand,
-    ) -> Result<(String, RemotingCommand), AdminError> {
+    /// Sends `request` to the first nameserver that answers; returns its address and the
+    /// decoded answer. Only an unreachable nameserver makes it try the next one.
+    pub async fn namesrv<R: Request>(&self, request: &R) -> Result<(String, R::Reply), AdminError> {
         let mut last = None;
         for addr in &self.namesrv {
-            match self.remoting.invoke(addr, cmd.clone(), self.timeout).await {
+            match self.remoting.call(addr, request, self.timeout).await {
                 Ok(reply) => return Ok((addr.clone(), reply)),
-                Err(source) => {
+                Err(CallError::Remoting(source)) => {
                     tracing::debug!(%addr, "nameserver failed: {source}");
                     last = Some(source);
                 }
+                Err(e) => return Err(admin_error("nameserver", addr, e)),
             }
         }
         match last {
@@ -89,75 +89,56 @@ impl AdminClient {
         }
     }
 
-    /// Sends `cmd` to one nameserver (for requests every nameserver must see).
-    pub async fn call_one_namesrv(
+    /// Sends `request` to one nameserver (for requests every nameserver must see).
+    pub async fn one_namesrv<R: Request>(
         &self,
         addr: &str,
-        cmd: RemotingCommand,
-    ) -> Result<RemotingCommand, AdminError> {
-        self.call(addr, "nameserver", cmd).await
+        request: &R,
+    ) -> Result<R::Reply, AdminError> {
+        self.call(addr, "nameserver", request).await
     }
 
-    /// Sends `cmd` to a broker.
-    pub async fn call_broker(
+    /// Sends `request` to a broker.
+    pub async fn broker<R: Request>(
         &self,
         addr: &str,
-        cmd: RemotingCommand,
-    ) -> Result<RemotingCommand, AdminError> {
-        self.call(addr, "broker", cmd).await
+        request: &R,
+    ) -> Result<R::Reply, AdminError> {
+        self.call(addr, "broker", request).await
     }
 
-    async fn call(
+    async fn call<R: Request>(
         &self,
         addr: &str,
         role: &'static str,
-        cmd: RemotingCommand,
-    ) -> Result<RemotingCommand, AdminError> {
+        request: &R,
+    ) -> Result<R::Reply, AdminError> {
         self.remoting
-            .invoke(addr, cmd, self.timeout)
+            .call(addr, request, self.timeout)
             .await
-            .map_err(|source| AdminError::Unreachable {
-                role,
-                addr: addr.to_string(),
-                reason: remoting_reason(&source),
-                source,
-            })
+            .map_err(|e| admin_error(role, addr, e))
     }
 
     /// GET_ROUTEINFO_BY_TOPIC; TOPIC_NOT_EXIST becomes [`AdminError::TopicNotExist`].
     pub async fn topic_route(&self, topic: &str) -> Result<TopicRouteData, AdminError> {
-        let header = GetRouteInfoRequestHeader {
+        let request = GetRouteInfoRequestHeader {
             topic: topic.to_string(),
             accept_standard_json_only: Some(true),
         };
-        let cmd =
-            RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
-        let (addr, reply) = self.call_namesrv(cmd).await?;
-        if reply.code == i32::from(ResponseCode::TOPIC_NOT_EXIST) {
-            return Err(AdminError::TopicNotExist(topic.to_string()));
-        }
-        let reply = check(&addr, RequestCode::GET_ROUTEINFO_BY_TOPIC, reply)?;
-        body(&addr, "TopicRouteData", &reply)
+        self.namesrv(&request)
+            .await?
+            .1
+            .ok_or_else(|| AdminError::TopicNotExist(topic.to_string()))
     }
 
     /// GET_BROKER_CLUSTER_INFO.
     pub async fn cluster_info(&self) -> Result<ClusterInfo, AdminError> {
-        let cmd = RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO);
-        let (addr, reply) = self.call_namesrv(cmd).await?;
-        let reply = check(&addr, RequestCode::GET_BROKER_CLUSTER_INFO, reply)?;
-        body(&addr, "ClusterInfo", &reply)
+        Ok(self.namesrv(&GetBrokerClusterInfo).await?.1)
     }
 
     /// GET_ALL_TOPIC_LIST_FROM_NAMESERVER.
     pub async fn topic_list(&self) -> Result<TopicList, AdminError> {
-        let cmd = RemotingCommand::request(RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
-        let (addr, reply) = self.call_namesrv(cmd).await?;
-        let reply = check(
-            &addr,
-            RequestCode::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
-            reply,
-        )?;
-        body(&addr, "TopicList", &reply)
+        Ok(self.namesrv(&GetAllTopicList).await?.1)
     }
 
     /// DELETE_TOPIC_IN_NAMESRV to every nameserver; fails if any of them fails.
@@ -166,12 +147,11 @@ impl AdminClient {
         topic: &str,
         cluster: Option<&str>,
     ) -> Result<(), AdminError> {
-        let header = DeleteTopicFromNamesrvRequestHeader {
+        let request = DeleteTopicFromNamesrvRequestHeader {
             topic: topic.to_string(),
             cluster_name: cluster.map(str::to_string),
         };
-        self.every_namesrv(RequestCode::DELETE_TOPIC_IN_NAMESRV, &header)
-            .await
+        self.every_namesrv(&request).await
     }
 
     /// PUT_KV_CONFIG to every nameserver.
@@ -181,31 +161,21 @@ impl AdminClient {
         key: &str,
         value: &str,
     ) -> Result<(), AdminError> {
-        let header = PutKvConfigRequestHeader {
+        let request = PutKvConfigRequestHeader {
             namespace: namespace.to_string(),
             key: key.to_string(),
             value: value.to_string(),
         };
-        self.every_namesrv(RequestCode::PUT_KV_CONFIG, &header)
-            .await
+        self.every_namesrv(&request).await
     }
 
-    async fn every_namesrv<H: CommandHeader>(
-        &self,
-        code: RequestCode,
-        header: &H,
-    ) -> Result<(), AdminError> {
+    async fn every_namesrv<R: Request<Reply = ()>>(&self, request: &R) -> Result<(), AdminError> {
         if self.namesrv.is_empty() {
             return Err(AdminError::NoNamesrv);
         }
         let mut errors = Vec::new();
         for addr in &self.namesrv {
-            let cmd = RemotingCommand::request_with_header(code, header);
-            let result = self
-                .call_one_namesrv(addr, cmd)
-                .await
-                .and_then(|reply| check(addr, code, reply));
-            if let Err(e) = result {
+            if let Err(e) = self.one_namesrv(addr, request).await {
                 errors.push(e);
             }
         }
@@ -218,81 +188,43 @@ impl AdminClient {
 
     /// GET_NAMESRV_CONFIG from one nameserver: its `key=value` lines.
     pub async fn namesrv_config(&self, addr: &str) -> Result<Vec<(String, String)>, AdminError> {
-        let code = RequestCode::GET_NAMESRV_CONFIG;
-        let reply = self
-            .call_one_namesrv(addr, RemotingCommand::request(code))
-            .await?;
-        let reply = check(addr, code, reply)?;
-        Ok(parse_properties(&String::from_utf8_lossy(&reply.body)))
+        let text = self.one_namesrv(addr, &GetNamesrvConfig).await?;
+        Ok(parse_properties(&text))
     }
 }
 
-/// Passes a SUCCESS reply through; turns anything else into an error naming `addr`.
-pub fn check(
-    addr: &str,
-    request: RequestCode,
-    reply: RemotingCommand,
-) -> Result<RemotingCommand, AdminError> {
-    check_named(addr, request.name(), reply)
-}
-
-/// [`check`] for a request known only by name.
-pub fn check_named(
-    addr: &str,
-    request: &str,
-    reply: RemotingCommand,
-) -> Result<RemotingCommand, AdminError> {
-    if reply.code == i32::from(ResponseCode::SUCCESS) {
-        Ok(reply)
-    } else {
-        Err(refusal(addr, request, &reply))
-    }
-}
-
-/// The error for a reply that is not what `request` needed.
-pub fn refusal(addr: &str, request: &str, reply: &RemotingCommand) -> AdminError {
-    if reply.code == i32::from(ResponseCode::REQUEST_CODE_NOT_SUPPORTED) {
-        AdminError::NotSupported {
-            addr: addr.to_string(),
-            request: request.to_string(),
-            command: None,
-        }
-    } else {
-        AdminError::Response {
-            addr: addr.to_string(),
-            request: request.to_string(),
-            code: reply.code,
-            remark: reply.remark_str().to_string(),
-        }
-    }
-}
-
-/// Parses a JSON body (fastjson quirks included).
-pub fn body<T: DeserializeOwned>(
-    addr: &str,
-    what: &'static str,
-    reply: &RemotingCommand,
-) -> Result<T, AdminError> {
-    decode_body(&reply.body).map_err(|source| AdminError::BadBody {
-        addr: addr.to_string(),
-        what,
-        source,
-    })
-}
-
-/// Parses a typed reply header.
-pub fn header<H: CommandHeader>(
-    addr: &str,
-    what: &'static str,
-    reply: &RemotingCommand,
-) -> Result<H, AdminError> {
-    reply
-        .decode_header()
-        .map_err(|source| AdminError::BadHeader {
-            addr: addr.to_string(),
-            what,
+/// A failed typed call to the `role` at `addr` as an [`AdminError`].
+pub fn admin_error(role: &'static str, addr: &str, e: CallError) -> AdminError {
+    let addr = addr.to_string();
+    match e {
+        CallError::Remoting(source) => AdminError::Unreachable {
+            role,
+            reason: remoting_reason(&source),
+            addr,
             source,
-        })
+        },
+        CallError::Reply {
+            request, source, ..
+        } => match source {
+            ReplyError::Refused { code, .. }
+                if code == i32::from(ResponseCode::REQUEST_CODE_NOT_SUPPORTED) =>
+            {
+                AdminError::NotSupported {
+                    addr,
+                    request: request.to_string(),
+                    command: None,
+                }
+            }
+            ReplyError::Refused { code, remark } => AdminError::Response {
+                addr,
+                request: request.to_string(),
+                code,
+                remark,
+            },
+            ReplyError::Header { what, source } => AdminError::BadHeader { addr, what, source },
+            ReplyError::Body { what, source } => AdminError::BadBody { addr, what, source },
+        },
+    }
 }
 
 /// `key=value` lines (Java properties as RocketMQ writes them), in their order; lines
@@ -309,6 +241,7 @@ pub fn parse_properties(text: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fennec_common::remoting::RemotingCommand;
 
     #[test]
     fn namesrv_list_and_properties() {
@@ -327,17 +260,26 @@ mod tests {
     }
 
     #[test]
-    fn check_maps_codes() {
-        let ok = RemotingCommand::success();
-        assert!(check("a", RequestCode::GET_BROKER_CONFIG, ok).is_ok());
-        let ns = RemotingCommand::response(ResponseCode::REQUEST_CODE_NOT_SUPPORTED, None);
+    fn refusals_map_to_errors() {
+        let refusal = |code: ResponseCode| CallError::Reply {
+            addr: "a".into(),
+            request: "GET_BROKER_CONFIG",
+            source: ReplyError::refused(&RemotingCommand::response(code, Some("x".into()))),
+        };
         assert!(matches!(
-            check("a", RequestCode::GET_BROKER_CONFIG, ns),
-            Err(AdminError::NotSupported { .. })
+            admin_error(
+                "broker",
+                "a",
+                refusal(ResponseCode::REQUEST_CODE_NOT_SUPPORTED)
+            ),
+            AdminError::NotSupported { .. }
         ));
-        let err = RemotingCommand::response(ResponseCode::SYSTEM_ERROR, Some("x".into()));
-        let e = check("a", RequestCode::GET_BROKER_CONFIG, err).unwrap_err();
+        let e = admin_error("broker", "a", refusal(ResponseCode::SYSTEM_ERROR));
         assert_eq!(e.response_code(), Some(1));
+        assert_eq!(
+            e.to_string(),
+            "a refused GET_BROKER_CONFIG: SYSTEM_ERROR (1): x"
+        );
     }
 
     #[tokio::test]

@@ -6,15 +6,17 @@ use bytes::Bytes;
 use fennec_common::message::record::decode_records;
 use fennec_common::message::MessageExt;
 use fennec_common::protocol::header::{
-    CommandHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
-    PullMessageRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
-    QueryMessageRequestHeader, SearchOffsetRequestHeader, SendMessageRequestHeaderV2,
-    SendMessageResponseHeader, UpdateConsumerOffsetRequestHeader, ViewMessageRequestHeader,
-    UNIQUE_KEY_QUERY,
+    GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, PullMessageRequestHeader,
+    QueryConsumerOffsetRequestHeader, QueryMessageRequestHeader, SearchOffsetRequestHeader,
+    SendMessageRequestHeaderV2, SendMessageResponseHeader, UpdateConsumerOffsetRequestHeader,
+    ViewMessageRequestHeader,
 };
-use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use fennec_common::protocol::request::pull;
+use fennec_common::protocol::request::query::QueryMessage;
+use fennec_common::protocol::request::send::SendMessage;
+use fennec_common::remoting::ResponseCode;
 
-use super::client::{check, header, refusal, AdminClient};
+use super::client::AdminClient;
 use super::error::AdminError;
 
 /// What a pull found.
@@ -60,17 +62,12 @@ impl AdminClient {
         query: &QueryMessageRequestHeader,
         unique_key: bool,
     ) -> Result<Vec<MessageExt>, AdminError> {
-        let code = RequestCode::QUERY_MESSAGE;
-        let mut cmd = RemotingCommand::request_with_header(code, query);
-        if unique_key {
-            cmd = cmd.with_ext(UNIQUE_KEY_QUERY, "true");
-        }
-        let reply = self.call_broker(addr, cmd).await?;
-        if reply.code == i32::from(ResponseCode::QUERY_NOT_FOUND) {
-            return Ok(Vec::new());
-        }
-        let reply = check(addr, code, reply)?;
-        records(addr, &reply.body)
+        let request = QueryMessage {
+            header: query.clone(),
+            unique_key,
+        };
+        let body = self.broker(addr, &request).await?;
+        records(addr, &body)
     }
 
     /// VIEW_MESSAGE_BY_ID: the record at commit log `offset` of the broker at `addr`.
@@ -80,21 +77,14 @@ impl AdminClient {
         offset: i64,
         topic: Option<&str>,
     ) -> Result<MessageExt, AdminError> {
-        let code = RequestCode::VIEW_MESSAGE_BY_ID;
-        let req = ViewMessageRequestHeader {
+        let request = ViewMessageRequestHeader {
             offset,
             topic: topic.map(str::to_string),
         };
-        let reply = self
-            .call_broker(addr, RemotingCommand::request_with_header(code, &req))
-            .await?;
-        let reply = check(addr, code, reply)?;
-        records(addr, &reply.body)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                AdminError::NotFound(format!("{addr} returned no message at offset {offset}"))
-            })
+        let body = self.broker(addr, &request).await?;
+        records(addr, &body)?.into_iter().next().ok_or_else(|| {
+            AdminError::NotFound(format!("{addr} returned no message at offset {offset}"))
+        })
     }
 
     /// PULL_MESSAGE. The request should not suspend: the admin timeout applies.
@@ -103,29 +93,19 @@ impl AdminClient {
         addr: &str,
         req: &PullMessageRequestHeader,
     ) -> Result<PullResult, AdminError> {
-        let code = RequestCode::PULL_MESSAGE;
-        let reply = self
-            .call_broker(addr, RemotingCommand::request_with_header(code, req))
-            .await?;
-        let status = match reply.response_code() {
-            Some(ResponseCode::SUCCESS) => PullStatus::Found,
-            Some(ResponseCode::PULL_NOT_FOUND) => PullStatus::NoNewMsg,
-            Some(ResponseCode::PULL_RETRY_IMMEDIATELY) => PullStatus::NoMatchedMsg,
-            Some(ResponseCode::PULL_OFFSET_MOVED) => PullStatus::OffsetIllegal,
-            _ => return Err(refusal(addr, code.name(), &reply)),
-        };
-        let h: PullMessageResponseHeader = header(addr, "PullMessageResponseHeader", &reply)?;
-        let messages = if status == PullStatus::Found {
-            records(addr, &reply.body)?
-        } else {
-            Vec::new()
+        let reply = self.broker(addr, req).await?;
+        let status = match reply.status {
+            pull::PullStatus::Found => PullStatus::Found,
+            pull::PullStatus::NoNewMsg => PullStatus::NoNewMsg,
+            pull::PullStatus::NoMatchedMsg => PullStatus::NoMatchedMsg,
+            pull::PullStatus::OffsetIllegal => PullStatus::OffsetIllegal,
         };
         Ok(PullResult {
             status,
-            next_begin_offset: h.next_begin_offset,
-            min_offset: h.min_offset,
-            max_offset: h.max_offset,
-            messages,
+            next_begin_offset: reply.header.next_begin_offset,
+            min_offset: reply.header.min_offset,
+            max_offset: reply.header.max_offset,
+            messages: records(addr, &reply.body)?,
         })
     }
 
@@ -136,18 +116,18 @@ impl AdminClient {
         req: &SendMessageRequestHeaderV2,
         body: Bytes,
     ) -> Result<(SendStatus, SendMessageResponseHeader), AdminError> {
-        let code = RequestCode::SEND_MESSAGE_V2;
-        let cmd = RemotingCommand::request_with_header(code, req).with_body(body);
-        let reply = self.call_broker(addr, cmd).await?;
-        let status = match reply.response_code() {
-            Some(ResponseCode::SUCCESS) => SendStatus::SendOk,
-            Some(ResponseCode::FLUSH_DISK_TIMEOUT) => SendStatus::FlushDiskTimeout,
-            Some(ResponseCode::FLUSH_SLAVE_TIMEOUT) => SendStatus::FlushSlaveTimeout,
-            Some(ResponseCode::SLAVE_NOT_AVAILABLE) => SendStatus::SlaveNotAvailable,
-            _ => return Err(refusal(addr, code.name(), &reply)),
+        let request = SendMessage {
+            header: req.clone(),
+            body,
         };
-        let h = header(addr, "SendMessageResponseHeader", &reply)?;
-        Ok((status, h))
+        let reply = self.broker(addr, &request).await?;
+        let status = match reply.code {
+            ResponseCode::FLUSH_DISK_TIMEOUT => SendStatus::FlushDiskTimeout,
+            ResponseCode::FLUSH_SLAVE_TIMEOUT => SendStatus::FlushSlaveTimeout,
+            ResponseCode::SLAVE_NOT_AVAILABLE => SendStatus::SlaveNotAvailable,
+            _ => SendStatus::SendOk,
+        };
+        Ok((status, reply.header))
     }
 
     /// GET_MIN_OFFSET of one queue.
@@ -157,12 +137,11 @@ impl AdminClient {
         topic: &str,
         queue_id: i32,
     ) -> Result<i64, AdminError> {
-        let req = GetMinOffsetRequestHeader {
+        let request = GetMinOffsetRequestHeader {
             topic: topic.to_string(),
             queue_id,
         };
-        self.offset_request(addr, RequestCode::GET_MIN_OFFSET, &req)
-            .await
+        self.broker(addr, &request).await
     }
 
     /// GET_MAX_OFFSET of one queue (the next offset to be written).
@@ -172,13 +151,12 @@ impl AdminClient {
         topic: &str,
         queue_id: i32,
     ) -> Result<i64, AdminError> {
-        let req = GetMaxOffsetRequestHeader {
+        let request = GetMaxOffsetRequestHeader {
             topic: topic.to_string(),
             queue_id,
             committed: None,
         };
-        self.offset_request(addr, RequestCode::GET_MAX_OFFSET, &req)
-            .await
+        self.broker(addr, &request).await
     }
 
     /// SEARCH_OFFSET_BY_TIMESTAMP: the first offset stored at or after `timestamp`.
@@ -189,14 +167,13 @@ impl AdminClient {
         queue_id: i32,
         timestamp: i64,
     ) -> Result<i64, AdminError> {
-        let req = SearchOffsetRequestHeader {
+        let request = SearchOffsetRequestHeader {
             topic: topic.to_string(),
             queue_id,
             timestamp,
             boundary_type: None,
         };
-        self.offset_request(addr, RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &req)
-            .await
+        self.broker(addr, &request).await
     }
 
     /// QUERY_CONSUMER_OFFSET; `None` when the broker has no offset (QUERY_NOT_FOUND).
@@ -207,22 +184,13 @@ impl AdminClient {
         topic: &str,
         queue_id: i32,
     ) -> Result<Option<i64>, AdminError> {
-        let code = RequestCode::QUERY_CONSUMER_OFFSET;
-        let req = QueryConsumerOffsetRequestHeader {
+        let request = QueryConsumerOffsetRequestHeader {
             consumer_group: group.to_string(),
             topic: topic.to_string(),
             queue_id,
             set_zero_if_not_found: Some(false),
         };
-        let reply = self
-            .call_broker(addr, RemotingCommand::request_with_header(code, &req))
-            .await?;
-        if reply.code == i32::from(ResponseCode::QUERY_NOT_FOUND) {
-            return Ok(None);
-        }
-        let reply = check(addr, code, reply)?;
-        let h: OffsetResponseHeader = header(addr, "QueryConsumerOffsetResponseHeader", &reply)?;
-        Ok(Some(h.offset))
+        self.broker(addr, &request).await
     }
 
     /// UPDATE_CONSUMER_OFFSET, sent as a request so the broker's answer is checked.
@@ -231,25 +199,7 @@ impl AdminClient {
         addr: &str,
         req: &UpdateConsumerOffsetRequestHeader,
     ) -> Result<(), AdminError> {
-        let code = RequestCode::UPDATE_CONSUMER_OFFSET;
-        let reply = self
-            .call_broker(addr, RemotingCommand::request_with_header(code, req))
-            .await?;
-        check(addr, code, reply).map(drop)
-    }
-
-    async fn offset_request<H: CommandHeader>(
-        &self,
-        addr: &str,
-        code: RequestCode,
-        req: &H,
-    ) -> Result<i64, AdminError> {
-        let reply = self
-            .call_broker(addr, RemotingCommand::request_with_header(code, req))
-            .await?;
-        let reply = check(addr, code, reply)?;
-        let h: OffsetResponseHeader = header(addr, "offset", &reply)?;
-        Ok(h.offset)
+        self.broker(addr, req).await
     }
 }
 

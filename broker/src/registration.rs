@@ -7,11 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::hash::crc32;
 use fennec_common::protocol::body::RegisterBrokerBody;
 use fennec_common::protocol::header::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
-use fennec_common::protocol::{encode_body, perm};
-use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use fennec_common::protocol::perm;
+use fennec_common::protocol::request::namesrv::RegisterBroker;
 use futures_util::future::join_all;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -35,29 +34,28 @@ pub async fn register_all(b: &Broker) {
             t.perm &= broker_perm;
         }
     }
-    let body = encode_body(&RegisterBrokerBody {
-        filter_server_list: Vec::new(),
-        topic_config_serialize_wrapper: topics,
-    });
-    let header = RegisterBrokerRequestHeader {
-        broker_name: b.config.broker_name.clone(),
-        broker_addr: b.broker_addr.clone(),
-        cluster_name: b.config.broker_cluster_name.clone(),
-        ha_server_addr: b.ha_addr.clone(),
-        broker_id: b.config.broker_id,
-        heartbeat_timeout_millis: None,
-        enable_acting_master: None,
-        compressed: Some(false),
-        body_crc32: Some((crc32(&body) & 0x7FFF_FFFF) as i32),
+    let request = RegisterBroker {
+        header: RegisterBrokerRequestHeader {
+            broker_name: b.config.broker_name.clone(),
+            broker_addr: b.broker_addr.clone(),
+            cluster_name: b.config.broker_cluster_name.clone(),
+            ha_server_addr: b.ha_addr.clone(),
+            broker_id: b.config.broker_id,
+            heartbeat_timeout_millis: None,
+            enable_acting_master: None,
+            compressed: Some(false),
+            body_crc32: None,
+        },
+        body: RegisterBrokerBody {
+            filter_server_list: Vec::new(),
+            topic_config_serialize_wrapper: topics,
+        },
     };
-    let calls = b.config.namesrv_addrs().into_iter().map(|addr| {
-        let cmd = RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header).with_body(body.clone());
-        async move {
-            match b.outbound.invoke(&addr, cmd, timeout(b)).await {
-                Ok(r) if r.code == i32::from(ResponseCode::SUCCESS) => debug!(namesrv = %addr, "registered"),
-                Ok(r) => warn!(namesrv = %addr, code = r.code, remark = r.remark_str(), "registration refused"),
-                Err(e) => warn!(namesrv = %addr, "registration failed: {e}"),
-            }
+    let request = &request;
+    let calls = b.config.namesrv_addrs().into_iter().map(|addr| async move {
+        match b.outbound.call(&addr, request, timeout(b)).await {
+            Ok(_) => debug!(namesrv = %addr, "registered"),
+            Err(e) => warn!(namesrv = %addr, "registration failed: {e}"),
         }
     });
     join_all(calls).await;
@@ -71,14 +69,11 @@ pub async fn unregister_all(b: &Broker) {
         cluster_name: b.config.broker_cluster_name.clone(),
         broker_id: b.config.broker_id,
     };
-    let calls = b.config.namesrv_addrs().into_iter().map(|addr| {
-        let cmd = RemotingCommand::request_with_header(RequestCode::UNREGISTER_BROKER, &header);
-        async move {
-            if let Err(e) = b.outbound.invoke(&addr, cmd, Duration::from_secs(3)).await {
-                warn!(namesrv = %addr, "unregistration failed: {e}");
-            } else {
-                info!(namesrv = %addr, "unregistered");
-            }
+    let header = &header;
+    let calls = b.config.namesrv_addrs().into_iter().map(|addr| async move {
+        match b.outbound.call(&addr, header, Duration::from_secs(3)).await {
+            Ok(()) => info!(namesrv = %addr, "unregistered"),
+            Err(e) => warn!(namesrv = %addr, "unregistration failed: {e}"),
         }
     });
     join_all(calls).await;

@@ -13,9 +13,11 @@ use fennec_common::protocol::header::{
     CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, ResetOffsetRequestHeader,
     TopicRequestHeader,
 };
+use fennec_common::protocol::request::client::ResetConsumerClientOffset;
+use fennec_common::protocol::request::Request;
 use fennec_common::protocol::topic::{is_system_topic, validate_topic};
 use fennec_common::protocol::{decode_body, encode_body};
-use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use fennec_common::remoting::{RemotingCommand, ResponseCode};
 use tracing::{debug, info};
 
 use crate::broker::Broker;
@@ -197,15 +199,17 @@ pub async fn reset_offset(b: &Broker, req: &RemotingCommand) -> Handled {
         ));
     }
     b.offsets.persist();
-    let body = ResetOffsetBody {
+    let offsets = ResetOffsetBody {
         offset_table: MqMap(table),
-    }
-    .to_json();
+    };
+    let body = offsets.to_json();
     info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, clients = online.len(), "consumer offsets reset");
     for channel in online {
-        let push =
-            RemotingCommand::request_with_header(RequestCode::RESET_CONSUMER_CLIENT_OFFSET, &h)
-                .with_body(body.clone().into_bytes());
+        let push = ResetConsumerClientOffset {
+            header: h.clone(),
+            offsets: offsets.clone(),
+        }
+        .to_command();
         if let Err(e) = channel.oneway(push).await {
             debug!(remote = %channel.remote_addr(), "cannot push offset reset: {e}");
         }

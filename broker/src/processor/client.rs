@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use fennec_common::protocol::body::{ConsumerListBody, HeartbeatData};
 use fennec_common::protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
+use fennec_common::protocol::request::client::NotifyConsumerIdsChanged;
+use fennec_common::protocol::request::Request;
 use fennec_common::protocol::topic::retry_topic;
 use fennec_common::protocol::{decode_body, encode_body};
-use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
+use fennec_common::remoting::{Channel, RemotingCommand, ResponseCode};
 use tracing::debug;
 
 use crate::broker::Broker;
@@ -123,12 +125,10 @@ pub fn notify_group_changed(b: &Broker, group: &str) {
         return;
     }
     for channel in b.consumers.channels(group) {
-        let cmd = RemotingCommand::request_with_header(
-            RequestCode::NOTIFY_CONSUMER_IDS_CHANGED,
-            &ConsumerGroupRequestHeader {
-                consumer_group: group.to_string(),
-            },
-        );
+        let cmd = NotifyConsumerIdsChanged {
+            group: group.to_string(),
+        }
+        .to_command();
         tokio::spawn(async move {
             if let Err(e) = channel.oneway(cmd).await {
                 debug!(remote = %channel.remote_addr(), "cannot notify consumer: {e}");

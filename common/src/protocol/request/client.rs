@@ -1,11 +1,13 @@
-//! Client management: heartbeats, unregistration, the members of a consumer group, and
-//! handing a message back for redelivery.
+//! Client management: heartbeats, unregistration, the members of a consumer group, handing a
+//! message back for redelivery; and what brokers push to clients (membership changes, offset
+//! resets).
 
 use super::{done, header_requests, reply_body, with_header, ReplyError, Request};
-use crate::protocol::body::{ConsumerListBody, HeartbeatData};
+use crate::protocol::body::{ConsumerListBody, HeartbeatData, ResetOffsetBody};
 use crate::protocol::encode_body;
 use crate::protocol::header::{
-    ConsumerGroupRequestHeader, ConsumerSendMsgBackRequestHeader, UnregisterClientRequestHeader,
+    ConsumerGroupRequestHeader, ConsumerSendMsgBackRequestHeader, ResetOffsetRequestHeader,
+    UnregisterClientRequestHeader,
 };
 use crate::remoting::{RemotingCommand, RequestCode};
 
@@ -43,6 +45,47 @@ impl Request for GetConsumerList {
     }
     fn decode_reply(reply: RemotingCommand) -> Result<Vec<String>, ReplyError> {
         reply_body::<ConsumerListBody>(reply, "consumer list").map(|b| b.consumer_id_list)
+    }
+}
+
+/// NOTIFY_CONSUMER_IDS_CHANGED (broker to client, oneway): the group's members changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConsumerIdsChanged {
+    pub group: String,
+}
+
+impl Request for NotifyConsumerIdsChanged {
+    const CODE: RequestCode = RequestCode::NOTIFY_CONSUMER_IDS_CHANGED;
+    type Reply = ();
+    fn to_command(&self) -> RemotingCommand {
+        with_header(
+            Self::CODE,
+            &ConsumerGroupRequestHeader {
+                consumer_group: self.group.clone(),
+            },
+        )
+    }
+    fn decode_reply(reply: RemotingCommand) -> Result<(), ReplyError> {
+        done(reply)
+    }
+}
+
+/// RESET_CONSUMER_CLIENT_OFFSET (broker to client, oneway): move the group's offsets of the
+/// header's topic to those in the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetConsumerClientOffset {
+    pub header: ResetOffsetRequestHeader,
+    pub offsets: ResetOffsetBody,
+}
+
+impl Request for ResetConsumerClientOffset {
+    const CODE: RequestCode = RequestCode::RESET_CONSUMER_CLIENT_OFFSET;
+    type Reply = ();
+    fn to_command(&self) -> RemotingCommand {
+        with_header(Self::CODE, &self.header).with_body(self.offsets.to_json())
+    }
+    fn decode_reply(reply: RemotingCommand) -> Result<(), ReplyError> {
+        done(reply)
     }
 }
 

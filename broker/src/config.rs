@@ -217,6 +217,16 @@ broker_config! {
     "notifyConsumerIdsChangedEnable" => notify_consumer_ids_changed_enable: bool = true,
     /// Largest frame accepted from a client, in bytes.
     "maxFrameLength" => max_frame_length: usize = 16 * 1024 * 1024,
+    /// Connections served at once; one more is accepted and closed at once (Fennec's key;
+    /// RocketMQ has no limit).
+    "serverMaxConnections" => server_max_connections: usize = fennec_common::remoting::DEFAULT_MAX_CONNECTIONS,
+    /// A connection with nothing read or written and no request in flight for this many
+    /// seconds, or with a frame unfinished this long after its first byte, is closed
+    /// (0: never). Clients heartbeat every 30 s; a held pull counts as in flight.
+    "serverChannelMaxIdleTimeSeconds" => server_channel_max_idle_time_seconds: u64 = 120,
+    /// Request bytes read but not yet answered, across all connections (Fennec's key):
+    /// beyond it readers wait (TCP back-pressure). Frames larger than this are refused.
+    "serverMaxInFlightBytes" => server_max_in_flight_bytes: usize = fennec_common::remoting::DEFAULT_MAX_IN_FLIGHT_BYTES,
     /// Bytes and messages per pull served from memory.
     "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: usize = 256 * 1024,
     "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: usize = 32,
@@ -348,6 +358,20 @@ impl BrokerConfig {
                 "brokerRole",
                 self.broker_role.to_string(),
                 "slaves are not supported yet; run a master (brokerId=0)",
+            ));
+        }
+        if self.server_max_connections == 0 {
+            return Err(invalid(
+                "serverMaxConnections",
+                "0".to_string(),
+                "must be positive",
+            ));
+        }
+        if self.server_max_in_flight_bytes < 64 * 1024 {
+            return Err(invalid(
+                "serverMaxInFlightBytes",
+                self.server_max_in_flight_bytes.to_string(),
+                "must be at least 65536",
             ));
         }
         for ratio in [

@@ -20,7 +20,7 @@ pub mod topic_config;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::remoting::{ConnectionConfig, RemotingServer, ServerConfig};
+use fennec_common::remoting::{RemotingServer, ServerConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -100,13 +100,13 @@ impl BrokerServer {
         tasks.spawn(registration::run(broker.clone(), topic_changes));
         tasks.spawn(housekeeping(broker.clone()));
         let server_token = CancellationToken::new();
-        let server_config = ServerConfig {
-            connection: ConnectionConfig {
-                max_frame: broker.config.max_frame_length,
-                ..ConnectionConfig::default()
-            },
-            ..ServerConfig::default()
-        };
+        let c = &broker.config;
+        let server_config = ServerConfig::with_limits(
+            c.server_max_connections,
+            c.server_channel_max_idle_time_seconds,
+            c.server_max_in_flight_bytes,
+            c.max_frame_length,
+        );
         let server = tokio::spawn(RemotingServer::serve(
             listener,
             Arc::new(processor::BrokerProcessor::new(broker.clone())),

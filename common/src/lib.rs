@@ -3,6 +3,7 @@
 //! the async remoting client and server that the nameserver, broker and SDK are built on.
 
 pub mod hash;
+pub mod log_limit;
 pub mod message;
 pub mod net;
 pub mod properties_file;

@@ -17,7 +17,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use fennec_common::remoting::{self, ServerConfig};
+
 use crate::error::NamesrvError;
+use crate::route_limits::RouteLimits;
 
 /// Nameserver settings. Every field has RocketMQ's default unless noted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +42,19 @@ pub struct NamesrvConfig {
     /// `orderMessageEnable`: whether routes carry `orderTopicConf` from the
     /// `ORDER_TOPIC_CONFIG` KV namespace. Default false.
     pub order_message_enable: bool,
+    /// `serverMaxConnections`: connections served at once; one more is accepted and closed
+    /// at once. Default 10000 (Fennec's key; RocketMQ has no limit).
+    pub server_max_connections: usize,
+    /// `serverChannelMaxIdleTimeSeconds`: a connection with nothing read or written and no
+    /// request in flight this long, or with a frame unfinished this long after its first
+    /// byte, is closed (0: never). Default 120 (RocketMQ's NettyServerConfig key).
+    pub server_channel_max_idle_time_seconds: u64,
+    /// `serverMaxInFlightBytes`: request bytes read but not yet answered across all
+    /// connections; beyond it readers wait. Frames larger are refused. Default 268435456.
+    pub server_max_in_flight_bytes: usize,
+    /// `maxBrokers`, `maxTopics`, `maxClusters`: bounds of the route table; registrations
+    /// beyond them are refused. Defaults 10000, 500000 and 1000 (Fennec's keys).
+    pub route_limits: RouteLimits,
 }
 
 impl Default for NamesrvConfig {
@@ -50,6 +66,10 @@ impl Default for NamesrvConfig {
             scan_not_active_broker_interval: Duration::from_millis(5_000),
             broker_channel_expired_time: Duration::from_millis(120_000),
             order_message_enable: false,
+            server_max_connections: remoting::DEFAULT_MAX_CONNECTIONS,
+            server_channel_max_idle_time_seconds: remoting::DEFAULT_IDLE_TIMEOUT.as_secs(),
+            server_max_in_flight_bytes: remoting::DEFAULT_MAX_IN_FLIGHT_BYTES,
+            route_limits: RouteLimits::default(),
         }
     }
 }
@@ -129,10 +149,35 @@ impl NamesrvConfig {
                 ms(self.broker_channel_expired_time),
             ),
             ("orderMessageEnable", self.order_message_enable.to_string()),
+            (
+                "serverMaxConnections",
+                self.server_max_connections.to_string(),
+            ),
+            (
+                "serverChannelMaxIdleTimeSeconds",
+                self.server_channel_max_idle_time_seconds.to_string(),
+            ),
+            (
+                "serverMaxInFlightBytes",
+                self.server_max_in_flight_bytes.to_string(),
+            ),
+            ("maxBrokers", self.route_limits.max_brokers.to_string()),
+            ("maxTopics", self.route_limits.max_topics.to_string()),
+            ("maxClusters", self.route_limits.max_clusters.to_string()),
         ]
         .iter()
         .map(|(k, v)| format!("{k}={v}\n"))
         .collect()
+    }
+
+    /// The remoting server's settings.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig::with_limits(
+            self.server_max_connections,
+            self.server_channel_max_idle_time_seconds,
+            self.server_max_in_flight_bytes,
+            ServerConfig::default().connection.max_frame,
+        )
     }
 
     /// Sets one setting by its RocketMQ key. `Ok(false)` for an unknown key.
@@ -149,9 +194,30 @@ impl NamesrvConfig {
             "scanNotActiveBrokerInterval" => self.scan_not_active_broker_interval = millis(value)?,
             "brokerChannelExpiredTime" => self.broker_channel_expired_time = millis(value)?,
             "orderMessageEnable" => self.order_message_enable = boolean(value)?,
+            "serverMaxConnections" => self.server_max_connections = positive(value)?,
+            "serverChannelMaxIdleTimeSeconds" => {
+                self.server_channel_max_idle_time_seconds = parse(value, "a number of seconds")?
+            }
+            "serverMaxInFlightBytes" => {
+                self.server_max_in_flight_bytes = positive(value)?;
+                if self.server_max_in_flight_bytes < 64 * 1024 {
+                    return Err(format!("must be at least 65536, found {value:?}"));
+                }
+            }
+            "maxBrokers" => self.route_limits.max_brokers = positive(value)?,
+            "maxTopics" => self.route_limits.max_topics = positive(value)?,
+            "maxClusters" => self.route_limits.max_clusters = positive(value)?,
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+/// A positive count.
+fn positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("expected a positive number, found {value:?}")),
     }
 }
 
@@ -209,6 +275,7 @@ mod tests {
                 scan_not_active_broker_interval: Duration::from_millis(200),
                 broker_channel_expired_time: Duration::from_millis(1500),
                 order_message_enable: true,
+                ..NamesrvConfig::default()
             }
         );
     }
@@ -219,6 +286,13 @@ mod tests {
             listen_port: 0,
             kv_config_path: PathBuf::from("/data/kv.json"),
             order_message_enable: true,
+            server_max_connections: 7,
+            server_channel_max_idle_time_seconds: 0,
+            route_limits: RouteLimits {
+                max_brokers: 1,
+                max_topics: 2,
+                max_clusters: 3,
+            },
             ..NamesrvConfig::default()
         };
         let text = config.to_properties();
@@ -257,6 +331,11 @@ mod tests {
                 "bindAddress: expected an IP address",
             ),
             ("listenPort", "f.conf line 1: expected key=value"),
+            ("maxTopics=0", "maxTopics: expected a positive number"),
+            (
+                "serverMaxInFlightBytes=100",
+                "serverMaxInFlightBytes: must be at least",
+            ),
         ] {
             let err = NamesrvConfig::default()
                 .apply_properties(text, "f.conf")

@@ -78,6 +78,8 @@ pub enum NamesrvError {
     KvNamespaceNotFound(String),
     #[error("cannot register topic {topic}: broker {broker_name} is not registered")]
     UnknownBroker { topic: String, broker_name: String },
+    #[error("{0}")]
+    RouteLimit(#[from] crate::route_limits::LimitExceeded),
 }
 
 impl NamesrvError {

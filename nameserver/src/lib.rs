@@ -4,7 +4,8 @@
 //! registrations and none talks to another. Only the KV store is persisted.
 //!
 //! * `config`: [`NamesrvConfig`], settings and the RocketMQ properties file;
-//! * `route_info`: the routing tables; `liveness`: the expiry scan;
+//! * `route_info`: the routing tables; `route_limits`: their bounds; `liveness`: the expiry
+//!   scan;
 //! * `kv_config`: the persisted KV store;
 //! * `processor`: one handler file per request family;
 //! * `server`: [`run`], which the `mqnamesrv` binary and an embedding broker call.
@@ -15,8 +16,10 @@ mod kv_config;
 mod liveness;
 mod processor;
 mod route_info;
+mod route_limits;
 mod server;
 
 pub use config::NamesrvConfig;
 pub use error::NamesrvError;
+pub use route_limits::RouteLimits;
 pub use server::{run, Nameserver};

@@ -10,7 +10,8 @@
 //! A broker leaves every table when its connection closes, when it has not registered for its
 //! heartbeat timeout, or when it unregisters. When a broker group loses its last address its
 //! queues go from every topic, topics left without queues go, and the group leaves its
-//! cluster. All tables sit behind one `RwLock`, never held across an `.await`.
+//! cluster. All tables sit behind one `RwLock`, never held across an `.await`. Their sizes
+//! are bounded by [`RouteLimits`] (see `route_limits`).
 //!
 //! Not built: filter servers (the route's `filterServerTable` is always empty), slave acting
 //! master (`enableActingMaster` is always false in answers) and static topics.
@@ -18,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+use fennec_common::log_limit::LogLimiter;
 use fennec_common::protocol::body::{
     BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicList,
     TopicRouteData, MASTER_ID,
@@ -27,12 +29,18 @@ use fennec_common::remoting::Channel;
 use parking_lot::RwLock;
 use tracing::{info, warn};
 
+use crate::error::NamesrvError;
+use crate::route_limits::{LimitExceeded, RouteLimits, RouteTable};
+
 /// The routing tables.
 #[derive(Debug)]
 pub struct RouteInfo {
     tables: RwLock<Tables>,
     /// Heartbeat timeout of brokers that do not send `heartbeatTimeoutMillis`.
     default_timeout: Duration,
+    limits: RouteLimits,
+    /// Registrations refused for a full table.
+    log_refused: LogLimiter,
 }
 
 #[derive(Debug, Default)]
@@ -85,27 +93,61 @@ pub struct BrokerRegistration {
     pub channel: Channel,
 }
 
-/// What a registering slave learns about its master.
+/// What a registering slave learns about its master, and the topics left out.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RegisterResult {
     pub ha_server_addr: Option<String>,
     pub master_addr: Option<String>,
+    /// Topics not registered because the topic table is full.
+    pub topics_refused: Option<LimitExceeded>,
 }
 
 impl RouteInfo {
-    pub fn new(default_timeout: Duration) -> Self {
+    pub fn new(default_timeout: Duration, limits: RouteLimits) -> Self {
         RouteInfo {
             tables: RwLock::new(Tables::default()),
             default_timeout,
+            limits,
+            log_refused: LogLimiter::default(),
         }
+    }
+
+    /// Logs a refusal, at most once per period.
+    fn refused(&self, e: LimitExceeded) -> LimitExceeded {
+        if let Some(suppressed) = self.log_refused.allow() {
+            warn!(suppressed, "{e}");
+        }
+        e
     }
 
     /// Records a registration (a broker's periodic heartbeat). Only a master updates queue
     /// data: fully when it registers first or its dataVersion changed (topics it no longer
     /// reports lose its queues), otherwise only for reported topics that lack its queues.
-    pub fn register(&self, reg: BrokerRegistration, now: Instant) -> RegisterResult {
+    /// A new broker or cluster beyond its limit is refused whole; new topics beyond
+    /// `maxTopics` are left out and listed in the result.
+    pub fn register(
+        &self,
+        reg: BrokerRegistration,
+        now: Instant,
+    ) -> Result<RegisterResult, LimitExceeded> {
         let mut guard = self.tables.write();
         let t = &mut *guard;
+        let key = BrokerAddrKey::new(&reg.cluster_name, &reg.broker_addr);
+        let limits = &self.limits;
+        if !t.broker_live_table.contains_key(&key)
+            && t.broker_live_table.len() >= limits.max_brokers
+        {
+            let mut e = LimitExceeded::new(RouteTable::Brokers, limits.max_brokers);
+            e.refuse(&format!("{}@{}", reg.broker_name, reg.broker_addr));
+            return Err(self.refused(e));
+        }
+        if !t.cluster_addr_table.contains_key(&reg.cluster_name)
+            && t.cluster_addr_table.len() >= limits.max_clusters
+        {
+            let mut e = LimitExceeded::new(RouteTable::Clusters, limits.max_clusters);
+            e.refuse(&reg.cluster_name);
+            return Err(self.refused(e));
+        }
         t.cluster_addr_table
             .entry(reg.cluster_name.clone())
             .or_default()
@@ -138,25 +180,30 @@ impl RouteInfo {
         register_first |= old_addr.is_none();
         let master_addr = group.master_addr().map(str::to_string);
 
-        let key = BrokerAddrKey::new(&reg.cluster_name, &reg.broker_addr);
-        let version = &reg.topic_config.data_version;
+        let mut version = reg.topic_config.data_version.clone();
+        let mut topics_refused = LimitExceeded::new(RouteTable::Topics, limits.max_topics);
         if reg.broker_id == MASTER_ID {
             let version_changed = t
                 .broker_live_table
                 .get(&key)
-                .is_none_or(|live| live.data_version != *version);
+                .is_none_or(|live| live.data_version != version);
             t.update_queue_data(
                 &reg.broker_name,
                 &reg.topic_config,
                 register_first || version_changed,
+                &mut topics_refused,
             );
+        }
+        if topics_refused.count > 0 {
+            // A version the broker never has: it registers in full again next time.
+            version = DataVersion::default();
         }
 
         let live = BrokerLiveInfo {
             broker_name: reg.broker_name.clone(),
             last_update: now,
             timeout: reg.heartbeat_timeout.unwrap_or(self.default_timeout),
-            data_version: version.clone(),
+            data_version: version,
             channel: reg.channel,
             ha_server_addr: reg.ha_server_addr,
         };
@@ -168,6 +215,9 @@ impl RouteInfo {
         }
 
         let mut result = RegisterResult::default();
+        if topics_refused.count > 0 {
+            result.topics_refused = Some(self.refused(topics_refused));
+        }
         if reg.broker_id != MASTER_ID {
             if let Some(master) = master_addr {
                 if let Some(live) = t
@@ -179,7 +229,7 @@ impl RouteInfo {
                 }
             }
         }
-        result
+        Ok(result)
     }
 
     /// Removes the broker at `addr` (UNREGISTER_BROKER). Returns whether it was registered.
@@ -366,14 +416,28 @@ impl RouteInfo {
     }
 
     /// REGISTER_TOPIC_IN_NAMESRV: sets `topic`'s queues on the given groups. Every group must
-    /// be registered; otherwise nothing changes and the unknown group's name is returned.
-    pub fn register_topic(&self, topic: &str, queue_datas: Vec<QueueData>) -> Result<(), String> {
+    /// be registered and a new topic must fit in `maxTopics`; otherwise nothing changes.
+    pub fn register_topic(
+        &self,
+        topic: &str,
+        queue_datas: Vec<QueueData>,
+    ) -> Result<(), NamesrvError> {
         let mut t = self.tables.write();
         if let Some(unknown) = queue_datas
             .iter()
             .find(|q| !t.broker_addr_table.contains_key(&q.broker_name))
         {
-            return Err(unknown.broker_name.clone());
+            return Err(NamesrvError::UnknownBroker {
+                topic: topic.to_string(),
+                broker_name: unknown.broker_name.clone(),
+            });
+        }
+        if !t.topic_queue_table.contains_key(topic)
+            && t.topic_queue_table.len() >= self.limits.max_topics
+        {
+            let mut e = LimitExceeded::new(RouteTable::Topics, self.limits.max_topics);
+            e.refuse(topic);
+            return Err(self.refused(e).into());
         }
         let queues = t.topic_queue_table.entry(topic.to_string()).or_default();
         for q in queue_datas {
@@ -412,11 +476,13 @@ impl RouteInfo {
 
 impl Tables {
     /// Applies a master's topic configs. `full`: its reported topic set replaces the old one.
+    /// New topics that do not fit go to `refused`.
     fn update_queue_data(
         &mut self,
         broker_name: &str,
         topics: &TopicConfigSerializeWrapper,
         full: bool,
+        refused: &mut LimitExceeded,
     ) {
         if full {
             let reported: BTreeSet<&str> = topics
@@ -432,6 +498,12 @@ impl Tables {
             });
         }
         for tc in topics.topic_config_table.values() {
+            if !self.topic_queue_table.contains_key(&tc.topic_name)
+                && self.topic_queue_table.len() >= refused.limit
+            {
+                refused.refuse(&tc.topic_name);
+                continue;
+            }
             let queues = self
                 .topic_queue_table
                 .entry(tc.topic_name.clone())
@@ -479,314 +551,4 @@ impl Tables {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use fennec_common::protocol::body::TopicConfig;
-    use fennec_common::remoting::RemotingClient;
-    use tokio::net::TcpListener;
-
-    /// A real connection's channel (the tables only compare and close channels). The
-    /// client must outlive the channel: dropping it closes the connection.
-    async fn channel() -> (Channel, RemotingClient, TcpListener) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let client = RemotingClient::default();
-        let channel = client.channel(&addr).await.unwrap();
-        (channel, client, listener)
-    }
-
-    fn wrapper(counter: i64, topics: &[(&str, i32)]) -> TopicConfigSerializeWrapper {
-        TopicConfigSerializeWrapper {
-            data_version: DataVersion {
-                counter,
-                state_version: 0,
-                timestamp: 1_700_000_000_000,
-            },
-            topic_config_table: topics
-                .iter()
-                .map(|(t, q)| (t.to_string(), TopicConfig::new(t, *q)))
-                .collect(),
-        }
-    }
-
-    fn reg(
-        name: &str,
-        id: i64,
-        addr: &str,
-        topics: TopicConfigSerializeWrapper,
-        channel: &Channel,
-    ) -> BrokerRegistration {
-        BrokerRegistration {
-            cluster_name: "DefaultCluster".into(),
-            broker_addr: addr.into(),
-            broker_name: name.into(),
-            broker_id: id,
-            ha_server_addr: format!("{addr}-ha"),
-            zone_name: None,
-            heartbeat_timeout: None,
-            topic_config: topics,
-            channel: channel.clone(),
-        }
-    }
-
-    fn queue_nums(route: &RouteInfo, topic: &str) -> Vec<(String, i32)> {
-        route
-            .topic_route(topic)
-            .map(|r| {
-                r.queue_datas
-                    .iter()
-                    .map(|q| (q.broker_name.clone(), q.write_queue_nums))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn addrs(route: &RouteInfo, broker_name: &str) -> Vec<(i64, String)> {
-        route
-            .cluster_info()
-            .broker_addr_table
-            .get(broker_name)
-            .map(|b| b.broker_addrs.clone().into_iter().collect())
-            .unwrap_or_default()
-    }
-
-    #[tokio::test]
-    async fn registration_builds_every_table() {
-        let (ch, _c, _l) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        let now = Instant::now();
-        route.register(reg("a", 0, "h:1", wrapper(1, &[("T", 4)]), &ch), now);
-        route.register(
-            reg("b", 0, "h:2", wrapper(1, &[("T", 2), ("U", 8)]), &ch),
-            now,
-        );
-
-        let t = route.topic_route("T").unwrap();
-        assert_eq!(
-            queue_nums(&route, "T"),
-            vec![("a".into(), 4), ("b".into(), 2)]
-        );
-        assert_eq!(t.broker_datas.len(), 2);
-        assert_eq!(t.broker_datas[0].master_addr(), Some("h:1"));
-        let u = route.topic_route("U").unwrap();
-        assert_eq!(u.broker_datas.len(), 1, "only brokers hosting the topic");
-        assert_eq!(u.broker_datas[0].broker_name, "b");
-        assert!(route.topic_route("V").is_none());
-
-        let info = route.cluster_info();
-        assert_eq!(
-            info.cluster_addr_table["DefaultCluster"],
-            BTreeSet::from(["a".to_string(), "b".to_string()])
-        );
-        assert_eq!(
-            route.topic_list().topic_list,
-            BTreeSet::from(["T".to_string(), "U".to_string()])
-        );
-        assert_eq!(
-            route.topics_by_cluster("DefaultCluster").topic_list.len(),
-            2
-        );
-        assert!(route.topics_by_cluster("Other").topic_list.is_empty());
-    }
-
-    #[tokio::test]
-    async fn only_the_master_updates_queues() {
-        let (ch, _c, _l) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        let now = Instant::now();
-        route.register(
-            reg("a", 0, "h:1", wrapper(1, &[("T", 4), ("U", 4)]), &ch),
-            now,
-        );
-        let slave = route.register(
-            reg("a", 1, "h:2", wrapper(9, &[("T", 1), ("S", 1)]), &ch),
-            now,
-        );
-        assert_eq!(
-            slave,
-            RegisterResult {
-                ha_server_addr: Some("h:1-ha".into()),
-                master_addr: Some("h:1".into()),
-            }
-        );
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 4)]);
-        assert!(route.topic_route("S").is_none());
-        assert_eq!(
-            addrs(&route, "a"),
-            vec![(0, "h:1".into()), (1, "h:2".into())]
-        );
-
-        // Same dataVersion: the queue config is taken as unchanged.
-        route.register(reg("a", 0, "h:1", wrapper(1, &[("T", 16)]), &ch), now);
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 4)]);
-        assert!(route.topic_route("U").is_some());
-
-        // New dataVersion: the body replaces the broker's topics; U is gone.
-        route.register(reg("a", 0, "h:1", wrapper(2, &[("T", 16)]), &ch), now);
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 16)]);
-        assert!(route.topic_route("U").is_none());
-
-        // A topic deleted here comes back with the next heartbeat, even at the same version.
-        assert!(route.delete_topic("T", None));
-        assert!(route.topic_route("T").is_none());
-        route.register(reg("a", 0, "h:1", wrapper(2, &[("T", 16)]), &ch), now);
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 16)]);
-    }
-
-    #[tokio::test]
-    async fn an_address_holds_one_id() {
-        let (ch, _c, _l) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        let now = Instant::now();
-        route.register(reg("a", 0, "h:1", wrapper(1, &[("T", 4)]), &ch), now);
-        route.register(reg("a", 1, "h:2", wrapper(1, &[]), &ch), now);
-        // The slave at h:2 is promoted: it registers as the master.
-        route.register(reg("a", 0, "h:2", wrapper(3, &[("T", 4)]), &ch), now);
-        assert_eq!(addrs(&route, "a"), vec![(0, "h:2".into())]);
-    }
-
-    #[tokio::test]
-    async fn unregister_removes_group_when_last_address_goes() {
-        let (ch, _c, _l) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        let now = Instant::now();
-        route.register(
-            reg("a", 0, "h:1", wrapper(1, &[("T", 4), ("U", 4)]), &ch),
-            now,
-        );
-        route.register(reg("a", 1, "h:2", wrapper(1, &[]), &ch), now);
-        route.register(reg("b", 0, "h:3", wrapper(1, &[("T", 4)]), &ch), now);
-
-        assert!(route.unregister("DefaultCluster", "h:1", "a"));
-        // The slave keeps the group (and its queues) alive for readers.
-        assert_eq!(addrs(&route, "a"), vec![(1, "h:2".into())]);
-        assert_eq!(queue_nums(&route, "U"), vec![("a".into(), 4)]);
-
-        assert!(route.unregister("DefaultCluster", "h:2", "a"));
-        assert!(addrs(&route, "a").is_empty());
-        assert!(
-            route.topic_route("U").is_none(),
-            "topic left without queues"
-        );
-        assert_eq!(queue_nums(&route, "T"), vec![("b".into(), 4)]);
-        assert_eq!(
-            route.cluster_info().cluster_addr_table["DefaultCluster"],
-            BTreeSet::from(["b".to_string()])
-        );
-        assert!(!route.unregister("DefaultCluster", "h:2", "a"));
-
-        assert!(route.unregister("DefaultCluster", "h:3", "b"));
-        assert_eq!(route.cluster_info(), ClusterInfo::default());
-        assert!(route.topic_list().topic_list.is_empty());
-    }
-
-    #[tokio::test]
-    async fn closed_channel_removes_its_brokers_only() {
-        let (ch1, _c1, _l1) = channel().await;
-        let (ch2, _c2, _l2) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        let now = Instant::now();
-        route.register(reg("a", 0, "h:1", wrapper(1, &[("T", 4)]), &ch1), now);
-        route.register(
-            reg("b", 0, "h:2", wrapper(1, &[("T", 4), ("U", 4)]), &ch2),
-            now,
-        );
-        route.on_channel_close(&ch2);
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 4)]);
-        assert!(route.topic_route("U").is_none());
-        assert!(addrs(&route, "b").is_empty());
-
-        // A broker that re-registered over a new connection survives the old one's close.
-        route.register(reg("a", 0, "h:1", wrapper(1, &[("T", 4)]), &ch2), now);
-        route.on_channel_close(&ch1);
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 4)]);
-    }
-
-    #[tokio::test]
-    async fn expiry_uses_each_brokers_timeout_and_closes_its_channel() {
-        let (ch1, _c1, _l1) = channel().await;
-        let (ch2, _c2, _l2) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        let start = Instant::now();
-        route.register(reg("a", 0, "h:1", wrapper(1, &[("T", 4)]), &ch1), start);
-        let mut short = reg("b", 0, "h:2", wrapper(1, &[("T", 4)]), &ch2);
-        short.heartbeat_timeout = Some(Duration::from_secs(10));
-        route.register(short, start);
-
-        assert_eq!(route.scan_not_active(start + Duration::from_secs(10)), 0);
-        assert_eq!(route.scan_not_active(start + Duration::from_secs(11)), 1);
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 4)]);
-        assert!(ch2.is_closed());
-        assert!(!ch1.is_closed());
-
-        // QUERY_DATA_VERSION counts as a heartbeat.
-        let later = start + Duration::from_secs(100);
-        let (changed, known) = route.query_data_version(
-            "DefaultCluster",
-            "h:1",
-            &wrapper(1, &[]).data_version,
-            later,
-        );
-        assert!(!changed);
-        assert_eq!(known.map(|v| v.counter), Some(1));
-        assert_eq!(route.scan_not_active(start + Duration::from_secs(150)), 0);
-        route.heartbeat("DefaultCluster", "h:1", start + Duration::from_secs(200));
-        assert_eq!(route.scan_not_active(start + Duration::from_secs(300)), 0);
-        assert_eq!(route.scan_not_active(start + Duration::from_secs(321)), 1);
-        assert!(route.topic_list().topic_list.is_empty());
-
-        let (changed, known) =
-            route.query_data_version("DefaultCluster", "h:1", &DataVersion::default(), later);
-        assert!(changed);
-        assert!(known.is_none());
-    }
-
-    #[tokio::test]
-    async fn delete_topic_by_cluster_and_perm_changes() {
-        let (ch, _c, _l) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        let now = Instant::now();
-        route.register(
-            reg("a", 0, "h:1", wrapper(1, &[("T", 4), ("U", 4)]), &ch),
-            now,
-        );
-        let mut other = reg("c", 0, "h:9", wrapper(1, &[("T", 4)]), &ch);
-        other.cluster_name = "Other".into();
-        route.register(other, now);
-
-        assert_eq!(route.set_write_perm("a", false), 2);
-        assert_eq!(route.topic_route("U").unwrap().queue_datas[0].perm, 4);
-        assert_eq!(route.set_write_perm("a", true), 2);
-        assert_eq!(route.topic_route("U").unwrap().queue_datas[0].perm, 6);
-        assert_eq!(route.set_write_perm("nobody", false), 0);
-
-        assert!(route.delete_topic("T", Some("Other")));
-        assert_eq!(queue_nums(&route, "T"), vec![("a".into(), 4)]);
-        assert!(!route.delete_topic("T", Some("NoCluster")));
-        assert!(route.delete_topic("T", Some("DefaultCluster")));
-        assert!(route.topic_route("T").is_none());
-        assert!(route.delete_topic("U", None));
-        assert!(!route.delete_topic("U", None));
-    }
-
-    #[tokio::test]
-    async fn register_topic_needs_known_brokers() {
-        let (ch, _c, _l) = channel().await;
-        let route = RouteInfo::new(Duration::from_secs(120));
-        route.register(reg("a", 0, "h:1", wrapper(1, &[]), &ch), Instant::now());
-        let q = |name: &str| QueueData {
-            broker_name: name.into(),
-            perm: 6,
-            read_queue_nums: 2,
-            topic_sys_flag: 0,
-            write_queue_nums: 2,
-        };
-        assert_eq!(
-            route.register_topic("N", vec![q("a"), q("x")]),
-            Err("x".into())
-        );
-        assert!(route.topic_route("N").is_none());
-        route.register_topic("N", vec![q("a")]).unwrap();
-        assert_eq!(queue_nums(&route, "N"), vec![("a".into(), 2)]);
-    }
-}
+mod tests;

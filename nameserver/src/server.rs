@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fennec_common::remoting::{RemotingServer, ServerConfig};
+use fennec_common::remoting::RemotingServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -27,7 +27,10 @@ impl Nameserver {
     /// Loads the persisted KV store; fails on a store that cannot be read or parsed.
     pub async fn new(config: NamesrvConfig) -> Result<Self, NamesrvError> {
         let kv = KvConfig::load(config.kv_config_path.clone()).await?;
-        let route = Arc::new(RouteInfo::new(config.broker_channel_expired_time));
+        let route = Arc::new(RouteInfo::new(
+            config.broker_channel_expired_time,
+            config.route_limits,
+        ));
         Ok(Nameserver { config, route, kv })
     }
 
@@ -47,7 +50,8 @@ impl Nameserver {
             shutdown.clone(),
         ));
         let processor = Arc::new(NamesrvProcessor::new(self.route, self.kv, &self.config));
-        RemotingServer::serve(listener, processor, ServerConfig::default(), shutdown).await;
+        let server_config = self.config.server_config();
+        RemotingServer::serve(listener, processor, server_config, shutdown).await;
         // The token has fired, so the scan loop is ending.
         let _ = scan.await;
         info!("nameserver stopped");

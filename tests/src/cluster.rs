@@ -128,6 +128,28 @@ impl TestBroker {
     }
 }
 
+/// Starts a nameserver on 127.0.0.1 with its KV store under `dir` and a config file of
+/// `conf` (`key=value` lines) there.
+pub fn start_namesrv(dir: &Path, conf: &[(&str, &str)]) -> ServerProcess {
+    let kv = dir.join("kvConfig.json");
+    let file = dir.join("namesrv.conf");
+    let text: String = conf.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&file, text).expect("write namesrv.conf");
+    ServerProcess::start(
+        "mqnamesrv",
+        [
+            std::ffi::OsStr::new("--listen-port"),
+            "0".as_ref(),
+            "--bind".as_ref(),
+            "127.0.0.1".as_ref(),
+            "--kv-config-path".as_ref(),
+            kv.as_os_str(),
+            "-c".as_ref(),
+            file.as_os_str(),
+        ],
+    )
+}
+
 /// A nameserver and its brokers.
 pub struct Cluster {
     pub namesrv: ServerProcess,
@@ -139,18 +161,7 @@ impl Cluster {
     /// Starts a nameserver and one broker per spec.
     pub fn start(specs: Vec<BrokerSpec>) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let kv = dir.path().join("kvConfig.json");
-        let namesrv = ServerProcess::start(
-            "mqnamesrv",
-            [
-                "--listen-port",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--kv-config-path",
-                kv.to_str().expect("utf-8 path"),
-            ],
-        );
+        let namesrv = start_namesrv(dir.path(), &[]);
         let brokers = specs
             .into_iter()
             .map(|spec| {

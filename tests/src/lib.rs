@@ -7,6 +7,7 @@
 //! * [`cluster`]: a real nameserver plus brokers with small store files, restartable;
 //! * [`mqadmin`]: run the real `mqadmin` binary against a cluster and parse its `--json`
 //!   (read with [`json`]);
+//! * [`raw`]: raw connections that send partial frames or stay silent;
 //! * [`sdk`]: SDK producers and consumers started against a cluster;
 //! * [`mount`]: small tmpfs and failing ext4 file systems for disk-fault tests (root only).
 //!
@@ -21,4 +22,5 @@ pub mod mqadmin;
 pub mod namesrv;
 pub mod poll;
 pub mod process;
+pub mod raw;
 pub mod sdk;

@@ -16,6 +16,7 @@ use super::connection::{
     spawn_connection, Channel, ConnectionConfig, NotSupported, RequestProcessor,
 };
 use super::error::RemotingError;
+use super::frame_reader::ConnectionGuards;
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -60,6 +61,8 @@ struct Inner<P> {
     config: ClientConfig,
     channels: Mutex<HashMap<String, Channel>>,
     connecting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// No in-flight budget on the client side, only the log limiters.
+    guards: Arc<ConnectionGuards>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -88,6 +91,7 @@ impl<P: RequestProcessor> RemotingClient<P> {
                 config,
                 channels: Mutex::new(HashMap::new()),
                 connecting: Mutex::new(HashMap::new()),
+                guards: Arc::default(),
                 tracker: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -130,6 +134,7 @@ impl<P: RequestProcessor> RemotingClient<P> {
             stream,
             self.inner.processor.clone(),
             &self.inner.config.connection,
+            self.inner.guards.clone(),
             self.inner.shutdown.child_token(),
             &self.inner.tracker,
         )

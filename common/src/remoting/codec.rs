@@ -5,7 +5,9 @@
 //! length = 4 + headerLength + bodyLength (it does not count itself)
 //! ```
 //! The decoder returns `Ok(None)` on a partial frame and validates the announced lengths
-//! before reserving memory, so a hostile length cannot make it allocate more than `max_frame`.
+//! before reserving memory; it grows its buffer as bytes arrive, never by the announced length
+//! at once, so a hostile length cannot make it allocate what the peer has not sent.
+//! Connections read through [`super::frame_reader`], which adds the server's limits.
 
 use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
@@ -42,22 +44,13 @@ impl Decoder for RemotingCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, CodecError> {
-        if src.len() < 4 {
+        let Some(total) = announced_length(src, self.max_frame)? else {
             return Ok(None);
-        }
-        let announced = i32::from_be_bytes([src[0], src[1], src[2], src[3]]);
-        if announced < 4 {
-            return Err(CodecError::InvalidFrameLength(announced));
-        }
-        let total = announced as usize;
-        if total > self.max_frame {
-            return Err(CodecError::FrameTooLarge {
-                len: total,
-                max: self.max_frame,
-            });
-        }
+        };
         if src.len() < 4 + total {
-            src.reserve(4 + total - src.len());
+            // Grow as bytes arrive (by at most READ_CHUNK here): a peer that announces a large
+            // frame and sends nothing more must not make us allocate the announced size.
+            src.reserve((4 + total - src.len()).min(READ_CHUNK));
             return Ok(None);
         }
         src.advance(4);
@@ -66,8 +59,31 @@ impl Decoder for RemotingCodec {
     }
 }
 
+/// Bytes the decoder asks the buffer to grow by at most, per call.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The length field at the start of `src` (what follows it), once its 4 bytes are there;
+/// rejects a negative, too-small or larger-than-`max_frame` length.
+pub(super) fn announced_length(src: &[u8], max_frame: usize) -> Result<Option<usize>, CodecError> {
+    let Some(word) = src.first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let announced = i32::from_be_bytes(*word);
+    if announced < 4 {
+        return Err(CodecError::InvalidFrameLength(announced));
+    }
+    let total = announced as usize;
+    if total > max_frame {
+        return Err(CodecError::FrameTooLarge {
+            len: total,
+            max: max_frame,
+        });
+    }
+    Ok(Some(total))
+}
+
 /// Decodes one frame without its leading length field.
-fn decode_frame(mut frame: bytes::Bytes) -> Result<RemotingCommand, CodecError> {
+pub(super) fn decode_frame(mut frame: bytes::Bytes) -> Result<RemotingCommand, CodecError> {
     let total = frame.len();
     let word = frame.get_u32();
     let serialize = (word >> 24) as u8;

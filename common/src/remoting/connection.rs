@@ -1,4 +1,5 @@
-//! One TCP connection: a [`Channel`] handle plus its reader and writer tasks.
+//! One TCP connection: a [`Channel`] handle plus its reader and writer tasks. The reader
+//! ([`FrameReader`]) applies the server's limits: in-flight byte budget, idle timeout.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,21 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use futures_util::StreamExt;
 use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn, Instrument};
 
 use super::code::{describe_request_code, ResponseCode};
-use super::codec::{encode_into, RemotingCodec};
+use super::codec::encode_into;
 use super::command::RemotingCommand;
 use super::error::RemotingError;
+use super::frame_reader::{ConnectionGuards, Frame, FrameReader, ReadEnd};
 
 /// Handles requests that arrive on a connection. Servers dispatch by request code; clients
 /// use it for server-initiated requests (NOTIFY_CONSUMER_IDS_CHANGED and the like).
@@ -71,6 +71,10 @@ pub struct ConnectionConfig {
     pub max_in_flight: usize,
     /// Capacity of the outbound queue.
     pub outbound_queue: usize,
+    /// Close the connection when nothing was read or written and no request was in flight
+    /// for this long, or when a started frame is not complete after it (`None`: never, as on
+    /// client connections).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for ConnectionConfig {
@@ -79,6 +83,7 @@ impl Default for ConnectionConfig {
             max_frame: super::codec::DEFAULT_MAX_FRAME,
             max_in_flight: 4096,
             outbound_queue: 4096,
+            idle_timeout: None,
         }
     }
 }
@@ -98,6 +103,9 @@ struct ChannelInner {
     outbound: mpsc::Sender<RemotingCommand>,
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     closed: CancellationToken,
+    opened: tokio::time::Instant,
+    /// Milliseconds after `opened` of the last socket write.
+    last_write_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Channel {
@@ -219,6 +227,19 @@ impl Channel {
             .map_err(|_| self.closed_error())
     }
 
+    /// Records that the socket was written to now (for the idle timeout).
+    fn note_write(&self) {
+        let ms = self.inner.opened.elapsed().as_millis();
+        let ms = u64::try_from(ms).unwrap_or(u64::MAX);
+        self.inner.last_write_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When the socket was last written to (when it opened, if never).
+    fn last_write(&self) -> tokio::time::Instant {
+        let ms = self.inner.last_write_ms.load(Ordering::Relaxed);
+        self.inner.opened + Duration::from_millis(ms)
+    }
+
     fn complete(&self, response: RemotingCommand) {
         let waiter = self.inner.pending.lock().remove(&response.opaque);
         match waiter {
@@ -234,11 +255,13 @@ impl Channel {
 
 /// Starts the reader and writer tasks of `stream` on `tracker`. Requests go to `processor`.
 /// When `shutdown` fires the reader stops taking requests, in-flight requests finish and
-/// their responses are written, then the connection closes.
-pub fn spawn_connection<P: RequestProcessor>(
+/// their responses are written, then the connection closes. `guards` are shared by every
+/// connection of a server.
+pub(super) fn spawn_connection<P: RequestProcessor>(
     stream: TcpStream,
     processor: Arc<P>,
     config: &ConnectionConfig,
+    guards: Arc<ConnectionGuards>,
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) -> std::io::Result<Channel> {
@@ -255,12 +278,13 @@ pub fn spawn_connection<P: RequestProcessor>(
             outbound: tx,
             pending: Mutex::new(HashMap::new()),
             closed: CancellationToken::new(),
+            opened: tokio::time::Instant::now(),
+            last_write_ms: AtomicU64::new(0),
         }),
     };
     let span = tracing::debug_span!("conn", remote = %remote);
     tracker.spawn(write_loop(write_half, rx, channel.clone()).instrument(span.clone()));
-    let reader =
-        FramedRead::with_capacity(read_half, RemotingCodec::new(config.max_frame), 64 * 1024);
+    let reader = FrameReader::new(read_half, config.max_frame, config.idle_timeout, guards);
     tracker.spawn(
         read_loop(
             reader,
@@ -275,7 +299,7 @@ pub fn spawn_connection<P: RequestProcessor>(
 }
 
 async fn read_loop<P: RequestProcessor>(
-    mut reader: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
+    mut reader: FrameReader,
     channel: Channel,
     processor: Arc<P>,
     max_in_flight: usize,
@@ -284,6 +308,12 @@ async fn read_loop<P: RequestProcessor>(
     let in_flight = Arc::new(Semaphore::new(max_in_flight));
     let requests = TaskTracker::new();
     let mut graceful = false;
+    // Quiet (not idle) while a request of either side is in flight.
+    let quiet_since = || {
+        let busy = in_flight.available_permits() < max_in_flight
+            || !channel.inner.pending.lock().is_empty();
+        (!busy).then(|| channel.last_write())
+    };
     loop {
         let frame = tokio::select! {
             biased;
@@ -292,18 +322,17 @@ async fn read_loop<P: RequestProcessor>(
                 break;
             }
             _ = channel.closed() => break,
-            frame = reader.next() => frame,
+            frame = reader.next_frame(quiet_since) => frame,
         };
-        let cmd = match frame {
-            None => {
-                debug!("peer closed the connection");
+        let Frame {
+            command: cmd,
+            admission,
+        } = match frame {
+            Ok(frame) => frame,
+            Err(end) => {
+                log_end(&channel, &end, reader.guards());
                 break;
             }
-            Some(Err(e)) => {
-                warn!(remote = %channel.remote_addr(), "closing connection on a bad frame: {e}");
-                break;
-            }
-            Some(Ok(cmd)) => cmd,
         };
         if cmd.is_response() {
             channel.complete(cmd);
@@ -331,6 +360,7 @@ async fn read_loop<P: RequestProcessor>(
                     resp.flag |= super::command::FLAG_RESPONSE;
                     let _ = ch.send(resp).await;
                 }
+                drop(admission);
                 drop(permit);
             }
             .instrument(span),
@@ -344,6 +374,25 @@ async fn read_loop<P: RequestProcessor>(
     channel.close();
     channel.inner.pending.lock().clear();
     processor.on_close(&channel);
+}
+
+/// Logs why a connection's reader stopped; what a peer can repeat at will is rate-limited.
+fn log_end(channel: &Channel, end: &ReadEnd, guards: &ConnectionGuards) {
+    let remote = channel.remote_addr();
+    match end {
+        ReadEnd::PeerClosed => debug!("peer closed the connection"),
+        ReadEnd::Truncated(_) => debug!(%remote, "{end}"),
+        ReadEnd::Idle { .. } => {
+            if let Some(suppressed) = guards.log_idle.allow() {
+                warn!(%remote, suppressed, "closing connection: {end} (serverChannelMaxIdleTimeSeconds)");
+            }
+        }
+        ReadEnd::Codec(_) => {
+            if let Some(suppressed) = guards.log_bad_frame.allow() {
+                warn!(%remote, suppressed, "closing connection on a bad frame: {end}");
+            }
+        }
+    }
 }
 
 async fn write_loop(
@@ -384,6 +433,7 @@ async fn write_loop(
             channel.close();
             break;
         }
+        channel.note_write();
         if buf.capacity() > 4 * 1024 * 1024 {
             buf = BytesMut::with_capacity(64 * 1024);
         }

@@ -13,6 +13,7 @@ pub mod codec;
 mod command;
 mod connection;
 mod error;
+mod frame_reader;
 mod header_binary;
 mod header_json;
 mod server;
@@ -24,4 +25,7 @@ pub use codec::RemotingCodec;
 pub use command::{next_opaque, ExtFields, RemotingCommand, FLAG_ONEWAY, FLAG_RESPONSE};
 pub use connection::{not_supported, Channel, ConnectionConfig, NotSupported, RequestProcessor};
 pub use error::{CodecError, RemotingError};
-pub use server::{RemotingServer, ServerConfig};
+pub use server::{
+    RemotingServer, ServerConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_IN_FLIGHT_BYTES,
+};

@@ -1,5 +1,11 @@
 //! The remoting server: an accept loop that starts a connection per socket and dispatches
 //! requests to one [`RequestProcessor`], with graceful shutdown on a `CancellationToken`.
+//!
+//! The server's limits (see [`ServerConfig`]): connections beyond `max_connections` are
+//! accepted and closed at once; request bytes in flight across all connections are bounded by
+//! `max_in_flight_bytes` (readers wait for budget, see `frame_reader`); connections idle for
+//! `connection.idle_timeout` are closed. Each refusal is logged at most once per 10 s per
+//! kind, with a count of the ones not logged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +17,26 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use super::connection::{spawn_connection, ConnectionConfig, RequestProcessor};
+use super::frame_reader::ConnectionGuards;
+use crate::log_limit::LogLimiter;
+
+/// Default `serverMaxConnections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default `serverChannelMaxIdleTimeSeconds` (RocketMQ's).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default `serverMaxInFlightBytes`: request bytes held at once across all connections.
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 256 * 1024 * 1024;
 
 /// Limits of a server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Limits of each connection; `idle_timeout` defaults to [`DEFAULT_IDLE_TIMEOUT`] here.
     pub connection: ConnectionConfig,
-    /// Connections served at once; further clients wait in the listen backlog.
+    /// Connections served at once; a client beyond this is accepted and closed at once.
     pub max_connections: usize,
+    /// Request bytes (whole frames) read but not yet answered, across all connections.
+    /// A frame larger than this is rejected like one over `connection.max_frame`.
+    pub max_in_flight_bytes: usize,
     /// How long shutdown waits for in-flight requests before giving up on them.
     pub shutdown_grace: Duration,
 }
@@ -25,9 +44,38 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            connection: ConnectionConfig::default(),
-            max_connections: 65_536,
+            connection: ConnectionConfig {
+                idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+                ..ConnectionConfig::default()
+            },
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Defaults with the limits both servers read from their config files:
+    /// `serverMaxConnections`, `serverChannelMaxIdleTimeSeconds` (0: never idle) and
+    /// `serverMaxInFlightBytes`, and the largest frame.
+    pub fn with_limits(
+        max_connections: usize,
+        idle_timeout_secs: u64,
+        max_in_flight_bytes: usize,
+        max_frame: usize,
+    ) -> Self {
+        let defaults = ServerConfig::default();
+        ServerConfig {
+            connection: ConnectionConfig {
+                max_frame,
+                idle_timeout: (idle_timeout_secs > 0)
+                    .then(|| Duration::from_secs(idle_timeout_secs)),
+                ..defaults.connection
+            },
+            max_connections,
+            max_in_flight_bytes,
+            ..defaults
         }
     }
 }
@@ -46,13 +94,13 @@ impl RemotingServer {
         shutdown: CancellationToken,
     ) {
         let tracker = TaskTracker::new();
-        let slots = Arc::new(Semaphore::new(config.max_connections));
+        let slots = Arc::new(Semaphore::new(
+            config.max_connections.min(Semaphore::MAX_PERMITS),
+        ));
+        let guards = Arc::new(ConnectionGuards::with_budget(config.max_in_flight_bytes));
+        let log_refused = LogLimiter::default();
+        let log_accept_error = LogLimiter::default();
         loop {
-            let permit = tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break,
-                p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            };
             let accepted = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
@@ -62,15 +110,29 @@ impl RemotingServer {
                 Ok(a) => a,
                 Err(e) => {
                     // Out of file descriptors and similar: back off instead of spinning.
-                    warn!("accept failed: {e}");
+                    if let Some(suppressed) = log_accept_error.allow() {
+                        warn!(suppressed, "accept failed: {e}");
+                    }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                if let Some(suppressed) = log_refused.allow() {
+                    warn!(
+                        remote = %peer, limit = config.max_connections, suppressed,
+                        "connection refused: the server has its maximum number of connections \
+                         (serverMaxConnections)"
+                    );
+                }
+                drop(stream);
+                continue;
             };
             match spawn_connection(
                 stream,
                 processor.clone(),
                 &config.connection,
+                guards.clone(),
                 shutdown.clone(),
                 &tracker,
             ) {

@@ -69,7 +69,10 @@ impl NamesrvProcessor {
                 channel: channel.clone(),
             },
             Instant::now(),
-        );
+        )?;
+        if let Some(refused) = result.topics_refused {
+            return Err(refused.into());
+        }
         let order_topics = KvTable {
             table: self.kv.namespace(ORDER_TOPIC_CONFIG).unwrap_or_default(),
         };

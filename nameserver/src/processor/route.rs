@@ -91,11 +91,7 @@ impl NamesrvProcessor {
             })?;
         if !route.queue_datas.is_empty() {
             self.route
-                .register_topic(&header.topic, route.queue_datas)
-                .map_err(|broker_name| NamesrvError::UnknownBroker {
-                    topic: header.topic,
-                    broker_name,
-                })?;
+                .register_topic(&header.topic, route.queue_datas)?;
         }
         Ok(RemotingCommand::success())
     }

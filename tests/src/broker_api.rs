@@ -1,21 +1,43 @@
 //! Broker requests for tests, sent with `fennec-common` types exactly as a client or admin
-//! tool would: create a topic, wait for its route, read and commit offsets, and raw pulls.
+//! tool would: create a topic, wait for its route, read and commit offsets, queue lengths,
+//! a group's members, and raw pulls.
 
 use std::time::Duration;
 
 use fennec_common::message::record::decode_records;
 use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::TopicRouteData;
+use fennec_common::protocol::body::{ConsumerListBody, TopicRouteData};
 use fennec_common::protocol::decode_body;
 use fennec_common::protocol::header::{
-    CreateTopicRequestHeader, GetRouteInfoRequestHeader, OffsetResponseHeader,
-    PullMessageRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
-    UpdateConsumerOffsetRequestHeader, PULL_FLAG_SUBSCRIPTION, PULL_FLAG_SUSPEND,
+    CommandHeader, ConsumerGroupRequestHeader, CreateTopicRequestHeader, GetMaxOffsetRequestHeader,
+    GetRouteInfoRequestHeader, OffsetResponseHeader, PullMessageRequestHeader,
+    PullMessageResponseHeader, QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+    PULL_FLAG_SUBSCRIPTION, PULL_FLAG_SUSPEND,
 };
 use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
 
 use crate::namesrv::REQUEST_TIMEOUT;
 use crate::poll::poll_for;
+
+/// Sends one request with a typed header to `addr` and waits for the answer.
+///
+/// # Panics
+/// When no answer comes within [`REQUEST_TIMEOUT`].
+async fn call<H: CommandHeader>(
+    client: &RemotingClient,
+    addr: &str,
+    code: RequestCode,
+    header: &H,
+) -> RemotingCommand {
+    client
+        .invoke(
+            addr,
+            RemotingCommand::request_with_header(code, header),
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{code:?} to {addr}: {e}"))
+}
 
 /// Creates (or updates) `topic` with `queues` read and write queues on the broker at `addr`.
 pub async fn create_topic(client: &RemotingClient, addr: &str, topic: &str, queues: i32) {
@@ -31,14 +53,7 @@ pub async fn create_topic(client: &RemotingClient, addr: &str, topic: &str, queu
         attributes: None,
         force: None,
     };
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &header),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("UPDATE_AND_CREATE_TOPIC");
+    let resp = call(client, addr, RequestCode::UPDATE_AND_CREATE_TOPIC, &header).await;
     assert_eq!(resp.code, 0, "create topic {topic}: {}", resp.remark_str());
 }
 
@@ -94,14 +109,7 @@ pub async fn query_offset(
         queue_id,
         set_zero_if_not_found: Some(false),
     };
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, &header),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("QUERY_CONSUMER_OFFSET");
+    let resp = call(client, addr, RequestCode::QUERY_CONSUMER_OFFSET, &header).await;
     if resp.code == i32::from(ResponseCode::QUERY_NOT_FOUND) {
         return None;
     }
@@ -128,14 +136,7 @@ pub async fn commit_offset(
         queue_id,
         commit_offset: offset,
     };
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &header),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("UPDATE_CONSUMER_OFFSET");
+    let resp = call(client, addr, RequestCode::UPDATE_CONSUMER_OFFSET, &header).await;
     assert_eq!(resp.code, 0, "commit offset: {}", resp.remark_str());
 }
 
@@ -237,4 +238,41 @@ pub async fn read_queue(
         offset = p.next_begin_offset;
         out.extend(p.messages);
     }
+}
+
+/// The max offset (the number of messages ever stored) of one queue (GET_MAX_OFFSET).
+pub async fn max_offset(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32) -> i64 {
+    let header = GetMaxOffsetRequestHeader {
+        topic: topic.to_string(),
+        queue_id,
+        committed: None,
+    };
+    let resp = call(client, addr, RequestCode::GET_MAX_OFFSET, &header).await;
+    assert_eq!(resp.code, 0, "max offset: {}", resp.remark_str());
+    resp.decode_header::<OffsetResponseHeader>()
+        .expect("offset header")
+        .offset
+}
+
+/// The client ids of `group`'s consumers connected to the broker, sorted; empty when it
+/// has none (GET_CONSUMER_LIST_BY_GROUP answers that with an error code).
+pub async fn consumer_ids(client: &RemotingClient, addr: &str, group: &str) -> Vec<String> {
+    let header = ConsumerGroupRequestHeader {
+        consumer_group: group.to_string(),
+    };
+    let resp = call(
+        client,
+        addr,
+        RequestCode::GET_CONSUMER_LIST_BY_GROUP,
+        &header,
+    )
+    .await;
+    if resp.code != 0 {
+        return Vec::new();
+    }
+    let mut ids = decode_body::<ConsumerListBody>(&resp.body)
+        .expect("consumer list body")
+        .consumer_id_list;
+    ids.sort();
+    ids
 }

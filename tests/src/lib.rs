@@ -7,7 +7,10 @@
 //! * [`cluster`]: a real nameserver plus brokers with small store files, restartable;
 //! * [`mqadmin`]: run the real `mqadmin` binary against a cluster and parse its `--json`
 //!   (read with [`json`]);
-//! * [`sdk`]: SDK producers and consumers started against a cluster.
+//! * [`sdk`]: SDK producers and consumers started against a cluster;
+//! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
+//! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
+//! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
@@ -19,4 +22,7 @@ pub mod mqadmin;
 pub mod namesrv;
 pub mod poll;
 pub mod process;
+pub mod proxied;
+pub mod proxy;
+pub mod scenario;
 pub mod sdk;

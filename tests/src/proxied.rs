@@ -117,11 +117,17 @@ impl ProxiedCluster {
     }
 
     /// The headers of every SEND_MESSAGE_V2 for `topic` that reached proxy `i`.
+    ///
+    /// # Panics
+    /// When a client sent a SEND_MESSAGE_V2 without a valid header.
     pub fn sends(&self, i: usize, topic: &str) -> Vec<SendMessageRequestHeaderV2> {
         self.proxies[i]
             .requests_of(RequestCode::SEND_MESSAGE_V2)
             .iter()
-            .map(|r| r.header::<SendMessageRequestHeaderV2>())
+            .map(|r| {
+                r.header::<SendMessageRequestHeaderV2>()
+                    .unwrap_or_else(|e| panic!("a send with a bad header ({e}): {r:?}"))
+            })
             .filter(|h| h.topic == topic)
             .collect()
     }

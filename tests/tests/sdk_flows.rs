@@ -198,7 +198,12 @@ async fn refused_send_back_is_consumed_again_locally(env: Env) {
     let backs: Vec<_> = proxy
         .requests_of(RequestCode::CONSUMER_SEND_MSG_BACK)
         .into_iter()
-        .filter(|r| r.header::<ConsumerSendMsgBackRequestHeader>().group == GROUP)
+        .filter(|r| {
+            r.header::<ConsumerSendMsgBackRequestHeader>()
+                .expect("a send-back header")
+                .group
+                == GROUP
+        })
         .collect();
     assert!(
         !backs.is_empty(),

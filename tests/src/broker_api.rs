@@ -1,29 +1,51 @@
-//! Broker requests for tests, sent with `fennec-common` types exactly as a client or admin
-//! tool would: create a topic, wait for its route, read and commit offsets, raw pulls, raw
-//! sends that report the broker's code and remark, key queries and the runtime info.
+//! Broker requests for tests, sent with the typed requests of `fennec-common` exactly as a
+//! client or admin tool would: create a topic, wait for its route, read and commit offsets,
+//! queue lengths, a group's members, raw pulls, raw sends that report the broker's code and
+//! remark, key queries and the runtime info.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fennec_common::message::record::decode_records;
 use fennec_common::message::MessageExt;
-use std::collections::BTreeMap;
-
-use fennec_common::protocol::body::{KvTable, TopicRouteData};
-use fennec_common::protocol::decode_body;
+use fennec_common::protocol::body::TopicRouteData;
 use fennec_common::protocol::header::{
-    CreateTopicRequestHeader, GetRouteInfoRequestHeader, OffsetResponseHeader,
-    PullMessageRequestHeader, PullMessageResponseHeader, QueryConsumerOffsetRequestHeader,
-    QueryMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
-    UpdateConsumerOffsetRequestHeader, PULL_FLAG_SUBSCRIPTION, PULL_FLAG_SUSPEND,
+    CreateTopicRequestHeader, GetMaxOffsetRequestHeader, GetRouteInfoRequestHeader,
+    PullMessageRequestHeader, QueryConsumerOffsetRequestHeader, QueryMessageRequestHeader,
+    SendMessageRequestHeaderV2, UpdateConsumerOffsetRequestHeader, PULL_FLAG_SUBSCRIPTION,
+    PULL_FLAG_SUSPEND,
 };
-use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
+use fennec_common::protocol::request::admin::GetBrokerRuntimeInfo;
+use fennec_common::protocol::request::client::GetConsumerList;
+use fennec_common::protocol::request::pull::PullStatus;
+use fennec_common::protocol::request::query::QueryMessage;
+use fennec_common::protocol::request::send::SendMessage;
+use fennec_common::protocol::request::{ReplyError, Request};
+use fennec_common::remoting::{CallError, RemotingClient, ResponseCode};
 
 use crate::namesrv::REQUEST_TIMEOUT;
 use crate::poll::poll_for;
 
+/// Sends `request` and returns its decoded answer; panics on any failure, naming the request.
+pub async fn call<R: Request>(client: &RemotingClient, addr: &str, request: &R) -> R::Reply {
+    call_within(client, addr, request, REQUEST_TIMEOUT).await
+}
+
+async fn call_within<R: Request>(
+    client: &RemotingClient,
+    addr: &str,
+    request: &R,
+    timeout: Duration,
+) -> R::Reply {
+    client
+        .call(addr, request, timeout)
+        .await
+        .unwrap_or_else(|e| panic!("{} to {addr} failed: {e}", R::CODE.name()))
+}
+
 /// Creates (or updates) `topic` with `queues` read and write queues on the broker at `addr`.
 pub async fn create_topic(client: &RemotingClient, addr: &str, topic: &str, queues: i32) {
-    let header = CreateTopicRequestHeader {
+    let request = CreateTopicRequestHeader {
         topic: topic.to_string(),
         default_topic: "TBW102".to_string(),
         read_queue_nums: queues,
@@ -35,15 +57,7 @@ pub async fn create_topic(client: &RemotingClient, addr: &str, topic: &str, queu
         attributes: None,
         force: None,
     };
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::UPDATE_AND_CREATE_TOPIC, &header),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("UPDATE_AND_CREATE_TOPIC");
-    assert_eq!(resp.code, 0, "create topic {topic}: {}", resp.remark_str());
+    call(client, addr, &request).await;
 }
 
 /// The route of `topic`, once the nameserver at `namesrv` has one with at least
@@ -58,25 +72,14 @@ pub async fn wait_for_route(
         &format!("route of {topic} with {queues} queues"),
         Duration::from_secs(20),
         || async {
-            let header = GetRouteInfoRequestHeader {
+            let request = GetRouteInfoRequestHeader {
                 topic: topic.to_string(),
                 accept_standard_json_only: None,
             };
-            let resp = client
-                .invoke(
-                    namesrv,
-                    RemotingCommand::request_with_header(
-                        RequestCode::GET_ROUTEINFO_BY_TOPIC,
-                        &header,
-                    ),
-                    REQUEST_TIMEOUT,
-                )
+            let route = client
+                .call(namesrv, &request, REQUEST_TIMEOUT)
                 .await
-                .ok()?;
-            if resp.code != 0 {
-                return None;
-            }
-            let route: TopicRouteData = decode_body(&resp.body).ok()?;
+                .ok()??;
             let total: i32 = route.queue_datas.iter().map(|q| q.write_queue_nums).sum();
             (total >= queues).then_some(route)
         },
@@ -92,29 +95,13 @@ pub async fn query_offset(
     topic: &str,
     queue_id: i32,
 ) -> Option<i64> {
-    let header = QueryConsumerOffsetRequestHeader {
+    let request = QueryConsumerOffsetRequestHeader {
         consumer_group: group.to_string(),
         topic: topic.to_string(),
         queue_id,
         set_zero_if_not_found: Some(false),
     };
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, &header),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("QUERY_CONSUMER_OFFSET");
-    if resp.code == i32::from(ResponseCode::QUERY_NOT_FOUND) {
-        return None;
-    }
-    assert_eq!(resp.code, 0, "query offset: {}", resp.remark_str());
-    Some(
-        resp.decode_header::<OffsetResponseHeader>()
-            .expect("offset header")
-            .offset,
-    )
+    call(client, addr, &request).await
 }
 
 /// Commits an offset with a request that waits for the broker's answer.
@@ -126,26 +113,45 @@ pub async fn commit_offset(
     queue_id: i32,
     offset: i64,
 ) {
-    let header = UpdateConsumerOffsetRequestHeader {
+    let request = UpdateConsumerOffsetRequestHeader {
         consumer_group: group.to_string(),
         topic: topic.to_string(),
         queue_id,
         commit_offset: offset,
     };
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, &header),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("UPDATE_CONSUMER_OFFSET");
-    assert_eq!(resp.code, 0, "commit offset: {}", resp.remark_str());
+    call(client, addr, &request).await
+}
+
+/// The max offset (the number of messages ever stored) of one queue (GET_MAX_OFFSET).
+pub async fn max_offset(client: &RemotingClient, addr: &str, topic: &str, queue_id: i32) -> i64 {
+    let request = GetMaxOffsetRequestHeader {
+        topic: topic.to_string(),
+        queue_id,
+        committed: None,
+    };
+    call(client, addr, &request).await
+}
+
+/// The client ids of `group`'s consumers connected to the broker, sorted; empty when it
+/// has none (GET_CONSUMER_LIST_BY_GROUP answers that with an error code).
+pub async fn consumer_ids(client: &RemotingClient, addr: &str, group: &str) -> Vec<String> {
+    let request = GetConsumerList {
+        group: group.to_string(),
+    };
+    match client.call(addr, &request, REQUEST_TIMEOUT).await {
+        Ok(mut ids) => {
+            ids.sort();
+            ids
+        }
+        Err(e) if e.code().is_some() => Vec::new(),
+        Err(e) => panic!("GET_CONSUMER_LIST_BY_GROUP to {addr} failed: {e}"),
+    }
 }
 
 /// The answer to one raw pull.
 #[derive(Debug)]
 pub struct Pulled {
+    /// The pull response code (0 found, 19, 20 or 21).
     pub code: i32,
     pub next_begin_offset: i64,
     pub max_offset: i64,
@@ -178,7 +184,7 @@ pub async fn pull(client: &RemotingClient, addr: &str, spec: PullSpec<'_>) -> Pu
     if suspend_ms > 0 {
         sys_flag |= PULL_FLAG_SUSPEND;
     }
-    let header = PullMessageRequestHeader {
+    let request = PullMessageRequestHeader {
         consumer_group: group.to_string(),
         topic: topic.to_string(),
         queue_id,
@@ -194,25 +200,18 @@ pub async fn pull(client: &RemotingClient, addr: &str, spec: PullSpec<'_>) -> Pu
         broker_name: None,
     };
     let timeout = REQUEST_TIMEOUT + Duration::from_millis(u64::try_from(suspend_ms).unwrap_or(0));
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, &header),
-            timeout,
-        )
-        .await
-        .expect("PULL_MESSAGE");
-    let h: PullMessageResponseHeader = resp.decode_header().expect("pull response header");
-    let messages = if resp.code == 0 {
-        decode_records(&resp.body, true).expect("records")
-    } else {
-        Vec::new()
+    let reply = call_within(client, addr, &request, timeout).await;
+    let code = match reply.status {
+        PullStatus::Found => ResponseCode::SUCCESS,
+        PullStatus::NoNewMsg => ResponseCode::PULL_NOT_FOUND,
+        PullStatus::NoMatchedMsg => ResponseCode::PULL_RETRY_IMMEDIATELY,
+        PullStatus::OffsetIllegal => ResponseCode::PULL_OFFSET_MOVED,
     };
     Pulled {
-        code: resp.code,
-        next_begin_offset: h.next_begin_offset,
-        max_offset: h.max_offset,
-        messages,
+        code: i32::from(code),
+        next_begin_offset: reply.header.next_begin_offset,
+        max_offset: reply.header.max_offset,
+        messages: decode_records(&reply.body, true).expect("records"),
     }
 }
 
@@ -261,37 +260,40 @@ pub async fn send_raw(
     key: &str,
     body: &str,
 ) -> SendReply {
-    let header = SendMessageRequestHeaderV2 {
-        producer_group: "RAW_PRODUCER".to_string(),
-        topic: topic.to_string(),
-        default_topic: "TBW102".to_string(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: fennec_common::time::now_millis(),
-        flag: 0,
-        properties: Some(format!("KEYS\u{1}{key}\u{2}")),
-        reconsume_times: None,
-        unit_mode: None,
-        max_reconsume_times: None,
-        batch: None,
-        broker_name: None,
+    let request = SendMessage {
+        header: SendMessageRequestHeaderV2 {
+            producer_group: "RAW_PRODUCER".to_string(),
+            topic: topic.to_string(),
+            default_topic: "TBW102".to_string(),
+            default_topic_queue_nums: 4,
+            queue_id,
+            sys_flag: 0,
+            born_timestamp: fennec_common::time::now_millis(),
+            flag: 0,
+            properties: Some(format!("KEYS\u{1}{key}\u{2}")),
+            reconsume_times: None,
+            unit_mode: None,
+            max_reconsume_times: None,
+            batch: None,
+            broker_name: None,
+        },
+        body: body.to_string().into(),
     };
-    let request = RemotingCommand::request_with_header(RequestCode::SEND_MESSAGE_V2, &header)
-        .with_body(body.to_string());
-    let resp = client
-        .invoke(addr, request, REQUEST_TIMEOUT)
-        .await
-        .expect("SEND_MESSAGE_V2");
-    let queue_offset = (resp.code == 0).then(|| {
-        resp.decode_header::<SendMessageResponseHeader>()
-            .expect("send response header")
-            .queue_offset
-    });
-    SendReply {
-        code: resp.code,
-        remark: resp.remark_str().to_string(),
-        queue_offset,
+    match client.call(addr, &request, REQUEST_TIMEOUT).await {
+        Ok(reply) => SendReply {
+            code: i32::from(reply.code),
+            remark: String::new(),
+            queue_offset: Some(reply.header.queue_offset),
+        },
+        Err(CallError::Reply {
+            source: ReplyError::Refused { code, remark },
+            ..
+        }) => SendReply {
+            code,
+            remark,
+            queue_offset: None,
+        },
+        Err(e) => panic!("SEND_MESSAGE_V2 to {addr} failed: {e}"),
     }
 }
 
@@ -302,26 +304,18 @@ pub async fn query_by_key(
     topic: &str,
     key: &str,
 ) -> Vec<MessageExt> {
-    let header = QueryMessageRequestHeader {
-        topic: topic.to_string(),
-        key: key.to_string(),
-        max_num: 32,
-        begin_timestamp: 0,
-        end_timestamp: i64::MAX,
+    let request = QueryMessage {
+        header: QueryMessageRequestHeader {
+            topic: topic.to_string(),
+            key: key.to_string(),
+            max_num: 32,
+            begin_timestamp: 0,
+            end_timestamp: i64::MAX,
+        },
+        unique_key: false,
     };
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request_with_header(RequestCode::QUERY_MESSAGE, &header),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("QUERY_MESSAGE");
-    if resp.code == i32::from(ResponseCode::QUERY_NOT_FOUND) {
-        return Vec::new();
-    }
-    assert_eq!(resp.code, 0, "query {key}: {}", resp.remark_str());
-    decode_records(&resp.body, true)
+    let records = call(client, addr, &request).await;
+    decode_records(&records, true)
         .expect("records")
         .into_iter()
         .filter(|m| m.properties.get("KEYS") == Some(key))
@@ -330,16 +324,5 @@ pub async fn query_by_key(
 
 /// GET_BROKER_RUNTIME_INFO as a map.
 pub async fn runtime_info(client: &RemotingClient, addr: &str) -> BTreeMap<String, String> {
-    let resp = client
-        .invoke(
-            addr,
-            RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO),
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .expect("GET_BROKER_RUNTIME_INFO");
-    assert_eq!(resp.code, 0, "runtime info: {}", resp.remark_str());
-    decode_body::<KvTable>(&resp.body)
-        .expect("runtime info body")
-        .table
+    call(client, addr, &GetBrokerRuntimeInfo).await.table
 }

@@ -10,6 +10,7 @@ use nix::sys::signal::Signal;
 use tempfile::TempDir;
 
 use crate::process::ServerProcess;
+use crate::proxy::FaultProxy;
 
 /// `brokerClusterName` of every test broker.
 pub const CLUSTER_NAME: &str = "FennecTest";
@@ -41,6 +42,21 @@ impl BrokerSpec {
     pub fn with(mut self, key: &str, value: &str) -> Self {
         self.extra.push((key.to_string(), value.to_string()));
         self
+    }
+
+    /// A broker clients reach only through `proxy`: it listens on the proxy's upstream
+    /// address and advertises the proxy's (`brokerIP1` and `listenPort` make the address it
+    /// registers, so routes and message ids name the proxy).
+    pub fn behind(self, proxy: &FaultProxy) -> Self {
+        let (addr, upstream) = (proxy.addr(), proxy.upstream());
+        assert_eq!(
+            addr.port(),
+            upstream.port(),
+            "a proxy forwards to its own port"
+        );
+        self.with("bindAddress", &upstream.ip().to_string())
+            .with("listenPort", &upstream.port().to_string())
+            .with("brokerIP1", &addr.ip().to_string())
     }
 }
 

@@ -8,8 +8,11 @@
 //! * [`mqadmin`]: run the real `mqadmin` binary against a cluster and parse its `--json`
 //!   (read with [`json`]);
 //! * [`raw`]: raw connections that send partial frames or stay silent;
+//! * [`mount`]: small tmpfs and failing ext4 file systems for disk-fault tests (root only);
 //! * [`sdk`]: SDK producers and consumers started against a cluster;
-//! * [`mount`]: small tmpfs and failing ext4 file systems for disk-fault tests (root only).
+//! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
+//! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
+//! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
@@ -22,5 +25,8 @@ pub mod mqadmin;
 pub mod namesrv;
 pub mod poll;
 pub mod process;
+pub mod proxied;
+pub mod proxy;
 pub mod raw;
+pub mod scenario;
 pub mod sdk;

@@ -1,15 +1,18 @@
 //! SDK clients for tests: a started [`Producer`], sends that report where each message went,
-//! and a [`PushConsumer`] whose listener counts deliveries per body behind a gate the test
-//! opens ([`Deliveries`]).
+//! a [`PushConsumer`] whose listener counts deliveries per body behind a gate the test
+//! opens ([`Deliveries`]), and listeners that keep every delivered message ([`Seen`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use fennec_client::{
     Blocking, ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt,
     MessageListener, Producer, PushConsumer,
 };
 use parking_lot::{Condvar, Mutex};
+
+use crate::poll::wait_until;
 
 /// A producer of `group`, started against the nameserver at `namesrv`.
 ///
@@ -126,4 +129,75 @@ pub async fn push_consumer(
         .await
         .expect("start consumer");
     c
+}
+
+/// The listener behind [`Seen`]: keeps the batch, then answers what `verdict` says.
+struct Keep<V> {
+    seen: Arc<Mutex<Vec<MessageExt>>>,
+    verdict: V,
+}
+
+impl<V> MessageListener for Keep<V>
+where
+    V: Fn(&[MessageExt]) -> ConsumeResult + Send + Sync + 'static,
+{
+    async fn consume(&self, msgs: &[MessageExt], _: &ConsumeContext) -> ConsumeResult {
+        let result = (self.verdict)(msgs);
+        self.seen.lock().extend(msgs.iter().cloned());
+        result
+    }
+}
+
+/// Every message a listener was given, in delivery order.
+#[derive(Clone, Default)]
+pub struct Seen(Arc<Mutex<Vec<MessageExt>>>);
+
+impl Seen {
+    /// A listener that keeps every message and succeeds.
+    pub fn recorder(&self) -> impl MessageListener {
+        self.listener(|_| ConsumeResult::Success)
+    }
+
+    /// A listener that keeps every message and asks for a batch to be consumed again later
+    /// when its first message is on its first delivery.
+    pub fn failing_first_delivery(&self) -> impl MessageListener {
+        self.listener(|msgs| {
+            if msgs.first().is_some_and(|m| m.reconsume_times == 0) {
+                ConsumeResult::ReconsumeLater
+            } else {
+                ConsumeResult::Success
+            }
+        })
+    }
+
+    fn listener(
+        &self,
+        verdict: impl Fn(&[MessageExt]) -> ConsumeResult + Send + Sync + 'static,
+    ) -> impl MessageListener {
+        Keep {
+            seen: self.0.clone(),
+            verdict,
+        }
+    }
+
+    /// The messages so far.
+    pub fn messages(&self) -> Vec<MessageExt> {
+        self.0.lock().clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until at least `n` messages came.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) {
+        wait_until(&format!("{n} deliveries"), timeout, || async {
+            self.len() >= n
+        })
+        .await;
+    }
 }

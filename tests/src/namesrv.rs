@@ -1,17 +1,16 @@
 //! Nameserver requests for tests: register a (fake) broker, ask for routes and cluster info.
-//! Requests are built with the typed headers and bodies of `fennec-common`, as a broker or
-//! client would send them.
+//! Requests are the typed requests of `fennec-common`, as a broker or client sends them.
 
 use std::time::Duration;
 
-use fennec_common::hash::body_crc;
 use fennec_common::protocol::body::{
     ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
     TopicRouteData,
 };
 use fennec_common::protocol::header::{GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
-use fennec_common::protocol::{decode_body, encode_body};
-use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
+use fennec_common::protocol::request::namesrv::{GetBrokerClusterInfo, RegisterBroker};
+use fennec_common::protocol::request::Request;
+use fennec_common::remoting::{RemotingClient, RemotingCommand};
 
 /// Timeout of one request in tests.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,9 +41,9 @@ impl BrokerIdentity {
         }
     }
 
-    /// Its REGISTER_BROKER request, with `bodyCrc32` set.
-    pub fn register_request(&self) -> RemotingCommand {
-        let body = encode_body(&RegisterBrokerBody {
+    /// Its REGISTER_BROKER request (the typed request sets `bodyCrc32`).
+    pub fn registration(&self) -> RegisterBroker {
+        let body = RegisterBrokerBody {
             filter_server_list: Vec::new(),
             topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
                 data_version: DataVersion {
@@ -58,44 +57,42 @@ impl BrokerIdentity {
                     .map(|(t, q)| (t.clone(), TopicConfig::new(t, *q)))
                     .collect(),
             },
-        });
+        };
         let header = RegisterBrokerRequestHeader {
             broker_name: self.name.clone(),
             broker_addr: self.addr.clone(),
             cluster_name: self.cluster.clone(),
             ha_server_addr: String::new(),
             broker_id: self.id,
-            body_crc32: Some(body_crc(&body)),
             ..Default::default()
         };
-        RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header).with_body(body)
+        RegisterBroker { header, body }
+    }
+
+    /// The REGISTER_BROKER command, as it goes on the wire.
+    pub fn register_request(&self) -> RemotingCommand {
+        self.registration().to_command()
     }
 
     /// Registers over `client`'s connection to `namesrv`; panics unless it succeeds.
     pub async fn register(&self, client: &RemotingClient, namesrv: &str) {
-        let response = client
-            .invoke(namesrv, self.register_request(), REQUEST_TIMEOUT)
+        client
+            .call(namesrv, &self.registration(), REQUEST_TIMEOUT)
             .await
             .unwrap_or_else(|e| panic!("REGISTER_BROKER {} failed: {e}", self.name));
-        assert_eq!(
-            response.code,
-            i32::from(ResponseCode::SUCCESS),
-            "REGISTER_BROKER {}: {}",
-            self.name,
-            response.remark_str()
-        );
     }
 }
 
-/// A GET_ROUTEINFO_BY_TOPIC request.
+fn route_header(topic: &str) -> GetRouteInfoRequestHeader {
+    GetRouteInfoRequestHeader {
+        topic: topic.to_string(),
+        accept_standard_json_only: None,
+    }
+}
+
+/// A GET_ROUTEINFO_BY_TOPIC command, for tests that look at the raw answer.
 pub fn route_request(topic: &str) -> RemotingCommand {
-    RemotingCommand::request_with_header(
-        RequestCode::GET_ROUTEINFO_BY_TOPIC,
-        &GetRouteInfoRequestHeader {
-            topic: topic.to_string(),
-            accept_standard_json_only: None,
-        },
-    )
+    route_header(topic).to_command()
 }
 
 /// The route of `topic`, `None` on TOPIC_NOT_EXIST; panics on anything else.
@@ -104,18 +101,10 @@ pub async fn topic_route(
     namesrv: &str,
     topic: &str,
 ) -> Option<TopicRouteData> {
-    let response = client
-        .invoke(namesrv, route_request(topic), REQUEST_TIMEOUT)
+    client
+        .call(namesrv, &route_header(topic), REQUEST_TIMEOUT)
         .await
-        .unwrap_or_else(|e| panic!("GET_ROUTEINFO_BY_TOPIC {topic} failed: {e}"));
-    match response.response_code() {
-        Some(ResponseCode::SUCCESS) => Some(
-            decode_body(&response.body)
-                .unwrap_or_else(|e| panic!("bad route body for {topic}: {e}")),
-        ),
-        Some(ResponseCode::TOPIC_NOT_EXIST) => None,
-        _ => panic!("GET_ROUTEINFO_BY_TOPIC {topic}: unexpected {response:?}"),
-    }
+        .unwrap_or_else(|e| panic!("GET_ROUTEINFO_BY_TOPIC {topic} failed: {e}"))
 }
 
 /// Names of the brokers hosting `topic` (sorted), empty when it has no route.
@@ -130,14 +119,8 @@ pub async fn route_brokers(client: &RemotingClient, namesrv: &str, topic: &str) 
 
 /// GET_BROKER_CLUSTER_INFO.
 pub async fn cluster_info(client: &RemotingClient, namesrv: &str) -> ClusterInfo {
-    let response = client
-        .invoke(
-            namesrv,
-            RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
-            REQUEST_TIMEOUT,
-        )
+    client
+        .call(namesrv, &GetBrokerClusterInfo, REQUEST_TIMEOUT)
         .await
-        .unwrap_or_else(|e| panic!("GET_BROKER_CLUSTER_INFO failed: {e}"));
-    assert_eq!(response.code, 0, "GET_BROKER_CLUSTER_INFO: {response:?}");
-    decode_body(&response.body).unwrap_or_else(|e| panic!("bad ClusterInfo body: {e}"))
+        .unwrap_or_else(|e| panic!("GET_BROKER_CLUSTER_INFO failed: {e}"))
 }

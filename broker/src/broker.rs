@@ -5,8 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::message::msg_id::UniqIdGenerator;
-use fennec_common::remoting::RemotingClient;
+use fennec_protocol::message::msg_id::UniqIdGenerator;
+use fennec_remoting::RemotingClient;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -18,9 +18,9 @@ use crate::long_polling::PullWaiters;
 use crate::persist::Persister;
 use crate::runtime_config::RuntimeConfig;
 use crate::stats::BrokerStats;
-use crate::store::{self, MessageStore, StoreConfig};
 use crate::subscription_group::SubscriptionGroupManager;
 use crate::topic_config::{TopicConfigManager, TopicSettings};
+use fennec_store::{MessageStore, StoreConfig};
 
 /// Shared broker state.
 pub struct Broker {
@@ -136,7 +136,7 @@ impl Broker {
             stats: BrokerStats::new(),
             persister,
             outbound: RemotingClient::default(),
-            boot_timestamp: fennec_common::time::now_millis(),
+            boot_timestamp: fennec_protocol::time::now_millis(),
             total_memory: total_memory_bytes(),
             shutdown,
             runtime: RuntimeConfig::new(&config),
@@ -154,11 +154,11 @@ impl Broker {
     }
 
     pub fn is_writeable(&self) -> bool {
-        fennec_common::protocol::perm::is_writeable(self.runtime.broker_permission())
+        fennec_protocol::perm::is_writeable(self.runtime.broker_permission())
     }
 
     pub fn is_readable(&self) -> bool {
-        fennec_common::protocol::perm::is_readable(self.runtime.broker_permission())
+        fennec_protocol::perm::is_readable(self.runtime.broker_permission())
     }
 }
 
@@ -184,8 +184,8 @@ pub fn store_config(c: &BrokerConfig) -> StoreConfig {
         mapped_file_size_commit_log: c.mapped_file_size_commit_log,
         mapped_file_size_consume_queue: c.mapped_file_size_consume_queue,
         flush_disk_type: match c.flush_disk_type {
-            FlushDiskType::AsyncFlush => store::FlushDiskType::AsyncFlush,
-            FlushDiskType::SyncFlush => store::FlushDiskType::SyncFlush,
+            FlushDiskType::AsyncFlush => fennec_store::FlushDiskType::AsyncFlush,
+            FlushDiskType::SyncFlush => fennec_store::FlushDiskType::SyncFlush,
         },
         sync_flush_timeout: ms(c.sync_flush_timeout),
         flush_interval_commit_log: ms(c.flush_interval_commit_log),

@@ -219,14 +219,14 @@ broker_config! {
     "maxFrameLength" => max_frame_length: usize = 16 * 1024 * 1024,
     /// Connections served at once; one more is accepted and closed at once (Fennec's key;
     /// RocketMQ has no limit).
-    "serverMaxConnections" => server_max_connections: usize = fennec_common::remoting::DEFAULT_MAX_CONNECTIONS,
+    "serverMaxConnections" => server_max_connections: usize = fennec_remoting::DEFAULT_MAX_CONNECTIONS,
     /// A connection with nothing read or written and no request in flight for this many
     /// seconds, or with a frame unfinished this long after its first byte, is closed
     /// (0: never). Clients heartbeat every 30 s; a held pull counts as in flight.
     "serverChannelMaxIdleTimeSeconds" => server_channel_max_idle_time_seconds: u64 = 120,
     /// Request bytes read but not yet answered, across all connections (Fennec's key):
     /// beyond it readers wait (TCP back-pressure). Frames larger than this are refused.
-    "serverMaxInFlightBytes" => server_max_in_flight_bytes: usize = fennec_common::remoting::DEFAULT_MAX_IN_FLIGHT_BYTES,
+    "serverMaxInFlightBytes" => server_max_in_flight_bytes: usize = fennec_remoting::DEFAULT_MAX_IN_FLIGHT_BYTES,
     /// Bytes and messages per pull served from memory.
     "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: usize = 256 * 1024,
     "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: usize = 32,

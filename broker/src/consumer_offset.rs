@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use fennec_common::protocol::body::ConsumerOffsetWrapper;
+use fennec_protocol::body::ConsumerOffsetWrapper;
 use parking_lot::RwLock;
 
 use crate::persist::{self, Persister};

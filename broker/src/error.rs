@@ -1,11 +1,11 @@
 //! Broker errors: start-up failures and request failures mapped to response codes.
 
-use fennec_common::protocol::header::HeaderError;
-use fennec_common::protocol::BodyError;
-use fennec_common::remoting::{RemotingCommand, ResponseCode};
+use fennec_protocol::header::HeaderError;
+use fennec_protocol::BodyError;
+use fennec_remoting::{RemotingCommand, ResponseCode};
 
 use crate::config::ConfigError;
-use crate::store::StoreError;
+use fennec_store::StoreError;
 
 /// Why the broker could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]

@@ -13,14 +13,13 @@ pub mod processor;
 pub mod registration;
 pub mod runtime_config;
 pub mod stats;
-pub mod store;
 pub mod subscription_group;
 pub mod topic_config;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::remoting::{RemotingServer, ServerConfig};
+use fennec_remoting::{RemotingServer, ServerConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;

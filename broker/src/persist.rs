@@ -27,7 +27,7 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> io::Result<Option<T>> {
     for candidate in [path.to_path_buf(), bak_path(path)] {
         match fs::read(&candidate) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
-            Ok(bytes) => match fennec_common::protocol::decode_body::<T>(&bytes) {
+            Ok(bytes) => match fennec_protocol::decode_body::<T>(&bytes) {
                 Ok(v) => return Ok(Some(v)),
                 Err(e) => {
                     warn!(path = %candidate.display(), "unreadable metadata file, trying backup: {e}")

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::protocol::body::RegisterBrokerBody;
-use fennec_common::protocol::header::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
-use fennec_common::protocol::perm;
-use fennec_common::protocol::request::namesrv::RegisterBroker;
+use fennec_protocol::body::RegisterBrokerBody;
+use fennec_protocol::header::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use fennec_protocol::perm;
+use fennec_protocol::request::namesrv::RegisterBroker;
 use futures_util::future::join_all;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};

@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use fennec_common::properties_file::{self, PropertiesError};
-use fennec_common::protocol::perm::{PERM_READ, PERM_WRITE};
+use fennec_protocol::perm::{PERM_READ, PERM_WRITE};
 
 use crate::config::{BrokerConfig, ConfigError};
 

@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use fennec_common::protocol::body::{
-    DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper,
-};
+use fennec_protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use parking_lot::RwLock;
 use tracing::info;
 

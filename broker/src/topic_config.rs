@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use fennec_common::protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
-use fennec_common::protocol::perm::{PERM_INHERIT, PERM_READ, PERM_WRITE};
-use fennec_common::protocol::topic::{
+use fennec_protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use fennec_protocol::perm::{PERM_INHERIT, PERM_READ, PERM_WRITE};
+use fennec_protocol::topic::{
     AUTO_CREATE_TOPIC_KEY, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
 };
 use parking_lot::RwLock;

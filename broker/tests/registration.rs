@@ -6,10 +6,10 @@
 use std::time::{Duration, Instant};
 
 use fennec_broker::{BrokerConfig, BrokerServer};
-use fennec_common::protocol::body::TopicConfig;
-use fennec_common::protocol::header::GetRouteInfoRequestHeader;
-use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode};
 use fennec_nameserver::NamesrvConfig;
+use fennec_protocol::body::TopicConfig;
+use fennec_protocol::header::GetRouteInfoRequestHeader;
+use fennec_remoting::{RemotingClient, RemotingCommand, RequestCode};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

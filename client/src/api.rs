@@ -1,22 +1,22 @@
-//! The SDK's view of the typed request layer (`fennec_common::protocol::request`): one remoting
+//! The SDK's view of the typed request layer (`fennec_protocol::request`): one remoting
 //! client, the SDK's header form and default timeout, and the mapping of failures to
 //! [`ClientError`]. Requests are built and answers decoded by the request types themselves;
 //! the few methods here add what only the SDK knows (a send's result, a queue's offsets).
 
 use std::time::Duration;
 
-use fennec_common::protocol::body::{HeartbeatData, MessageQueue, TopicRouteData};
-use fennec_common::protocol::header::{
+use fennec_protocol::body::{HeartbeatData, MessageQueue, TopicRouteData};
+use fennec_protocol::header::{
     ConsumerSendMsgBackRequestHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader,
     GetRouteInfoRequestHeader, PullMessageRequestHeader, QueryConsumerOffsetRequestHeader,
     SearchOffsetRequestHeader, SendMessageRequestHeaderV2, UnregisterClientRequestHeader,
     UpdateConsumerOffsetRequestHeader,
 };
-use fennec_common::protocol::request::client::{GetConsumerList, Heartbeat};
-use fennec_common::protocol::request::pull::PullReply;
-use fennec_common::protocol::request::send::{SendBatch, SendMessage, SendReply};
-use fennec_common::protocol::request::{ReplyError, Request};
-use fennec_common::remoting::{CallError, RemotingClient, RequestProcessor, SerializeType};
+use fennec_protocol::request::client::{GetConsumerList, Heartbeat};
+use fennec_protocol::request::pull::PullReply;
+use fennec_protocol::request::send::{SendBatch, SendMessage, SendReply};
+use fennec_protocol::request::{ReplyError, Request};
+use fennec_remoting::{CallError, RemotingClient, RequestProcessor, SerializeType};
 
 use crate::error::ClientError;
 use crate::producer::{SendResult, SendStatus};
@@ -310,13 +310,13 @@ fn send_result(reply: SendReply, mq: &MessageQueue, msg_id: String) -> SendResul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::remoting::{RemotingCommand, RemotingError, ResponseCode};
+    use fennec_remoting::{RemotingCommand, RemotingError, ResponseCode};
 
     #[test]
     fn send_results_and_errors() {
         let reply = SendReply {
             code: ResponseCode::FLUSH_DISK_TIMEOUT,
-            header: fennec_common::protocol::header::SendMessageResponseHeader {
+            header: fennec_protocol::header::SendMessageResponseHeader {
                 msg_id: "C0A8000200002A9F0000000000000000".into(),
                 queue_id: 3,
                 queue_offset: 42,

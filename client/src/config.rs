@@ -11,8 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fennec_common::protocol::topic::validate_topic;
-use fennec_common::remoting::SerializeType;
+use fennec_protocol::topic::validate_topic;
+use fennec_remoting::SerializeType;
 
 use crate::error::ClientError;
 

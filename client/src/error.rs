@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fennec_common::protocol::BodyError;
-use fennec_common::remoting::{RemotingError, ResponseCode};
+use fennec_protocol::BodyError;
+use fennec_remoting::{RemotingError, ResponseCode};
 
 /// A failed client call.
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,6 @@ pub use consumer::{
     PushConsumer, PushConsumerBuilder,
 };
 pub use error::ClientError;
-pub use fennec_common::message::{Message, MessageExt, Properties};
-pub use fennec_common::protocol::body::{ConsumeFromWhere, MessageModel, MessageQueue};
+pub use fennec_protocol::body::{ConsumeFromWhere, MessageModel, MessageQueue};
+pub use fennec_protocol::message::{Message, MessageExt, Properties};
 pub use producer::{Producer, ProducerBuilder, SendResult, SendStatus};

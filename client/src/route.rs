@@ -5,9 +5,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fennec_common::message::msg_id::random_u32;
-use fennec_common::protocol::body::{MessageQueue, TopicRouteData};
-use fennec_common::protocol::perm;
+use fennec_protocol::body::{MessageQueue, TopicRouteData};
+use fennec_protocol::message::msg_id::random_u32;
+use fennec_protocol::perm;
 
 /// The queues a producer chooses from, with the round-robin position.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ pub(crate) fn normalize(route: &mut TopicRouteData) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use fennec_common::protocol::body::{BrokerData, QueueData};
+    use fennec_protocol::body::{BrokerData, QueueData};
     use std::collections::BTreeMap;
 
     pub(crate) fn broker(name: &str, addrs: &[(i64, &str)]) -> BrokerData {

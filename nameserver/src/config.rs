@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fennec_common::remoting::{self, ServerConfig};
+use fennec_remoting::{self as remoting, ServerConfig};
 
 use crate::error::NamesrvError;
 use crate::route_limits::RouteLimits;

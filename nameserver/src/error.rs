@@ -5,9 +5,9 @@
 use std::io;
 use std::path::PathBuf;
 
-use fennec_common::protocol::header::HeaderError;
-use fennec_common::protocol::BodyError;
-use fennec_common::remoting::{RemotingCommand, ResponseCode};
+use fennec_protocol::header::HeaderError;
+use fennec_protocol::BodyError;
+use fennec_remoting::{RemotingCommand, ResponseCode};
 
 /// Where RocketMQ's nameserver points users whose topic has no route.
 const APPLY_TOPIC_HINT: &str =

@@ -20,7 +20,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fennec_common::protocol::decode_body;
+use fennec_protocol::decode_body;
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 

@@ -19,13 +19,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use fennec_common::log_limit::LogLimiter;
-use fennec_common::protocol::body::{
+use fennec_protocol::body::{
     BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicList,
     TopicRouteData, MASTER_ID,
 };
-use fennec_common::protocol::perm::PERM_WRITE;
-use fennec_common::remoting::Channel;
+use fennec_protocol::perm::PERM_WRITE;
+use fennec_remoting::log_limit::LogLimiter;
+use fennec_remoting::Channel;
 use parking_lot::RwLock;
 use tracing::{info, warn};
 

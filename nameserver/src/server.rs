@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fennec_common::remoting::RemotingServer;
+use fennec_remoting::RemotingServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -76,17 +76,17 @@ pub async fn run(
 mod tests {
     use std::time::Duration;
 
-    use fennec_common::hash::body_crc;
-    use fennec_common::protocol::body::{
+    use fennec_protocol::body::{
         DataVersion, KvTable, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
     };
-    use fennec_common::protocol::header::{
+    use fennec_protocol::hash::body_crc;
+    use fennec_protocol::header::{
         BrokerNameRequestHeader, PutKvConfigRequestHeader, QueryDataVersionResponseHeader,
         RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
         WipeWritePermResponseHeader,
     };
-    use fennec_common::protocol::{decode_body, encode_body};
-    use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
+    use fennec_protocol::{decode_body, encode_body};
+    use fennec_remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
 
     use super::*;
     use crate::kv_config::ORDER_TOPIC_CONFIG;

@@ -6,22 +6,22 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fennec_common::message::record::decode_records;
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::TopicRouteData;
-use fennec_common::protocol::header::{
+use fennec_protocol::body::TopicRouteData;
+use fennec_protocol::header::{
     CreateTopicRequestHeader, GetMaxOffsetRequestHeader, GetRouteInfoRequestHeader,
     PullMessageRequestHeader, QueryConsumerOffsetRequestHeader, QueryMessageRequestHeader,
     SendMessageRequestHeaderV2, UpdateConsumerOffsetRequestHeader, PULL_FLAG_SUBSCRIPTION,
     PULL_FLAG_SUSPEND,
 };
-use fennec_common::protocol::request::admin::GetBrokerRuntimeInfo;
-use fennec_common::protocol::request::client::GetConsumerList;
-use fennec_common::protocol::request::pull::PullStatus;
-use fennec_common::protocol::request::query::QueryMessage;
-use fennec_common::protocol::request::send::SendMessage;
-use fennec_common::protocol::request::{ReplyError, Request};
-use fennec_common::remoting::{CallError, RemotingClient, ResponseCode};
+use fennec_protocol::message::record::decode_records;
+use fennec_protocol::message::MessageExt;
+use fennec_protocol::request::admin::GetBrokerRuntimeInfo;
+use fennec_protocol::request::client::GetConsumerList;
+use fennec_protocol::request::pull::PullStatus;
+use fennec_protocol::request::query::QueryMessage;
+use fennec_protocol::request::send::SendMessage;
+use fennec_protocol::request::{ReplyError, Request};
+use fennec_remoting::{CallError, RemotingClient, ResponseCode};
 
 use crate::namesrv::REQUEST_TIMEOUT;
 use crate::poll::poll_for;
@@ -268,7 +268,7 @@ pub async fn send_raw(
             default_topic_queue_nums: 4,
             queue_id,
             sys_flag: 0,
-            born_timestamp: fennec_common::time::now_millis(),
+            born_timestamp: fennec_protocol::time::now_millis(),
             flag: 0,
             properties: Some(format!("KEYS\u{1}{key}\u{2}")),
             reconsume_times: None,

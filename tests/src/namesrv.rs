@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use fennec_common::protocol::body::{
+use fennec_protocol::body::{
     ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
     TopicRouteData,
 };
-use fennec_common::protocol::header::{GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
-use fennec_common::protocol::request::namesrv::{GetBrokerClusterInfo, RegisterBroker};
-use fennec_common::protocol::request::Request;
-use fennec_common::remoting::{RemotingClient, RemotingCommand};
+use fennec_protocol::header::{GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
+use fennec_protocol::request::namesrv::{GetBrokerClusterInfo, RegisterBroker};
+use fennec_protocol::request::Request;
+use fennec_remoting::{RemotingClient, RemotingCommand};
 
 /// Timeout of one request in tests.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use fennec_common::protocol::header::SendMessageRequestHeaderV2;
-use fennec_common::remoting::{RemotingClient, RequestCode};
+use fennec_protocol::header::SendMessageRequestHeaderV2;
+use fennec_remoting::{RemotingClient, RequestCode};
 
 use crate::broker_api::{consumer_ids, create_topic, max_offset, query_offset, wait_for_route};
 use crate::cluster::{BrokerSpec, Cluster};

@@ -20,9 +20,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use fennec_common::protocol::header::{CommandHeader, HeaderError};
-use fennec_common::remoting::codec::encode_into;
-use fennec_common::remoting::{
+use fennec_protocol::frame::encode_into;
+use fennec_protocol::header::{CommandHeader, HeaderError};
+use fennec_remoting::{
     ExtFields, RemotingCodec, RemotingCommand, RequestCode, ResponseCode, FLAG_RESPONSE,
 };
 use futures_util::StreamExt;

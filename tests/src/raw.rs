@@ -7,8 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use fennec_common::remoting::codec::encode_to_vec;
-use fennec_common::remoting::{RemotingCodec, RemotingCommand};
+use fennec_protocol::frame::encode_to_vec;
+use fennec_remoting::{RemotingCodec, RemotingCommand};
 use tokio_util::codec::Decoder;
 
 /// How long a read for a response may block before the test fails.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fennec_client::{Message, Producer};
-use fennec_common::remoting::RemotingClient;
+use fennec_remoting::RemotingClient;
 use fennec_tests::broker_api::{
     commit_offset, create_topic, query_offset, read_queue, wait_for_route,
 };
@@ -181,8 +181,8 @@ async fn commit_offset_checked(
     queue_id: i32,
     offset: i64,
 ) -> bool {
-    use fennec_common::protocol::header::UpdateConsumerOffsetRequestHeader;
-    use fennec_common::remoting::{RemotingCommand, RequestCode};
+    use fennec_protocol::header::UpdateConsumerOffsetRequestHeader;
+    use fennec_remoting::{RemotingCommand, RequestCode};
     let header = UpdateConsumerOffsetRequestHeader {
         consumer_group: "CrashGroup".to_string(),
         topic: "Crash".to_string(),

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use fennec_common::hash::body_crc;
-use fennec_common::remoting::{RemotingClient, ResponseCode};
+use fennec_protocol::hash::body_crc;
+use fennec_remoting::{RemotingClient, ResponseCode};
 use fennec_tests::broker_api::{
     create_topic, query_by_key, read_queue, runtime_info, send_raw, SendReply,
 };

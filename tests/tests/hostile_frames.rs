@@ -6,9 +6,8 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use fennec_common::remoting::{
-    codec::encode_into, RemotingClient, RemotingCodec, RemotingCommand, RequestCode, ResponseCode,
-};
+use fennec_protocol::frame::encode_into;
+use fennec_remoting::{RemotingClient, RemotingCodec, RemotingCommand, RequestCode, ResponseCode};
 use fennec_tests::cluster::Cluster;
 use fennec_tests::namesrv::{cluster_info, BrokerIdentity, REQUEST_TIMEOUT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

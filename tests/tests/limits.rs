@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
+use fennec_remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode};
 use fennec_tests::broker_api::{create_topic, pull, wait_for_route, PullSpec};
 use fennec_tests::cluster::{start_namesrv, BrokerSpec, Cluster};
 use fennec_tests::namesrv::{cluster_info, BrokerIdentity, REQUEST_TIMEOUT};
@@ -212,7 +212,7 @@ async fn request_bytes_in_flight_are_bounded() {
     assert!(oversized.try_read_frame().is_none(), "connection kept open");
 
     // A partial 700 KiB frame holds its budget; small requests still fit beside it.
-    let big = fennec_common::remoting::codec::encode_to_vec(&ping(false, 700 * KIB));
+    let big = fennec_protocol::frame::encode_to_vec(&ping(false, 700 * KIB));
     let mut holder = RawConn::connect(addr);
     holder.send(&big[..1000]);
     assert!(served(addr, false));
@@ -242,7 +242,7 @@ async fn the_idle_timeout_frees_the_budget_of_a_stalled_frame() {
         ],
     );
     let addr = namesrv.addr();
-    let big = fennec_common::remoting::codec::encode_to_vec(&ping(false, 700 * KIB));
+    let big = fennec_protocol::frame::encode_to_vec(&ping(false, 700 * KIB));
     let mut holder = RawConn::connect(addr);
     holder.send(&big[..1000]);
     assert!(served(addr, false));

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use fennec_client::{Message, Producer};
-use fennec_common::remoting::RemotingClient;
+use fennec_remoting::RemotingClient;
 use fennec_tests::broker_api::{create_topic, pull, wait_for_route, PullSpec};
 use fennec_tests::cluster::Cluster;
 

@@ -9,7 +9,7 @@ use fennec_client::{
     ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, MessageListener,
     PushConsumer,
 };
-use fennec_common::remoting::RemotingClient;
+use fennec_remoting::RemotingClient;
 use fennec_tests::broker_api::{create_topic, wait_for_route};
 use fennec_tests::cluster::Cluster;
 use fennec_tests::poll::wait_until;

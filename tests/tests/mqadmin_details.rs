@@ -5,9 +5,9 @@
 //! configuration echoes, the order configuration kept on the nameserver, and cluster
 //! throughput columns.
 
-use fennec_common::protocol::header::{GetKvConfigResponseHeader, KvConfigKeyRequestHeader};
-use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode};
-use fennec_common::time::now_millis;
+use fennec_protocol::header::{GetKvConfigResponseHeader, KvConfigKeyRequestHeader};
+use fennec_protocol::time::now_millis;
+use fennec_remoting::{RemotingClient, RemotingCommand, RequestCode};
 use fennec_tests::broker_api::commit_offset;
 use fennec_tests::cluster::{Cluster, CLUSTER_NAME};
 use fennec_tests::json::{array, int, items, text};

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use fennec_common::time::now_millis;
+use fennec_protocol::time::now_millis;
 use fennec_tests::cluster::Cluster;
 use fennec_tests::json::{array, int, text};
 use fennec_tests::mqadmin::{words, Mqadmin, WAIT};

@@ -6,15 +6,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fennec_common::protocol::body::{KvTable, TopicList, TopicRouteData};
-use fennec_common::protocol::decode_body;
-use fennec_common::protocol::header::{
+use fennec_protocol::body::{KvTable, TopicList, TopicRouteData};
+use fennec_protocol::decode_body;
+use fennec_protocol::header::{
     GetKvConfigResponseHeader, GetKvListByNamespaceRequestHeader, KvConfigKeyRequestHeader,
     PutKvConfigRequestHeader,
 };
-use fennec_common::remoting::{
-    RemotingClient, RemotingCommand, RequestCode, ResponseCode, SerializeType,
-};
+use fennec_remoting::{RemotingClient, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 use fennec_tests::namesrv::{
     cluster_info, route_brokers, route_request, BrokerIdentity, REQUEST_TIMEOUT,
 };

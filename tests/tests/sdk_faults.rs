@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use fennec_client::{ClientError, Message, MessageQueue, Producer};
-use fennec_common::remoting::{RequestCode, ResponseCode};
+use fennec_remoting::{RequestCode, ResponseCode};
 use fennec_tests::proxied::ProxiedCluster;
 use fennec_tests::proxy::Fault;
 use fennec_tests::sdk::producer;

@@ -14,10 +14,10 @@ use fennec_client::{
     ClientError, ConsumeFromWhere, Message, MessageExt, MessageModel, MessageQueue, Producer,
     PullConsumer, PushConsumer, SendStatus,
 };
-use fennec_common::protocol::body::HeartbeatData;
-use fennec_common::protocol::decode_body;
-use fennec_common::protocol::header::{ConsumerSendMsgBackRequestHeader, ResetOffsetRequestHeader};
-use fennec_common::remoting::{RemotingCommand, RequestCode, ResponseCode};
+use fennec_protocol::body::HeartbeatData;
+use fennec_protocol::decode_body;
+use fennec_protocol::header::{ConsumerSendMsgBackRequestHeader, ResetOffsetRequestHeader};
+use fennec_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use fennec_tests::broker_api::read_queue;
 use fennec_tests::poll::{poll_for, wait_until};
 use fennec_tests::proxied::{ProxiedCluster, WAIT};

@@ -5,10 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use fennec_common::protocol::body::{
-    ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData,
-};
-use fennec_common::remoting::{Channel, LanguageCode};
+use fennec_protocol::body::{ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData};
+use fennec_remoting::{Channel, LanguageCode};
 use parking_lot::RwLock;
 use tracing::info;
 

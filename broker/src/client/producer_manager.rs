@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fennec_common::remoting::Channel;
+use fennec_remoting::Channel;
 use parking_lot::RwLock;
 
 use super::ClientChannelInfo;

@@ -6,24 +6,24 @@
 
 use std::collections::BTreeMap;
 
-use fennec_common::protocol::body::{
+use fennec_protocol::body::{
     MessageQueue, MqMap, ResetOffsetBody, SubscriptionGroupConfig, TopicConfig,
 };
-use fennec_common::protocol::header::{
+use fennec_protocol::header::{
     CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader, ResetOffsetRequestHeader,
     TopicRequestHeader,
 };
-use fennec_common::protocol::request::client::ResetConsumerClientOffset;
-use fennec_common::protocol::request::Request;
-use fennec_common::protocol::topic::{is_system_topic, validate_topic};
-use fennec_common::protocol::{decode_body, encode_body};
-use fennec_common::remoting::{RemotingCommand, ResponseCode};
+use fennec_protocol::request::client::ResetConsumerClientOffset;
+use fennec_protocol::request::Request;
+use fennec_protocol::topic::{is_system_topic, validate_topic};
+use fennec_protocol::{decode_body, encode_body};
+use fennec_remoting::{RemotingCommand, ResponseCode};
 use tracing::{debug, info};
 
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use crate::runtime_config::UpdateError;
-use crate::store::BoundaryType;
+use fennec_store::BoundaryType;
 
 pub fn create_topic(b: &Broker, req: &RemotingCommand) -> Handled {
     let h: CreateTopicRequestHeader = req.decode_header()?;

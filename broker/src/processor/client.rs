@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
-use fennec_common::protocol::body::{ConsumerListBody, HeartbeatData};
-use fennec_common::protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
-use fennec_common::protocol::request::client::NotifyConsumerIdsChanged;
-use fennec_common::protocol::request::Request;
-use fennec_common::protocol::topic::retry_topic;
-use fennec_common::protocol::{decode_body, encode_body};
-use fennec_common::remoting::{Channel, RemotingCommand, ResponseCode};
+use fennec_protocol::body::{ConsumerListBody, HeartbeatData};
+use fennec_protocol::header::{ConsumerGroupRequestHeader, UnregisterClientRequestHeader};
+use fennec_protocol::request::client::NotifyConsumerIdsChanged;
+use fennec_protocol::request::Request;
+use fennec_protocol::topic::retry_topic;
+use fennec_protocol::{decode_body, encode_body};
+use fennec_remoting::{Channel, RemotingCommand, ResponseCode};
 use tracing::debug;
 
 use crate::broker::Broker;

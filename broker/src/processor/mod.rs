@@ -12,7 +12,7 @@ pub use client::remove_expired_clients;
 
 use std::sync::Arc;
 
-use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, RequestProcessor};
+use fennec_remoting::{Channel, RemotingCommand, RequestCode, RequestProcessor};
 
 use crate::broker::Broker;
 
@@ -32,7 +32,7 @@ impl RequestProcessor for BrokerProcessor {
         use RequestCode::*;
         let b = &self.broker;
         let Ok(code) = RequestCode::try_from(request.code) else {
-            return Some(fennec_common::remoting::not_supported(&request));
+            return Some(fennec_remoting::not_supported(&request));
         };
         let result = match code {
             SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
@@ -65,7 +65,7 @@ impl RequestProcessor for BrokerProcessor {
             GET_PRODUCER_CONNECTION_LIST => stats::producer_connections(b, &request),
             GET_ALL_CONSUMER_OFFSET => stats::all_consumer_offsets(b),
             INVOKE_BROKER_TO_RESET_OFFSET => admin::reset_offset(b, &request).await,
-            _ => return Some(fennec_common::remoting::not_supported(&request)),
+            _ => return Some(fennec_remoting::not_supported(&request)),
         };
         Some(result.unwrap_or_else(|reject| reject.into_response()))
     }

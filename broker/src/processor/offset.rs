@@ -2,17 +2,17 @@
 //! GET_MAX_OFFSET (30), GET_MIN_OFFSET (31), SEARCH_OFFSET_BY_TIMESTAMP (29) and
 //! GET_EARLIEST_MSG_STORETIME (32).
 
-use fennec_common::protocol::header::{
+use fennec_protocol::header::{
     GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
     QueryConsumerOffsetRequestHeader, SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
-use fennec_common::remoting::{RemotingCommand, ResponseCode};
+use fennec_remoting::{RemotingCommand, ResponseCode};
 
 use crate::broker::Broker;
 use crate::config::FlushDiskType;
 use crate::error::{Handled, Reject};
-use crate::store::BoundaryType;
+use fennec_store::BoundaryType;
 
 fn offset_reply(offset: i64) -> Handled {
     Ok(RemotingCommand::success().with_header(&OffsetResponseHeader { offset }))
@@ -52,7 +52,7 @@ fn queue_head_in_memory(b: &Broker, topic: &str, queue_id: i32) -> bool {
     else {
         return true;
     };
-    let Ok(view) = fennec_common::message::record::parse_record(&first) else {
+    let Ok(view) = fennec_protocol::message::record::parse_record(&first) else {
         return true;
     };
     let behind = b.store.commit_log_max_offset() - view.physical_offset();

@@ -8,18 +8,18 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use fennec_common::protocol::body::SubscriptionData;
-use fennec_common::protocol::header::{
+use fennec_protocol::body::SubscriptionData;
+use fennec_protocol::header::{
     PullMessageRequestHeader, PullMessageResponseHeader, PULL_FLAG_COMMIT_OFFSET,
     PULL_FLAG_SUBSCRIPTION, PULL_FLAG_SUSPEND,
 };
-use fennec_common::protocol::perm;
-use fennec_common::remoting::{Channel, RemotingCommand, ResponseCode};
+use fennec_protocol::perm;
+use fennec_remoting::{Channel, RemotingCommand, ResponseCode};
 use tokio::time::Instant;
 
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
-use crate::store::{GetMessageResult, GetMessageStatus};
+use fennec_store::{GetMessageResult, GetMessageStatus};
 
 pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Handled {
     let h: PullMessageRequestHeader = req.decode_header()?;

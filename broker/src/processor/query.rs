@@ -2,11 +2,11 @@
 //! lookup by commit log offset.
 
 use bytes::BytesMut;
-use fennec_common::protocol::header::{
+use fennec_protocol::header::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
     UNIQUE_KEY_QUERY,
 };
-use fennec_common::remoting::{RemotingCommand, ResponseCode};
+use fennec_remoting::{RemotingCommand, ResponseCode};
 
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};

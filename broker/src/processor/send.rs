@@ -2,23 +2,23 @@
 //! order (broker writable, topic name, system topic, topic exists or is auto-created, queue id),
 //! then one store append, then the reply with msgId, queueId and queueOffset.
 
-use fennec_common::message::batch::decode_batch;
-use fennec_common::message::msg_id::offset_msg_id;
-use fennec_common::message::properties::{
-    find_encoded, keys, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
-};
-use fennec_common::message::sysflag;
-use fennec_common::protocol::header::{
+use fennec_protocol::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
-use fennec_common::protocol::perm;
-use fennec_common::protocol::topic::{is_retry_topic, is_send_forbidden, validate_topic};
-use fennec_common::remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
+use fennec_protocol::message::batch::decode_batch;
+use fennec_protocol::message::msg_id::offset_msg_id;
+use fennec_protocol::message::properties::{
+    find_encoded, keys, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
+};
+use fennec_protocol::message::sysflag;
+use fennec_protocol::perm;
+use fennec_protocol::topic::{is_retry_topic, is_send_forbidden, validate_topic};
+use fennec_remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
 
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
-use crate::store::{BatchEntry, PutMessageResult, PutMessageStatus, StoreBatch, StoreMessage};
 use crate::topic_config::TopicLayout;
+use fennec_store::{BatchEntry, PutMessageResult, PutMessageStatus, StoreBatch, StoreMessage};
 
 /// Region name RocketMQ brokers report.
 const DEFAULT_REGION: &str = "DefaultRegion";
@@ -41,7 +41,7 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
         ));
     }
     let queue_id = if header.queue_id < 0 {
-        (fennec_common::message::msg_id::random_u32() % write_queue_nums.max(1) as u32) as i32
+        (fennec_protocol::message::msg_id::random_u32() % write_queue_nums.max(1) as u32) as i32
     } else {
         header.queue_id
     };

@@ -4,16 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use fennec_common::protocol::body::{
+use fennec_protocol::body::{
     Connection, ConsumeStats, ConsumerConnection, ConsumerOffsetWrapper, KvTable, MessageQueue,
     MqMap, OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
 };
-use fennec_common::protocol::encode_body;
-use fennec_common::protocol::header::{
+use fennec_protocol::encode_body;
+use fennec_protocol::header::{
     ConsumerGroupRequestHeader, GetConsumeStatsRequestHeader,
     GetProducerConnectionListRequestHeader, TopicRequestHeader,
 };
-use fennec_common::remoting::{RemotingCommand, ResponseCode};
+use fennec_remoting::{RemotingCommand, ResponseCode};
 
 use crate::broker::Broker;
 use crate::client::ClientChannelInfo;
@@ -31,9 +31,9 @@ pub fn runtime_info(b: &Broker) -> Handled {
     };
     put(
         "brokerVersionDesc",
-        fennec_common::FENNEC_VERSION_DESC.to_string(),
+        fennec_protocol::FENNEC_VERSION_DESC.to_string(),
     );
-    put("brokerVersion", fennec_common::FENNEC_VERSION.to_string());
+    put("brokerVersion", fennec_protocol::FENNEC_VERSION.to_string());
     put("msgPutTotalTodayNow", put_now.to_string());
     put("msgGetTotalTodayNow", get_now.to_string());
     put("msgPutTotalTodayMorning", put_today.to_string());
@@ -62,7 +62,7 @@ pub fn runtime_info(b: &Broker) -> Handled {
     put("pageCacheLockTimeMills", "0".to_string());
     put("earliestMessageTimeStamp", earliest.to_string());
     put("bootTimestamp", b.boot_timestamp.to_string());
-    let uptime = (fennec_common::time::now_millis() - b.boot_timestamp) / 1000;
+    let uptime = (fennec_protocol::time::now_millis() - b.boot_timestamp) / 1000;
     put(
         "runtime",
         format!(

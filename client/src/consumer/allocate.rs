@@ -9,7 +9,7 @@
 //! Every member computes the same split from the same inputs, so the group covers each queue
 //! exactly once without talking to each other.
 
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
 
 /// The queues of `queues` that `current` owns among `consumer_ids`; empty when `current`
 /// is not (yet) in the list.

@@ -14,12 +14,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::message::properties::keys;
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::{MessageModel, MessageQueue};
-use fennec_common::protocol::header::ConsumerSendMsgBackRequestHeader;
-use fennec_common::protocol::topic::retry_topic;
-use fennec_common::time::now_millis;
+use fennec_protocol::body::{MessageModel, MessageQueue};
+use fennec_protocol::header::ConsumerSendMsgBackRequestHeader;
+use fennec_protocol::message::properties::keys;
+use fennec_protocol::message::MessageExt;
+use fennec_protocol::time::now_millis;
+use fennec_protocol::topic::retry_topic;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -241,8 +241,8 @@ pub(crate) fn prepare_for_listener(msgs: &mut [MessageExt], group: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::protocol::header::CommandHeader;
-    use fennec_common::remoting::ExtFields;
+    use fennec_protocol::header::CommandHeader;
+    use fennec_remoting::ExtFields;
 
     #[test]
     fn retry_messages_get_their_topic_back() {

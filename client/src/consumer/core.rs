@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use fennec_common::protocol::body::{ConsumeType, ConsumerData, MessageModel, MessageQueue};
-use fennec_common::time::now_millis;
+use fennec_protocol::body::{ConsumeType, ConsumerData, MessageModel, MessageQueue};
+use fennec_protocol::time::now_millis;
 
 use tracing::{debug, warn};
 

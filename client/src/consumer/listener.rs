@@ -10,8 +10,8 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
+use fennec_protocol::message::MessageExt;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 

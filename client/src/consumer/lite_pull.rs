@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
+use fennec_protocol::message::MessageExt;
 use parking_lot::Mutex;
 
 use super::lite_state::{LiteSettings, LiteShared, QueueMode};

@@ -11,8 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::{ConsumeType, MessageQueue, SubscriptionData, SUB_ALL};
+use fennec_protocol::body::{ConsumeType, MessageQueue, SubscriptionData, SUB_ALL};
+use fennec_protocol::message::MessageExt;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::time::Instant;

@@ -15,8 +15,8 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use fennec_common::protocol::body::{MessageQueue, MqMap};
-use fennec_common::protocol::decode_body;
+use fennec_protocol::body::{MessageQueue, MqMap};
+use fennec_protocol::decode_body;
 use serde::Deserialize;
 
 use crate::error::ClientError;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
 use futures_util::future::join_all;
 use parking_lot::Mutex;
 

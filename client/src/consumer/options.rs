@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::{validate_group, ClientConfig};
 use crate::error::ClientError;
-use fennec_common::protocol::body::{ConsumeFromWhere, MessageModel};
+use fennec_protocol::body::{ConsumeFromWhere, MessageModel};
 
 /// Settings of a consumer, whichever kind.
 #[derive(Debug, Clone)]
@@ -65,16 +65,13 @@ macro_rules! consumer_setters {
     () => {
         /// CLUSTERING (default: the group shares the queues) or BROADCASTING (every member
         /// reads every queue, offsets in a local file).
-        pub fn message_model(mut self, model: fennec_common::protocol::body::MessageModel) -> Self {
+        pub fn message_model(mut self, model: fennec_protocol::body::MessageModel) -> Self {
             self.settings.model = model;
             self
         }
 
         /// Where a queue without a committed offset starts (default: the last offset).
-        pub fn consume_from(
-            mut self,
-            from: fennec_common::protocol::body::ConsumeFromWhere,
-        ) -> Self {
+        pub fn consume_from(mut self, from: fennec_protocol::body::ConsumeFromWhere) -> Self {
             self.settings.consume_from = from;
             self
         }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use fennec_common::message::MessageExt;
+use fennec_protocol::message::MessageExt;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 

@@ -19,22 +19,22 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::message::properties::keys;
-use fennec_common::message::record::{decode_records, RecordError};
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::{ConsumeType, MessageQueue, SubscriptionData, MASTER_ID};
-use fennec_common::protocol::header::{
+use fennec_protocol::body::{ConsumeType, MessageQueue, SubscriptionData, MASTER_ID};
+use fennec_protocol::header::{
     PullMessageRequestHeader, PULL_FLAG_COMMIT_OFFSET, PULL_FLAG_LITE_PULL, PULL_FLAG_SUBSCRIPTION,
     PULL_FLAG_SUSPEND,
 };
-use fennec_common::remoting::ResponseCode;
+use fennec_protocol::message::properties::keys;
+use fennec_protocol::message::record::{decode_records, RecordError};
+use fennec_protocol::message::MessageExt;
+use fennec_remoting::ResponseCode;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
 use super::core::ConsumerCore;
-use fennec_common::protocol::request::pull::{PullReply, PullStatus};
+use fennec_protocol::request::pull::{PullReply, PullStatus};
 
 /// Wait after a failed pull (`pullTimeDelayMillsWhenException`).
 pub(crate) const PULL_RETRY_DELAY: Duration = Duration::from_secs(1);

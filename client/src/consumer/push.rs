@@ -27,7 +27,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
 
 use super::listener::MessageListener;
 use super::options::{consumer_setters, ConsumerSettings};

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::{ConsumeType, MessageModel, MessageQueue, SubscriptionData};
-use fennec_common::protocol::topic::retry_topic;
+use fennec_protocol::body::{ConsumeType, MessageModel, MessageQueue, SubscriptionData};
+use fennec_protocol::message::MessageExt;
+use fennec_protocol::topic::retry_topic;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::warn;

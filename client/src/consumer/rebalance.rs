@@ -10,8 +10,8 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use fennec_common::protocol::body::{MessageModel, MessageQueue};
-use fennec_common::protocol::topic::is_retry_topic;
+use fennec_protocol::body::{MessageModel, MessageQueue};
+use fennec_protocol::topic::is_retry_topic;
 use tracing::{info, warn};
 
 use super::allocate::allocate_averagely;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use fennec_common::protocol::body::{ConsumerData, MessageQueue};
+use fennec_protocol::body::{ConsumerData, MessageQueue};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;

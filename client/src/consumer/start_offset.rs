@@ -8,8 +8,8 @@
 //! | FIRST_OFFSET | 0 | 0 |
 //! | TIMESTAMP | SEARCH_OFFSET_BY_TIMESTAMP | GET_MAX_OFFSET |
 
-use fennec_common::protocol::body::ConsumeFromWhere;
-use fennec_common::protocol::topic::is_retry_topic;
+use fennec_protocol::body::ConsumeFromWhere;
+use fennec_protocol::topic::is_retry_topic;
 
 /// The decision, before any request is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use fennec_common::protocol::body::SubscriptionData;
-use fennec_common::protocol::topic::validate_topic;
-use fennec_common::time::now_millis;
+use fennec_protocol::body::SubscriptionData;
+use fennec_protocol::time::now_millis;
+use fennec_protocol::topic::validate_topic;
 use parking_lot::Mutex;
 
 use crate::error::ClientError;

@@ -8,13 +8,11 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use fennec_common::message::msg_id::{random_u32, UniqIdGenerator};
-use fennec_common::protocol::body::{
-    HeartbeatData, MessageQueue, ProducerData, TopicRouteData, MASTER_ID,
-};
-use fennec_common::protocol::header::UnregisterClientRequestHeader;
-use fennec_common::protocol::topic::AUTO_CREATE_TOPIC_KEY;
-use fennec_common::remoting::{self, RemotingClient};
+use fennec_protocol::body::{HeartbeatData, MessageQueue, ProducerData, TopicRouteData, MASTER_ID};
+use fennec_protocol::header::UnregisterClientRequestHeader;
+use fennec_protocol::message::msg_id::{random_u32, UniqIdGenerator};
+use fennec_protocol::topic::AUTO_CREATE_TOPIC_KEY;
+use fennec_remoting::RemotingClient;
 use futures_util::future::join_all;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -74,7 +72,7 @@ impl ClientInstance {
     ) -> Arc<Self> {
         Arc::new_cyclic(|weak| {
             let processor = Arc::new(InstanceProcessor::new(weak.clone()));
-            let remoting_config = remoting::ClientConfig {
+            let remoting_config = fennec_remoting::ClientConfig {
                 connect_timeout: config.connect_timeout,
                 ..Default::default()
             };

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use fennec_common::protocol::body::{ConsumerData, MessageQueue};
+use fennec_protocol::body::{ConsumerData, MessageQueue};
 use futures_util::future::BoxFuture;
 
 /// A registered consumer.

@@ -5,10 +5,10 @@
 
 use std::sync::Weak;
 
-use fennec_common::protocol::body::ResetOffsetBody;
-use fennec_common::protocol::decode_body;
-use fennec_common::protocol::header::{ConsumerGroupRequestHeader, ResetOffsetRequestHeader};
-use fennec_common::remoting::{
+use fennec_protocol::body::ResetOffsetBody;
+use fennec_protocol::decode_body;
+use fennec_protocol::header::{ConsumerGroupRequestHeader, ResetOffsetRequestHeader};
+use fennec_remoting::{
     Channel, NotSupported, RemotingCommand, RequestCode, RequestProcessor, ResponseCode,
 };
 use tracing::{info, warn};

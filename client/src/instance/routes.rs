@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use fennec_common::message::msg_id::random_u32;
-use fennec_common::protocol::body::{MessageQueue, TopicRouteData, MASTER_ID};
+use fennec_protocol::body::{MessageQueue, TopicRouteData, MASTER_ID};
+use fennec_protocol::message::msg_id::random_u32;
 
 use crate::route::{normalize, subscribe_queues, TopicPublishInfo};
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fennec_common::message::compression::COMPRESS_OVER;
+use fennec_protocol::message::compression::COMPRESS_OVER;
 
 use super::handle::Producer;
 use super::prepare::MessageLimits;

@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
 use parking_lot::Mutex;
 
 /// (latency at least, unavailable for), longest first.

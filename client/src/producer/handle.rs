@@ -14,8 +14,8 @@
 //! # }
 //! ```
 
-use fennec_common::message::Message;
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
+use fennec_protocol::message::Message;
 use tokio::time::Instant;
 use tracing::warn;
 

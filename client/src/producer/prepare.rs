@@ -6,15 +6,15 @@
 //! WAIT for all) gives every inner message its own UNIQ_KEY and gets one of its own.
 
 use bytes::Bytes;
-use fennec_common::message::batch::encode_batch;
-use fennec_common::message::properties::{is_valid_property_text, keys};
-use fennec_common::message::{compression, sysflag, Message, Properties};
-use fennec_common::protocol::body::MessageQueue;
-use fennec_common::protocol::header::SendMessageRequestHeaderV2;
-use fennec_common::protocol::topic::{
+use fennec_protocol::body::MessageQueue;
+use fennec_protocol::header::SendMessageRequestHeaderV2;
+use fennec_protocol::message::batch::encode_batch;
+use fennec_protocol::message::properties::{is_valid_property_text, keys};
+use fennec_protocol::message::{compression, sysflag, Message, Properties};
+use fennec_protocol::time::now_millis;
+use fennec_protocol::topic::{
     is_retry_topic, is_send_forbidden, validate_topic, AUTO_CREATE_TOPIC_KEY,
 };
-use fennec_common::time::now_millis;
 
 use crate::error::ClientError;
 
@@ -216,7 +216,7 @@ pub(crate) fn prepare_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::message::batch::decode_batch;
+    use fennec_protocol::message::batch::decode_batch;
 
     const LIMITS: MessageLimits = MessageLimits {
         max_message_size: 4 * 1024 * 1024,

@@ -1,7 +1,7 @@
 //! [`SendResult`] and [`SendStatus`]: what a successful send reports.
 
-use fennec_common::protocol::body::MessageQueue;
-use fennec_common::remoting::ResponseCode;
+use fennec_protocol::body::MessageQueue;
+use fennec_remoting::ResponseCode;
 
 /// How a stored message was stored (the send response codes 0, 10, 12, 11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_common::protocol::body::MessageQueue;
+use fennec_protocol::body::MessageQueue;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fennec_common::remoting::{
+use fennec_remoting::{
     not_supported, Channel, RemotingCommand, RequestCode, RequestProcessor, ResponseCode,
 };
 use tracing::{debug, warn};

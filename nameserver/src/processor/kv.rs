@@ -3,13 +3,13 @@
 //! header; GET_KVLIST_BY_NAMESPACE with a KVTable body (`{"table":{k:v}}`). A missing key or
 //! namespace is QUERY_NOT_FOUND.
 
-use fennec_common::protocol::body::KvTable;
-use fennec_common::protocol::encode_body;
-use fennec_common::protocol::header::{
+use fennec_protocol::body::KvTable;
+use fennec_protocol::encode_body;
+use fennec_protocol::header::{
     GetKvConfigResponseHeader, GetKvListByNamespaceRequestHeader, KvConfigKeyRequestHeader,
     PutKvConfigRequestHeader,
 };
-use fennec_common::remoting::RemotingCommand;
+use fennec_remoting::RemotingCommand;
 
 use super::NamesrvProcessor;
 use crate::error::NamesrvError;

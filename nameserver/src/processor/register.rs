@@ -8,15 +8,15 @@
 
 use std::time::{Duration, Instant};
 
-use fennec_common::hash::body_crc;
-use fennec_common::protocol::body::{DataVersion, KvTable, RegisterBrokerBody};
-use fennec_common::protocol::header::{
+use fennec_protocol::body::{DataVersion, KvTable, RegisterBrokerBody};
+use fennec_protocol::hash::body_crc;
+use fennec_protocol::header::{
     AddWritePermResponseHeader, BrokerHeartbeatRequestHeader, BrokerNameRequestHeader,
     QueryDataVersionResponseHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,
     UnregisterBrokerRequestHeader, WipeWritePermResponseHeader,
 };
-use fennec_common::protocol::{decode_body, encode_body};
-use fennec_common::remoting::{Channel, RemotingCommand};
+use fennec_protocol::{decode_body, encode_body};
+use fennec_remoting::{Channel, RemotingCommand};
 
 use super::NamesrvProcessor;
 use crate::error::NamesrvError;

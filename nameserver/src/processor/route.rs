@@ -7,13 +7,13 @@
 //! keys (`"brokerAddrs":{"0":"10.0.0.2:10911"}`); older clients get fastjson's unquoted form
 //! (`"brokerAddrs":{0:"10.0.0.2:10911"}`), which the C++ client and ali-ons rely on.
 
-use fennec_common::protocol::body::{BrokerData, ClusterInfo, TopicRouteData};
-use fennec_common::protocol::header::{
+use fennec_protocol::body::{BrokerData, ClusterInfo, TopicRouteData};
+use fennec_protocol::header::{
     DeleteTopicFromNamesrvRequestHeader, GetRouteInfoRequestHeader,
     GetTopicsByClusterRequestHeader, RegisterTopicRequestHeader,
 };
-use fennec_common::protocol::{decode_body, encode_body, fastjson};
-use fennec_common::remoting::RemotingCommand;
+use fennec_protocol::{decode_body, encode_body, fastjson};
+use fennec_remoting::RemotingCommand;
 use serde::Serialize;
 use tracing::debug;
 
@@ -138,7 +138,7 @@ fn json_text<T: Serialize>(value: &T) -> String {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use fennec_common::protocol::body::QueueData;
+    use fennec_protocol::body::QueueData;
 
     use super::*;
 

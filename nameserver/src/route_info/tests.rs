@@ -1,8 +1,8 @@
 //! Tests of the routing tables, with real channels (the tables compare and close them).
 
 use super::*;
-use fennec_common::protocol::body::TopicConfig;
-use fennec_common::remoting::RemotingClient;
+use fennec_protocol::body::TopicConfig;
+use fennec_remoting::RemotingClient;
 use tokio::net::TcpListener;
 
 /// A real connection's channel (the tables only compare and close channels). The

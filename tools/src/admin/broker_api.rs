@@ -1,15 +1,15 @@
 //! Broker administration requests of [`AdminClient`]: topics, configuration, runtime info,
 //! subscription groups, consume statistics, consumer connections and offset resets. Each is
-//! one typed request (`fennec_common::protocol::request::admin`).
+//! one typed request (`fennec_protocol::request::admin`).
 
-use fennec_common::protocol::body::{
+use fennec_protocol::body::{
     ConsumeStats, ConsumerConnection, KvTable, ResetOffsetBody, SubscriptionGroupConfig,
     SubscriptionGroupWrapper, TopicStatsTable,
 };
-use fennec_common::protocol::header::{
+use fennec_protocol::header::{
     CreateTopicRequestHeader, GetConsumeStatsRequestHeader, ResetOffsetRequestHeader,
 };
-use fennec_common::protocol::request::admin::{
+use fennec_protocol::request::admin::{
     CreateSubscriptionGroup, DeleteTopicInBroker, GetAllSubscriptionGroups, GetBrokerConfig,
     GetBrokerRuntimeInfo, GetConsumerConnections, GetTopicStats, UpdateBrokerConfig,
 };

@@ -1,5 +1,5 @@
 //! [`AdminClient`]: a remoting client plus the nameserver list. Requests are the typed
-//! requests of `fennec_common::protocol::request`, sent with [`AdminClient::namesrv`] (each
+//! requests of `fennec_protocol::request`, sent with [`AdminClient::namesrv`] (each
 //! nameserver in order until one answers) or [`AdminClient::broker`]; a few methods add what
 //! the commands need on top. Refusals become [`AdminError::Response`] (code, remark and
 //! address), REQUEST_CODE_NOT_SUPPORTED becomes [`AdminError::NotSupported`].
@@ -9,15 +9,13 @@
 
 use std::time::Duration;
 
-use fennec_common::protocol::body::{ClusterInfo, TopicList, TopicRouteData};
-use fennec_common::protocol::header::{
+use fennec_protocol::body::{ClusterInfo, TopicList, TopicRouteData};
+use fennec_protocol::header::{
     DeleteTopicFromNamesrvRequestHeader, GetRouteInfoRequestHeader, PutKvConfigRequestHeader,
 };
-use fennec_common::protocol::request::namesrv::{
-    GetAllTopicList, GetBrokerClusterInfo, GetNamesrvConfig,
-};
-use fennec_common::protocol::request::{ReplyError, Request};
-use fennec_common::remoting::{CallError, RemotingClient, ResponseCode};
+use fennec_protocol::request::namesrv::{GetAllTopicList, GetBrokerClusterInfo, GetNamesrvConfig};
+use fennec_protocol::request::{ReplyError, Request};
+use fennec_remoting::{CallError, RemotingClient, ResponseCode};
 
 use super::error::{remoting_reason, AdminError};
 
@@ -241,7 +239,7 @@ pub fn parse_properties(text: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::remoting::RemotingCommand;
+    use fennec_remoting::RemotingCommand;
 
     #[test]
     fn namesrv_list_and_properties() {

@@ -1,10 +1,10 @@
 //! [`AdminError`]: why an admin request or command failed. Every variant renders as the one
 //! line `mqadmin` prints on stderr, naming the server involved.
 
-use fennec_common::message::record::RecordError;
-use fennec_common::protocol::header::HeaderError;
-use fennec_common::protocol::BodyError;
-use fennec_common::remoting::{RemotingError, ResponseCode};
+use fennec_protocol::header::HeaderError;
+use fennec_protocol::message::record::RecordError;
+use fennec_protocol::BodyError;
+use fennec_remoting::{RemotingError, ResponseCode};
 
 /// A failed admin operation.
 #[derive(Debug, thiserror::Error)]

@@ -3,18 +3,18 @@
 //! consumer offset requests.
 
 use bytes::Bytes;
-use fennec_common::message::record::decode_records;
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::header::{
+use fennec_protocol::header::{
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, PullMessageRequestHeader,
     QueryConsumerOffsetRequestHeader, QueryMessageRequestHeader, SearchOffsetRequestHeader,
     SendMessageRequestHeaderV2, SendMessageResponseHeader, UpdateConsumerOffsetRequestHeader,
     ViewMessageRequestHeader,
 };
-use fennec_common::protocol::request::pull;
-use fennec_common::protocol::request::query::QueryMessage;
-use fennec_common::protocol::request::send::SendMessage;
-use fennec_common::remoting::ResponseCode;
+use fennec_protocol::message::record::decode_records;
+use fennec_protocol::message::MessageExt;
+use fennec_protocol::request::pull;
+use fennec_protocol::request::query::QueryMessage;
+use fennec_protocol::request::send::SendMessage;
+use fennec_remoting::ResponseCode;
 
 use super::client::AdminClient;
 use super::error::AdminError;

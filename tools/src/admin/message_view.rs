@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use fennec_common::message::properties::keys;
-use fennec_common::message::MessageExt;
+use fennec_protocol::message::properties::keys;
+use fennec_protocol::message::MessageExt;
 use serde::Serialize;
 
 use super::output::{body_preview, body_text, key_values, BodyEncoding, Report};
@@ -204,8 +204,8 @@ impl Report for MessageView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::message::record::decode_records;
-    use fennec_common::message::{compression, sysflag, Properties};
+    use fennec_protocol::message::record::decode_records;
+    use fennec_protocol::message::{compression, sysflag, Properties};
 
     /// A record with a ZLIB-compressed body, as a Java producer stores a large message.
     fn compressed_record(text: &str) -> Bytes {

@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use fennec_common::message::msg_id::to_hex;
+use fennec_protocol::message::msg_id::to_hex;
 use serde::Serialize;
 
 /// Bodies longer than this (in characters of their rendering) are cut in list views.

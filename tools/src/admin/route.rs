@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use fennec_common::protocol::body::{BrokerData, ClusterInfo, MessageQueue, TopicRouteData};
-use fennec_common::protocol::perm;
+use fennec_protocol::body::{BrokerData, ClusterInfo, MessageQueue, TopicRouteData};
+use fennec_protocol::perm;
 
 use super::error::AdminError;
 
@@ -136,7 +136,7 @@ fn queues(
     topic: &str,
     route: &TopicRouteData,
     allowed: fn(i32) -> bool,
-    count: fn(&fennec_common::protocol::body::QueueData) -> i32,
+    count: fn(&fennec_protocol::body::QueueData) -> i32,
 ) -> Vec<MessageQueue> {
     let mut out: Vec<MessageQueue> = route
         .queue_datas
@@ -158,7 +158,7 @@ fn sorted(it: impl Iterator<Item = BrokerTarget>) -> Vec<BrokerTarget> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::protocol::body::QueueData;
+    use fennec_protocol::body::QueueData;
     use std::collections::{BTreeMap, BTreeSet};
 
     fn group(name: &str, addrs: &[(i64, &str)]) -> BrokerData {

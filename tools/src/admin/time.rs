@@ -3,7 +3,7 @@
 //! `yyyy-MM-dd HH:mm:ss,SSS`.
 
 use chrono::{Local, NaiveDateTime, TimeZone};
-use fennec_common::time::now_millis;
+use fennec_protocol::time::now_millis;
 
 /// chrono pattern of RocketMQ's `yyyy-MM-dd#HH:mm:ss:SSS`.
 const ARG_FORMAT: &str = "%Y-%m-%d#%H:%M:%S:%3f";

@@ -11,10 +11,10 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use fennec_common::protocol::body::{BrokerData, QueueData, TopicRouteData};
-use fennec_common::protocol::encode_body;
-use fennec_common::protocol::header::SendMessageResponseHeader;
-use fennec_common::remoting::{
+use fennec_protocol::body::{BrokerData, QueueData, TopicRouteData};
+use fennec_protocol::encode_body;
+use fennec_protocol::header::SendMessageResponseHeader;
+use fennec_remoting::{
     not_supported, Channel, RemotingCommand, RemotingServer, RequestCode, RequestProcessor,
     ServerConfig,
 };

@@ -5,7 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use fennec_common::message::MessageExt;
+use fennec_protocol::message::MessageExt;
 
 const MAGIC: &[u8; 4] = b"MQB1";
 

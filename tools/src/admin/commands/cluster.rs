@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
-use fennec_common::protocol::body::MASTER_ID;
+use fennec_protocol::body::MASTER_ID;
 use futures_util::future::join_all;
 use serde::Serialize;
 

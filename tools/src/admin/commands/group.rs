@@ -4,11 +4,9 @@
 //! searched by time and committed directly, as RocketMQ's tool does).
 
 use clap::{ArgAction, Args};
-use fennec_common::protocol::body::{MessageQueue, SubscriptionGroupConfig, TopicRouteData};
-use fennec_common::protocol::header::{
-    ResetOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
-};
-use fennec_common::remoting::ResponseCode;
+use fennec_protocol::body::{MessageQueue, SubscriptionGroupConfig, TopicRouteData};
+use fennec_protocol::header::{ResetOffsetRequestHeader, UpdateConsumerOffsetRequestHeader};
+use fennec_remoting::ResponseCode;
 use futures_util::future::join_all;
 use serde::Serialize;
 

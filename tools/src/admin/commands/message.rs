@@ -3,13 +3,13 @@
 //! VIEW_MESSAGE_BY_ID, else the UNIQ_KEY index) and `queryMsgByOffset` (a one-message pull).
 
 use clap::Args;
-use fennec_common::message::msg_id::{decode_offset_msg_id, uniq_key_time};
-use fennec_common::message::properties::keys;
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::ClusterInfo;
-use fennec_common::protocol::header::QueryMessageRequestHeader;
-use fennec_common::protocol::topic::TOOLS_CONSUMER_GROUP;
-use fennec_common::time::now_millis;
+use fennec_protocol::body::ClusterInfo;
+use fennec_protocol::header::QueryMessageRequestHeader;
+use fennec_protocol::message::msg_id::{decode_offset_msg_id, uniq_key_time};
+use fennec_protocol::message::properties::keys;
+use fennec_protocol::message::MessageExt;
+use fennec_protocol::time::now_millis;
+use fennec_protocol::topic::TOOLS_CONSUMER_GROUP;
 use futures_util::future::join_all;
 use serde::Serialize;
 
@@ -279,11 +279,8 @@ pub async fn query_msg_by_offset(
             broker: args.broker_name.clone(),
             topic: args.topic.clone(),
         })?;
-    let mq = fennec_common::protocol::body::MessageQueue::new(
-        &args.topic,
-        &args.broker_name,
-        args.queue_id,
-    );
+    let mq =
+        fennec_protocol::body::MessageQueue::new(&args.topic, &args.broker_name, args.queue_id);
     let header = pull_header(TOOLS_CONSUMER_GROUP, &mq, args.offset, 1, SUB_ALL);
     let result = client.pull(&target.addr, &header).await?;
     match result
@@ -312,9 +309,9 @@ pub async fn query_msg_by_offset(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::message::msg_id::offset_msg_id;
-    use fennec_common::message::Properties;
-    use fennec_common::protocol::body::BrokerData;
+    use fennec_protocol::body::BrokerData;
+    use fennec_protocol::message::msg_id::offset_msg_id;
+    use fennec_protocol::message::Properties;
     use std::collections::{BTreeMap, BTreeSet};
 
     fn msg(topic: &str, keys_prop: &str, uniq: &str, store: i64, offset: i64) -> MessageExt {

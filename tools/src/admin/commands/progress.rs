@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clap::Args;
-use fennec_common::protocol::body::{ConsumeStats, ConsumeType, MessageModel, OffsetWrapper};
-use fennec_common::protocol::topic::{retry_topic, TOOLS_CONSUMER_GROUP};
-use fennec_common::remoting::ResponseCode;
+use fennec_protocol::body::{ConsumeStats, ConsumeType, MessageModel, OffsetWrapper};
+use fennec_protocol::topic::{retry_topic, TOOLS_CONSUMER_GROUP};
+use fennec_remoting::ResponseCode;
 use futures_util::future::join_all;
 use serde::Serialize;
 
@@ -340,7 +340,7 @@ impl Report for ConsumerProgressReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::protocol::body::{MessageQueue, MqMap};
+    use fennec_protocol::body::{MessageQueue, MqMap};
 
     fn stats(tps: f64, rows: &[(&str, &str, i32, i64, i64)]) -> ConsumeStats {
         ConsumeStats {

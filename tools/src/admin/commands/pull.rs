@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 
 use clap::{ArgAction, Args};
-use fennec_common::message::MessageExt;
-use fennec_common::protocol::body::{MessageQueue, TopicRouteData};
-use fennec_common::protocol::header::{PullMessageRequestHeader, PULL_FLAG_SUBSCRIPTION};
-use fennec_common::protocol::topic::TOOLS_CONSUMER_GROUP;
+use fennec_protocol::body::{MessageQueue, TopicRouteData};
+use fennec_protocol::header::{PullMessageRequestHeader, PULL_FLAG_SUBSCRIPTION};
+use fennec_protocol::message::MessageExt;
+use fennec_protocol::topic::TOOLS_CONSUMER_GROUP;
 
 use crate::admin::client::AdminClient;
 use crate::admin::error::AdminError;

@@ -6,13 +6,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 
 use bytes::Bytes;
 use clap::Args;
-use fennec_common::message::msg_id::{random_u32, UniqIdGenerator};
-use fennec_common::message::properties::keys;
-use fennec_common::message::{compression, sysflag, Properties};
-use fennec_common::protocol::body::{MessageQueue, TopicRouteData};
-use fennec_common::protocol::header::SendMessageRequestHeaderV2;
-use fennec_common::protocol::topic::{validate_topic, AUTO_CREATE_TOPIC_KEY};
-use fennec_common::time::now_millis;
+use fennec_protocol::body::{MessageQueue, TopicRouteData};
+use fennec_protocol::header::SendMessageRequestHeaderV2;
+use fennec_protocol::message::msg_id::{random_u32, UniqIdGenerator};
+use fennec_protocol::message::properties::keys;
+use fennec_protocol::message::{compression, sysflag, Properties};
+use fennec_protocol::time::now_millis;
+use fennec_protocol::topic::{validate_topic, AUTO_CREATE_TOPIC_KEY};
 use serde::Serialize;
 
 use crate::admin::client::AdminClient;
@@ -225,7 +225,7 @@ impl Report for SendReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_common::protocol::body::QueueData;
+    use fennec_protocol::body::QueueData;
 
     fn args(broker: Option<&str>, qid: Option<i32>) -> SendMessageArgs {
         SendMessageArgs {

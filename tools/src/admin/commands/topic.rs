@@ -1,10 +1,10 @@
 //! Topic commands: `updateTopic`, `deleteTopic`, `topicList`, `topicRoute`, `topicStatus`.
 
 use clap::{ArgAction, Args};
-use fennec_common::protocol::body::{TopicConfig, TopicOffset, TopicRouteData};
-use fennec_common::protocol::header::CreateTopicRequestHeader;
-use fennec_common::protocol::perm;
-use fennec_common::protocol::topic::{
+use fennec_protocol::body::{TopicConfig, TopicOffset, TopicRouteData};
+use fennec_protocol::header::CreateTopicRequestHeader;
+use fennec_protocol::perm;
+use fennec_protocol::topic::{
     validate_topic, AUTO_CREATE_TOPIC_KEY, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
 };
 use futures_util::future::join_all;

@@ -1,0 +1,442 @@
+//! One TCP connection: a [`Channel`] handle plus its reader and writer tasks. The reader
+//! ([`FrameReader`]) applies the server's limits: in-flight byte budget, idle timeout.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, warn, Instrument};
+
+use super::error::RemotingError;
+use super::frame_reader::{ConnectionGuards, Frame, FrameReader, ReadEnd};
+use fennec_protocol::frame::encode_into;
+use fennec_protocol::RemotingCommand;
+use fennec_protocol::{describe_request_code, ResponseCode};
+
+/// Handles requests that arrive on a connection. Servers dispatch by request code; clients
+/// use it for server-initiated requests (NOTIFY_CONSUMER_IDS_CHANGED and the like).
+pub trait RequestProcessor: Send + Sync + 'static {
+    /// Processes one request and returns the response (`None`: send nothing). The caller
+    /// sets opaque, flag and serialize type on the response, and drops it for a oneway request.
+    fn process(
+        &self,
+        channel: Channel,
+        request: RemotingCommand,
+    ) -> impl Future<Output = Option<RemotingCommand>> + Send;
+
+    /// Called once when a connection closes, for whatever reason.
+    fn on_close(&self, _channel: &Channel) {}
+}
+
+/// A processor that answers every request with REQUEST_CODE_NOT_SUPPORTED.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NotSupported;
+
+impl RequestProcessor for NotSupported {
+    async fn process(
+        &self,
+        _channel: Channel,
+        request: RemotingCommand,
+    ) -> Option<RemotingCommand> {
+        Some(not_supported(&request))
+    }
+}
+
+/// The standard reply to an unknown request code.
+pub fn not_supported(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response(
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+        Some(format!(" request type {} not supported", request.code)),
+    )
+}
+
+/// Limits of one connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Largest frame accepted.
+    pub max_frame: usize,
+    /// Requests processed at once per connection; beyond this the reader stops reading, so
+    /// the peer feels TCP back-pressure instead of getting "busy" errors.
+    pub max_in_flight: usize,
+    /// Capacity of the outbound queue.
+    pub outbound_queue: usize,
+    /// Close the connection when nothing was read or written and no request was in flight
+    /// for this long, or when a started frame is not complete after it (`None`: never, as on
+    /// client connections).
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            max_frame: fennec_protocol::frame::DEFAULT_MAX_FRAME,
+            max_in_flight: 4096,
+            outbound_queue: 4096,
+            idle_timeout: None,
+        }
+    }
+}
+
+static NEXT_CHANNEL_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A cheap, cloneable handle to a connection.
+#[derive(Clone)]
+pub struct Channel {
+    inner: Arc<ChannelInner>,
+}
+
+struct ChannelInner {
+    id: u64,
+    remote: SocketAddr,
+    local: SocketAddr,
+    outbound: mpsc::Sender<RemotingCommand>,
+    pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
+    closed: CancellationToken,
+    opened: tokio::time::Instant,
+    /// Milliseconds after `opened` of the last socket write.
+    last_write_ms: AtomicU64,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("id", &self.inner.id)
+            .field("remote", &self.inner.remote)
+            .finish()
+    }
+}
+
+impl PartialEq for Channel {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.id == other.inner.id
+    }
+}
+
+impl Eq for Channel {}
+
+impl std::hash::Hash for Channel {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.id.hash(state);
+    }
+}
+
+/// Removes a pending entry if the request future is dropped or times out.
+struct PendingGuard<'a> {
+    channel: &'a ChannelInner,
+    opaque: i32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.channel.pending.lock().remove(&self.opaque);
+    }
+}
+
+impl Channel {
+    /// Process-unique id of this connection.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.inner.remote
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    /// Closes the connection: pending requests fail, the socket is shut down.
+    pub fn close(&self) {
+        self.inner.closed.cancel();
+    }
+
+    /// Completes when the connection has closed.
+    pub async fn closed(&self) {
+        self.inner.closed.cancelled().await
+    }
+
+    fn closed_error(&self) -> RemotingError {
+        RemotingError::ConnectionClosed {
+            addr: self.inner.remote.to_string(),
+        }
+    }
+
+    /// Sends a request and waits for its response.
+    pub async fn request(
+        &self,
+        cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
+        let opaque = cmd.opaque;
+        let code = cmd.code;
+        let (tx, rx) = oneshot::channel();
+        self.inner.pending.lock().insert(opaque, tx);
+        let _guard = PendingGuard {
+            channel: &self.inner,
+            opaque,
+        };
+        let exchange = async {
+            self.inner
+                .outbound
+                .send(cmd)
+                .await
+                .map_err(|_| self.closed_error())?;
+            rx.await.map_err(|_| self.closed_error())
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(RemotingError::Timeout {
+                addr: self.inner.remote.to_string(),
+                timeout,
+                code,
+                opaque,
+            }),
+        }
+    }
+
+    /// Sends a request marked oneway; no response will come.
+    pub async fn oneway(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        self.send(cmd.oneway()).await
+    }
+
+    /// Queues any command (a response, usually) for writing.
+    pub async fn send(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        if self.is_closed() {
+            return Err(self.closed_error());
+        }
+        self.inner
+            .outbound
+            .send(cmd)
+            .await
+            .map_err(|_| self.closed_error())
+    }
+
+    /// Records that the socket was written to now (for the idle timeout).
+    fn note_write(&self) {
+        let ms = self.inner.opened.elapsed().as_millis();
+        let ms = u64::try_from(ms).unwrap_or(u64::MAX);
+        self.inner.last_write_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When the socket was last written to (when it opened, if never).
+    fn last_write(&self) -> tokio::time::Instant {
+        let ms = self.inner.last_write_ms.load(Ordering::Relaxed);
+        self.inner.opened + Duration::from_millis(ms)
+    }
+
+    fn complete(&self, response: RemotingCommand) {
+        let waiter = self.inner.pending.lock().remove(&response.opaque);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(response);
+            }
+            None => {
+                debug!(remote = %self.inner.remote, opaque = response.opaque, "response for no pending request (timed out?)")
+            }
+        }
+    }
+}
+
+/// Starts the reader and writer tasks of `stream` on `tracker`. Requests go to `processor`.
+/// When `shutdown` fires the reader stops taking requests, in-flight requests finish and
+/// their responses are written, then the connection closes. `guards` are shared by every
+/// connection of a server.
+pub(super) fn spawn_connection<P: RequestProcessor>(
+    stream: TcpStream,
+    processor: Arc<P>,
+    config: &ConnectionConfig,
+    guards: Arc<ConnectionGuards>,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) -> std::io::Result<Channel> {
+    stream.set_nodelay(true)?;
+    let remote = stream.peer_addr()?;
+    let local = stream.local_addr()?;
+    let (read_half, write_half) = stream.into_split();
+    let (tx, rx) = mpsc::channel(config.outbound_queue);
+    let channel = Channel {
+        inner: Arc::new(ChannelInner {
+            id: NEXT_CHANNEL_ID.fetch_add(1, Ordering::Relaxed),
+            remote,
+            local,
+            outbound: tx,
+            pending: Mutex::new(HashMap::new()),
+            closed: CancellationToken::new(),
+            opened: tokio::time::Instant::now(),
+            last_write_ms: AtomicU64::new(0),
+        }),
+    };
+    let span = tracing::debug_span!("conn", remote = %remote);
+    tracker.spawn(write_loop(write_half, rx, channel.clone()).instrument(span.clone()));
+    let reader = FrameReader::new(read_half, config.max_frame, config.idle_timeout, guards);
+    tracker.spawn(
+        read_loop(
+            reader,
+            channel.clone(),
+            processor,
+            config.max_in_flight,
+            shutdown,
+        )
+        .instrument(span),
+    );
+    Ok(channel)
+}
+
+async fn read_loop<P: RequestProcessor>(
+    mut reader: FrameReader,
+    channel: Channel,
+    processor: Arc<P>,
+    max_in_flight: usize,
+    shutdown: CancellationToken,
+) {
+    let in_flight = Arc::new(Semaphore::new(max_in_flight));
+    let requests = TaskTracker::new();
+    let mut graceful = false;
+    // Quiet (not idle) while a request of either side is in flight.
+    let quiet_since = || {
+        let busy = in_flight.available_permits() < max_in_flight
+            || !channel.inner.pending.lock().is_empty();
+        (!busy).then(|| channel.last_write())
+    };
+    loop {
+        let frame = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => {
+                graceful = true;
+                break;
+            }
+            _ = channel.closed() => break,
+            frame = reader.next_frame(quiet_since) => frame,
+        };
+        let Frame {
+            command: cmd,
+            admission,
+        } = match frame {
+            Ok(frame) => frame,
+            Err(end) => {
+                log_end(&channel, &end, reader.guards());
+                break;
+            }
+        };
+        if cmd.is_response() {
+            channel.complete(cmd);
+            continue;
+        }
+        let permit = tokio::select! {
+            biased;
+            _ = channel.closed() => break,
+            p = in_flight.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let processor = processor.clone();
+        let ch = channel.clone();
+        let span = tracing::debug_span!("request", code = %describe_request_code(cmd.code), remote = %channel.remote_addr(), opaque = cmd.opaque);
+        requests.spawn(
+            async move {
+                let opaque = cmd.opaque;
+                let serialize_type = cmd.serialize_type;
+                let oneway = cmd.is_oneway();
+                tracing::trace!("request received");
+                let response = processor.process(ch.clone(), cmd).await;
+                if let (Some(mut resp), false) = (response, oneway) {
+                    tracing::trace!(code = resp.code, remark = resp.remark_str(), "response");
+                    resp.opaque = opaque;
+                    resp.serialize_type = serialize_type;
+                    resp.flag |= fennec_protocol::FLAG_RESPONSE;
+                    let _ = ch.send(resp).await;
+                }
+                drop(admission);
+                drop(permit);
+            }
+            .instrument(span),
+        );
+    }
+    if graceful {
+        // Let in-flight requests finish and queue their responses before closing.
+        requests.close();
+        requests.wait().await;
+    }
+    channel.close();
+    channel.inner.pending.lock().clear();
+    processor.on_close(&channel);
+}
+
+/// Logs why a connection's reader stopped; what a peer can repeat at will is rate-limited.
+fn log_end(channel: &Channel, end: &ReadEnd, guards: &ConnectionGuards) {
+    let remote = channel.remote_addr();
+    match end {
+        ReadEnd::PeerClosed => debug!("peer closed the connection"),
+        ReadEnd::Truncated(_) => debug!(%remote, "{end}"),
+        ReadEnd::Idle { .. } => {
+            if let Some(suppressed) = guards.log_idle.allow() {
+                warn!(%remote, suppressed, "closing connection: {end} (serverChannelMaxIdleTimeSeconds)");
+            }
+        }
+        ReadEnd::Codec(_) => {
+            if let Some(suppressed) = guards.log_bad_frame.allow() {
+                warn!(%remote, suppressed, "closing connection on a bad frame: {end}");
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    mut writer: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+    channel: Channel,
+) {
+    let mut batch = Vec::with_capacity(64);
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let n = tokio::select! {
+            biased;
+            n = rx.recv_many(&mut batch, 256) => n,
+            _ = channel.closed() => {
+                // Flush whatever was queued before the close.
+                while let Ok(cmd) = rx.try_recv() {
+                    batch.push(cmd);
+                }
+                if !batch.is_empty() {
+                    buf.clear();
+                    for cmd in batch.drain(..) {
+                        encode_into(&cmd, &mut buf);
+                    }
+                    let _ = writer.write_all(&buf).await;
+                }
+                break;
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        buf.clear();
+        for cmd in batch.drain(..) {
+            encode_into(&cmd, &mut buf);
+        }
+        if let Err(e) = writer.write_all(&buf).await {
+            debug!("write failed, closing: {e}");
+            channel.close();
+            break;
+        }
+        channel.note_write();
+        if buf.capacity() > 4 * 1024 * 1024 {
+            buf = BytesMut::with_capacity(64 * 1024);
+        }
+    }
+    let _ = writer.shutdown().await;
+}

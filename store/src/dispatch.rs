@@ -1,0 +1,322 @@
+//! [`Dispatcher`]: the `fennec-dispatch` thread (RocketMQ's ReputMessageService). It tails
+//! the CommitLog from its last dispatched offset, woken by appends, and for each record
+//! * writes the ConsumeQueue entry at the record's QUEUEOFFSET (NOT and COMMIT transaction
+//!   types only; an entry already present is skipped, so dispatch is idempotent),
+//! * adds `topic#key` for its UNIQ_KEY and KEYS tokens to the IndexFile (not for ROLLBACK),
+//! * calls the arrival listener with (topic, queue id, queue offset + 1).
+//!
+//! Recovery runs the same code synchronously to rebuild what a crash lost.
+//!
+//! The thread never skips a record it could not handle:
+//! * a consume queue or index file that cannot be created because the disk is full marks
+//!   the store out of space (appends refused) and the thread retries the same record on its
+//!   next wake-up (at least every second) until it goes through;
+//! * an unreadable record (bad magic, length or size) stops dispatch there for good: the
+//!   error names the file and offset, shows in [`StoreStats`](super::StoreStats) and
+//!   poisons the store; records before it stay readable;
+//! * any other failure poisons the store and is retried the same way.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use fennec_protocol::hash::tag_hash;
+use fennec_protocol::message::properties::{iter_encoded, keys};
+use fennec_protocol::message::record::{parse_entry, Entry, RecordView};
+use fennec_protocol::message::sysflag;
+use parking_lot::{Mutex, RwLock};
+
+use super::commit_log::CommitLog;
+use super::consume_queue::{CqEntry, PutOutcome};
+use super::error::StoreError;
+use super::health::{SpaceUser, StoreHealth};
+use super::index::IndexService;
+use super::index_file::topic_key_hash;
+use super::queue_table::ConsumeQueueTable;
+use super::wakeup::{spawn_service, ServiceControl};
+
+/// Called after each dispatched record with (topic, queue id, max offset of the queue).
+/// Runs on the dispatcher thread: it must be cheap.
+pub type ArrivalListener = Arc<dyn Fn(&str, i32, i64) + Send + Sync>;
+
+pub(crate) struct Dispatcher {
+    commit_log: Arc<CommitLog>,
+    queues: Arc<ConsumeQueueTable>,
+    index: Option<Arc<IndexService>>,
+    health: Arc<StoreHealth>,
+    dispatched: AtomicI64,
+    /// Records below this offset are not indexed again (recovery kept their entries).
+    index_from: i64,
+    /// Why dispatch stopped at a record it cannot read, if it did.
+    stopped: Mutex<Option<String>>,
+    last_timestamp: AtomicI64,
+    listener: RwLock<Option<ArrivalListener>>,
+    /// Wake-up, stop and halt requests for the thread.
+    pub(crate) control: ServiceControl,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("dispatched", &self.dispatched)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        commit_log: Arc<CommitLog>,
+        queues: Arc<ConsumeQueueTable>,
+        index: Option<Arc<IndexService>>,
+        health: Arc<StoreHealth>,
+        from: i64,
+        index_from: i64,
+    ) -> Arc<Dispatcher> {
+        Arc::new(Dispatcher {
+            commit_log,
+            queues,
+            index,
+            health,
+            dispatched: AtomicI64::new(from),
+            index_from,
+            stopped: Mutex::new(None),
+            last_timestamp: AtomicI64::new(0),
+            listener: RwLock::new(None),
+            control: ServiceControl::default(),
+        })
+    }
+
+    pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
+        let me = self.clone();
+        spawn_service("fennec-dispatch", move || me.run())
+    }
+
+    pub(crate) fn set_listener(&self, listener: ArrivalListener) {
+        *self.listener.write() = Some(listener);
+    }
+
+    /// Wakes the thread (after an append).
+    pub(crate) fn notify(&self) {
+        self.control.notify();
+    }
+
+    /// CommitLog offset up to which everything is dispatched.
+    pub(crate) fn dispatched(&self) -> i64 {
+        self.dispatched.load(Ordering::Acquire)
+    }
+
+    /// Why dispatch stopped at an unreadable record, if it did.
+    pub(crate) fn stopped(&self) -> Option<String> {
+        self.stopped.lock().clone()
+    }
+
+    /// Seeds the last dispatched timestamp after a restart.
+    pub(crate) fn note_timestamp(&self, ts: i64) {
+        self.last_timestamp.fetch_max(ts, Ordering::Relaxed);
+    }
+
+    /// STORETIMESTAMP of the last dispatched record.
+    pub(crate) fn last_timestamp(&self) -> i64 {
+        self.last_timestamp.load(Ordering::Relaxed)
+    }
+
+    fn run(&self) {
+        loop {
+            if self.control.halted() {
+                return;
+            }
+            let stopping = self.control.stopping();
+            self.dispatch_available();
+            if stopping {
+                return;
+            }
+            self.control.wait(Duration::from_secs(1));
+        }
+    }
+
+    /// Dispatches from the dispatched offset to the CommitLog's max offset, stopping early at
+    /// a record it cannot dispatch (see the module docs). Returns the number of records
+    /// dispatched.
+    pub(crate) fn dispatch_available(&self) -> u64 {
+        let listener = self.listener.read().clone();
+        let max = self.commit_log.max_offset();
+        let mut offset = self.dispatched();
+        let mut records = 0;
+        let mut file: Option<Arc<super::mapped_file::MappedFile>> = None;
+        while offset < max && !self.control.halted() {
+            if file.as_ref().is_none_or(|f| offset >= f.end_offset()) {
+                file = self.commit_log.files().find(offset);
+                if file.is_none() {
+                    let min = self.commit_log.min_offset();
+                    if offset < min {
+                        tracing::warn!(offset, min, "dispatch behind deleted files; skipping");
+                        offset = min;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            let Some(current) = file.as_ref() else { break };
+            let pos = (offset - current.start_offset()) as usize;
+            let next = match current.read_from(pos).map(parse_entry) {
+                Some(Ok(Entry::Blank { .. })) => current.end_offset(),
+                Some(Ok(Entry::Record(r))) => {
+                    if let Err(e) = self.apply(&r, offset, listener.as_ref()) {
+                        self.failed(&e, offset);
+                        break;
+                    }
+                    records += 1;
+                    offset + r.total_size() as i64
+                }
+                Some(Err(e)) => {
+                    self.stop_at(format!(
+                        "unreadable record in commit log file {} at position {pos} (offset {offset}): {e}",
+                        current.path().display()
+                    ));
+                    break;
+                }
+                None => break,
+            };
+            offset = next;
+            self.dispatched.store(offset, Ordering::Release);
+        }
+        if records > 0 {
+            self.health.clear_no_space(SpaceUser::Dispatch);
+        }
+        records
+    }
+
+    /// A record at `offset` could not be dispatched: out of space (retried later) or worse.
+    fn failed(&self, e: &StoreError, offset: i64) {
+        let why = format!(
+            "cannot dispatch the record at commit log offset {offset}: {}",
+            e.with_cause()
+        );
+        if e.is_no_space() {
+            self.health
+                .set_no_space(SpaceUser::Dispatch, format!("disk full: {why}"));
+        } else {
+            self.health.poison(why);
+        }
+    }
+
+    /// Stops at an unreadable record: reported once, kept for the stats, store poisoned.
+    fn stop_at(&self, why: String) {
+        let mut stopped = self.stopped.lock();
+        if stopped.is_none() {
+            tracing::error!(reason = %why, "dispatch stopped at an unreadable record");
+            self.health.poison(format!("dispatch stopped: {why}"));
+            *stopped = Some(why);
+        }
+    }
+
+    fn apply(
+        &self,
+        r: &RecordView<'_>,
+        offset: i64,
+        listener: Option<&ArrivalListener>,
+    ) -> Result<(), StoreError> {
+        let tran = sysflag::transaction_type(r.sys_flag());
+        let topic = r.topic();
+        // One pass over the properties for everything dispatch needs.
+        let (mut tags, mut uniq, mut user_keys) = (None, None, None);
+        for (name, value) in iter_encoded(r.properties()) {
+            match name {
+                keys::TAGS => tags = Some(value),
+                keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => uniq = Some(value),
+                keys::KEYS => user_keys = Some(value),
+                _ => {}
+            }
+        }
+        if tran == sysflag::TRANSACTION_NOT_TYPE || tran == sysflag::TRANSACTION_COMMIT_TYPE {
+            let cq = self.queues.get_or_create(topic, r.queue_id())?;
+            let entry = CqEntry {
+                commit_log_offset: offset,
+                size: r.total_size() as i32,
+                tag_code: tag_hash(tags),
+            };
+            let outcome = cq.put(r.queue_offset(), entry)?;
+            if let PutOutcome::Gap { expected } = outcome {
+                tracing::error!(
+                    topic,
+                    queue_id = r.queue_id(),
+                    expected,
+                    got = r.queue_offset(),
+                    offset,
+                    "consume queue gap: entries are missing before this record"
+                );
+            }
+            if let Some(l) = listener {
+                l(topic, r.queue_id(), r.queue_offset() + 1);
+            }
+        }
+        if let Some(index) = &self.index {
+            if offset >= self.index_from && tran != sysflag::TRANSACTION_ROLLBACK_TYPE {
+                let hashes = uniq
+                    .into_iter()
+                    .chain(user_keys.into_iter().flat_map(|k| k.split(' ')))
+                    .filter(|k| !k.is_empty())
+                    .map(|k| topic_key_hash(topic, k));
+                index.put(hashes, offset, r.store_timestamp())?;
+            }
+        }
+        self.last_timestamp
+            .store(r.store_timestamp(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileExt;
+
+    use super::*;
+    use crate::allocate::Allocator;
+    use crate::commit_log::tests::encoded;
+    use crate::mapped_file_queue::MappedFileQueue;
+
+    #[test]
+    fn stops_at_an_unreadable_record_and_reports_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let health = Arc::new(StoreHealth::default());
+        let alloc = Allocator::new(dir.path().join("cl"), 4096, false, health.clone());
+        let thread = alloc.spawn().unwrap();
+        let files = MappedFileQueue::load(&dir.path().join("cl"), 4096).unwrap();
+        let cl = Arc::new(CommitLog::new(files, alloc.clone()));
+        cl.resume().unwrap();
+        let queues = Arc::new(ConsumeQueueTable::load(&dir.path().join("cq"), 400).unwrap());
+        let d = Dispatcher::new(cl.clone(), queues.clone(), None, health.clone(), 0, 0);
+        let offsets: Vec<i64> = (0..4)
+            .map(|_| {
+                cl.append(&mut encoded(0, 100), "T", 0)
+                    .unwrap()
+                    .wrote_offset
+            })
+            .collect();
+        // Damage the MAGICCODE of the third record through the file (the map is shared).
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("cl").join("00000000000000000000"))
+            .unwrap();
+        file.write_all_at(&[0xde, 0xad, 0xbe, 0xef], offsets[2] as u64 + 4)
+            .unwrap();
+
+        assert_eq!(d.dispatch_available(), 2);
+        assert_eq!(d.dispatched(), offsets[2], "stopped at the bad record");
+        let why = d.stopped().unwrap();
+        assert!(why.contains("00000000000000000000"), "{why}");
+        assert!(why.contains(&format!("offset {}", offsets[2])), "{why}");
+        assert!(health.poisoned().is_some_and(|p| p.contains(&why)));
+        let cq = queues.get("T", 0).unwrap();
+        assert_eq!(cq.max_offset(), 2);
+        assert!(cq
+            .entry(1)
+            .is_some_and(|e| e.commit_log_offset == offsets[1]));
+        // Later passes stay there instead of skipping the rest of the file.
+        assert_eq!(d.dispatch_available(), 0);
+        assert_eq!(d.dispatched(), offsets[2]);
+        alloc.stop();
+        thread.join().unwrap();
+    }
+}

@@ -3,7 +3,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use fennec_protocol::message::msg_id::UniqIdGenerator;
 use fennec_remoting::RemotingClient;
@@ -11,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::client::{ConsumerManager, ProducerManager};
-use crate::config::{BrokerConfig, FlushDiskType};
+use crate::config::BrokerConfig;
 use crate::consumer_offset::ConsumerOffsetManager;
 use crate::error::BrokerError;
 use crate::long_polling::PullWaiters;
@@ -20,7 +19,7 @@ use crate::runtime_config::RuntimeConfig;
 use crate::stats::BrokerStats;
 use crate::subscription_group::SubscriptionGroupManager;
 use crate::topic_config::{TopicConfigManager, TopicSettings};
-use fennec_store::{MessageStore, StoreConfig};
+use fennec_store::MessageStore;
 
 /// Shared broker state.
 pub struct Broker {
@@ -62,6 +61,10 @@ impl Broker {
         local_addr: SocketAddr,
         shutdown: CancellationToken,
     ) -> Result<Broker, BrokerError> {
+        let mut config = config;
+        for note in config.normalize() {
+            tracing::warn!("{note}");
+        }
         config.validate()?;
         let ip: IpAddr = if config.broker_ip1.is_empty() {
             if local_addr.ip().is_loopback() {
@@ -86,8 +89,8 @@ impl Broker {
         };
         let ha_addr = format!("{ha_ip}:{}", local_addr.port().wrapping_add(1));
 
-        let store = MessageStore::open(store_config(&config)).map_err(BrokerError::Store)?;
-        let config_dir = config.store_path_root_dir.join("config");
+        let store = MessageStore::open(config.store.clone()).map_err(BrokerError::Store)?;
+        let config_dir = config.store.store_path_root_dir.join("config");
         let persister = Arc::new(
             Persister::start().map_err(|e| BrokerError::io("starting the metadata writer", e))?,
         );
@@ -120,7 +123,7 @@ impl Broker {
                 waiters.notify(topic, queue_id, max_offset)
             },
         ));
-        info!(broker = %config.broker_name, addr = %store_host, store = %config.store_path_root_dir.display(), "broker opened");
+        info!(broker = %config.broker_name, addr = %store_host, store = %config.store.store_path_root_dir.display(), "broker opened");
         Ok(Broker {
             broker_addr: store_host.to_string(),
             store_host,
@@ -173,39 +176,4 @@ fn total_memory_bytes() -> u64 {
         })
         .map(|kb| kb * 1024)
         .unwrap_or(8 << 30)
-}
-
-/// The store settings within a broker configuration.
-pub fn store_config(c: &BrokerConfig) -> StoreConfig {
-    let ms = Duration::from_millis;
-    StoreConfig {
-        store_path_root_dir: c.store_path_root_dir.clone(),
-        store_path_commit_log: c.store_path_commit_log.clone(),
-        mapped_file_size_commit_log: c.mapped_file_size_commit_log,
-        mapped_file_size_consume_queue: c.mapped_file_size_consume_queue,
-        flush_disk_type: match c.flush_disk_type {
-            FlushDiskType::AsyncFlush => fennec_store::FlushDiskType::AsyncFlush,
-            FlushDiskType::SyncFlush => fennec_store::FlushDiskType::SyncFlush,
-        },
-        sync_flush_timeout: ms(c.sync_flush_timeout),
-        flush_interval_commit_log: ms(c.flush_interval_commit_log),
-        flush_commit_log_least_pages: c.flush_commit_log_least_pages,
-        flush_commit_log_timed: c.flush_commit_log_timed,
-        flush_commit_log_thorough_interval: ms(c.flush_commit_log_thorough_interval),
-        flush_interval_consume_queue: ms(c.flush_interval_consume_queue),
-        flush_consume_queue_least_pages: c.flush_consume_queue_least_pages,
-        max_message_size: c.max_message_size,
-        message_index_enable: c.message_index_enable,
-        max_hash_slot_num: c.max_hash_slot_num,
-        max_index_num: c.max_index_num,
-        delete_when: c.delete_when.clone(),
-        file_reserved_time_hours: c.file_reserved_time,
-        disk_max_used_space_ratio: c.disk_max_used_space_ratio,
-        disk_space_clean_forcibly_ratio: c.disk_space_clean_forcibly_ratio,
-        disk_space_warning_level_ratio: c.disk_space_warning_level_ratio,
-        clean_resource_interval: ms(c.clean_resource_interval),
-        warm_mapped_file_enable: c.warm_mapped_file_enable,
-        check_crc_on_recover: c.check_crc_on_recover,
-        ..StoreConfig::default()
-    }
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use fennec_broker::BrokerConfig;
+use fennec_common::config::ConfigKeys;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -94,12 +95,12 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, Box<dyn std::error::Err
     let mut config = BrokerConfig::default();
     if args.with_namesrv {
         // The single-node defaults; the file and the flags below still override them.
-        config.store_path_root_dir = PathBuf::from("store");
+        config.store.store_path_root_dir = PathBuf::from("store");
         config.bind_address = "127.0.0.1".to_string();
     }
     if let Some(path) = &args.config {
         for warning in config.apply_file(path)? {
-            tracing::warn!("{warning} (ignored)");
+            tracing::warn!("{warning}");
         }
     }
     // With an embedded nameserver, NAMESRV_ADDR (usually set for the clients) is not
@@ -111,13 +112,16 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, Box<dyn std::error::Err
         config.namesrv_addr = n;
     }
     if let Some(d) = &args.store_dir {
-        config.store_path_root_dir = d.clone();
+        config.store.store_path_root_dir = d.clone();
     }
     if let Some(p) = args.listen_port {
         config.listen_port = u32::from(p);
     }
     if let Some(b) = &args.bind {
         config.bind_address = b.clone();
+    }
+    for note in config.normalize() {
+        tracing::warn!("{note}");
     }
     config.validate()?;
     Ok(config)
@@ -141,6 +145,7 @@ async fn serve(
         let token = shutdown.child_token();
         let ns_config = fennec_nameserver::NamesrvConfig {
             kv_config_path: config
+                .store
                 .store_path_root_dir
                 .join("namesrv")
                 .join("kvConfig.json"),

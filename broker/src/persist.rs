@@ -10,8 +10,8 @@
 //! until a newer snapshot of the same file replaces it.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,7 +24,7 @@ use tracing::{error, info, warn};
 /// Reads a JSON file written by [`write_atomically`] (or by Java RocketMQ: fastjson quirks
 /// are accepted), falling back to its `.bak`; `Ok(None)` when neither exists.
 pub fn load<T: DeserializeOwned>(path: &Path) -> io::Result<Option<T>> {
-    for candidate in [path.to_path_buf(), bak_path(path)] {
+    for candidate in [path.to_path_buf(), fennec_common::fs::backup_path(path)] {
         match fs::read(&candidate) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Ok(bytes) => match fennec_protocol::decode_body::<T>(&bytes) {
@@ -38,34 +38,6 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> io::Result<Option<T>> {
         }
     }
     Ok(None)
-}
-
-fn bak_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".bak");
-    PathBuf::from(s)
-}
-
-/// Replaces `path` with `content` so that a crash leaves the old or the new file intact.
-/// On failure (a full disk, say) the file keeps its old content and no `.tmp` is left.
-pub fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    if path.exists() {
-        fs::copy(path, bak_path(path))?;
-    }
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let written = File::create(&tmp).and_then(|mut f| {
-        f.write_all(content)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    File::open(dir)?.sync_all()
 }
 
 enum Job {
@@ -187,7 +159,7 @@ fn run(rx: Receiver<Job>) {
 /// Writes each snapshot; keeps in `failed` those that could not be written.
 fn write_all(latest: HashMap<PathBuf, Vec<u8>>, failed: &mut HashMap<PathBuf, Vec<u8>>) {
     for (path, content) in latest {
-        match write_atomically(&path, &content) {
+        match fennec_common::fs::write_atomically(&path, &content) {
             Ok(()) => {
                 if failed.remove(&path).is_some() {
                     info!(path = %path.display(), "metadata file written after earlier failures");
@@ -213,8 +185,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config").join("x.json");
         assert!(load::<BTreeMap<String, i32>>(&path).unwrap().is_none());
-        write_atomically(&path, br#"{"a":1}"#).unwrap();
-        write_atomically(&path, br#"{"a":2}"#).unwrap();
+        fennec_common::fs::write_atomically(&path, br#"{"a":1}"#).unwrap();
+        fennec_common::fs::write_atomically(&path, br#"{"a":2}"#).unwrap();
         assert_eq!(
             load::<BTreeMap<String, i32>>(&path).unwrap().unwrap()["a"],
             2

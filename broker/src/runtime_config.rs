@@ -19,6 +19,7 @@ use fennec_common::properties_file::{self, PropertiesError};
 use fennec_protocol::perm::{PERM_READ, PERM_WRITE};
 
 use crate::config::{BrokerConfig, ConfigError};
+use fennec_common::config::ConfigKeys;
 
 /// Keys UPDATE_BROKER_CONFIG accepts.
 pub const RUNTIME_KEYS: [&str; 4] = [
@@ -105,7 +106,7 @@ impl RuntimeConfig {
                     UpdateError::Unknown(p.key.clone())
                 });
             }
-            next.set(&p.key, &p.value)?;
+            next.set_key(&p.key, &p.value)?;
         }
         if next.broker_permission & !(PERM_READ | PERM_WRITE) != 0 {
             return Err(UpdateError::Invalid(ConfigError::Invalid {
@@ -184,7 +185,11 @@ mod tests {
         assert_eq!(refuse("nope=1"), "unknown broker config key nope");
         assert!(refuse("brokerPermission=7").contains("must be 6 (read and write)"));
         assert!(refuse("longPollingEnable=maybe").contains("longPollingEnable"));
-        assert!(refuse("brokerPermission").starts_with("unreadable properties"));
+        assert!(refuse("=4").starts_with("unreadable properties"));
+        assert_eq!(
+            refuse("brokerPermission"),
+            "invalid value \"\" for brokerPermission: expected an integer"
+        );
         assert_eq!(refuse("# only a comment\n"), "the body names no key");
         assert_eq!(r.broker_permission(), 6);
         assert!(r.long_polling_enable());

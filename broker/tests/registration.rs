@@ -41,7 +41,7 @@ async fn topic_created_before_the_registration_task_runs_is_registered_at_once()
         // The longest period: a change left to the timer would not show for a minute.
         ("registerNameServerPeriod", "60000"),
     ] {
-        assert!(config.set(k, v).unwrap(), "{k}");
+        assert!(config.set_key(k, v).unwrap(), "{k}");
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = BrokerServer::open(config, listener).await.unwrap();

@@ -1,5 +1,8 @@
 //! Small std-only helpers that servers, the SDK and the tools share and that are not
-//! protocol: `key=value` configuration files, and local address discovery. No tokio here.
+//! protocol: the configuration mechanism and `key=value` files, atomic file writes, and local
+//! address discovery. No tokio here.
 
+pub mod config;
+pub mod fs;
 pub mod net;
 pub mod properties_file;

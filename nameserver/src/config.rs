@@ -17,157 +17,115 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use fennec_common::config::{self, ConfigErrors, ConfigProblem};
 use fennec_remoting::{self as remoting, ServerConfig};
 
 use crate::error::NamesrvError;
 use crate::route_limits::RouteLimits;
 
-/// Nameserver settings. Every field has RocketMQ's default unless noted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamesrvConfig {
-    /// `listenPort`: TCP port to serve on. Default 9876.
-    pub listen_port: u16,
-    /// `bindAddress`: address to bind. Default `0.0.0.0` (RocketMQ 5.x's NettyServerConfig
-    /// has the same key).
-    pub bind_address: IpAddr,
-    /// `kvConfigPath`: where the KV store is persisted. Default `~/namesrv/kvConfig.json`.
-    pub kv_config_path: PathBuf,
-    /// `scanNotActiveBrokerInterval` (ms): how often expired brokers are looked for.
-    /// Default 5000 (RocketMQ 5.x).
-    pub scan_not_active_broker_interval: Duration,
-    /// `brokerChannelExpiredTime` (ms): a broker that has not registered for this long is
-    /// dropped, unless its registration carried `heartbeatTimeoutMillis`. Default 120000.
-    /// Fennec's key: RocketMQ hard-codes this value.
-    pub broker_channel_expired_time: Duration,
-    /// `orderMessageEnable`: whether routes carry `orderTopicConf` from the
-    /// `ORDER_TOPIC_CONFIG` KV namespace. Default false.
-    pub order_message_enable: bool,
-    /// `serverMaxConnections`: connections served at once; one more is accepted and closed
-    /// at once. Default 10000 (Fennec's key; RocketMQ has no limit).
-    pub server_max_connections: usize,
-    /// `serverChannelMaxIdleTimeSeconds`: a connection with nothing read or written and no
-    /// request in flight this long, or with a frame unfinished this long after its first
-    /// byte, is closed (0: never). Default 120 (RocketMQ's NettyServerConfig key).
-    pub server_channel_max_idle_time_seconds: u64,
-    /// `serverMaxInFlightBytes`: request bytes read but not yet answered across all
-    /// connections; beyond it readers wait. Frames larger are refused. Default 268435456.
-    pub server_max_in_flight_bytes: usize,
-    /// `maxBrokers`, `maxTopics`, `maxClusters`: bounds of the route table; registrations
-    /// beyond them are refused. Defaults 10000, 500000 and 1000 (Fennec's keys).
-    pub route_limits: RouteLimits,
-}
-
-impl Default for NamesrvConfig {
-    fn default() -> Self {
-        NamesrvConfig {
-            listen_port: 9876,
-            bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            kv_config_path: default_kv_config_path(),
-            scan_not_active_broker_interval: Duration::from_millis(5_000),
-            broker_channel_expired_time: Duration::from_millis(120_000),
-            order_message_enable: false,
-            server_max_connections: remoting::DEFAULT_MAX_CONNECTIONS,
-            server_channel_max_idle_time_seconds: remoting::DEFAULT_IDLE_TIMEOUT.as_secs(),
-            server_max_in_flight_bytes: remoting::DEFAULT_MAX_IN_FLIGHT_BYTES,
-            route_limits: RouteLimits::default(),
-        }
+fennec_common::config_struct! {
+    /// Nameserver settings. Every field has RocketMQ's default unless noted.
+    #[derive(PartialEq, Eq)]
+    pub struct NamesrvConfig {
+        /// TCP port to serve on. Default 9876.
+        "listenPort" => listen_port: u16 = 9876,
+        /// Address to bind. Default `0.0.0.0` (RocketMQ 5.x's NettyServerConfig has the same
+        /// key).
+        "bindAddress" => bind_address: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        /// Where the KV store is persisted. Default `~/namesrv/kvConfig.json`.
+        "kvConfigPath" => kv_config_path: PathBuf = config::expand_home("~/namesrv/kvConfig.json"),
+        /// How often (ms) expired brokers are looked for. Default 5000 (RocketMQ 5.x).
+        "scanNotActiveBrokerInterval" => scan_not_active_broker_interval: Duration = Duration::from_millis(5_000),
+        /// A broker that has not registered for this long (ms) is dropped, unless its
+        /// registration carried `heartbeatTimeoutMillis`. Default 120000. Fennec's key:
+        /// RocketMQ hard-codes this value.
+        "brokerChannelExpiredTime" => broker_channel_expired_time: Duration = Duration::from_millis(120_000),
+        /// Whether routes carry `orderTopicConf` from the `ORDER_TOPIC_CONFIG` KV namespace.
+        "orderMessageEnable" => order_message_enable: bool = false,
+        /// Connections served at once; one more is accepted and closed at once. Default
+        /// 10000 (Fennec's key; RocketMQ has no limit).
+        "serverMaxConnections" => server_max_connections: usize = remoting::DEFAULT_MAX_CONNECTIONS,
+        /// A connection with nothing read or written and no request in flight this long, or
+        /// with a frame unfinished this long after its first byte, is closed (0: never).
+        /// Default 120 (RocketMQ's NettyServerConfig key).
+        "serverChannelMaxIdleTimeSeconds" => server_channel_max_idle_time_seconds: u64 = remoting::DEFAULT_IDLE_TIMEOUT.as_secs(),
+        /// Request bytes read but not yet answered across all connections; beyond it
+        /// readers wait. Frames larger are refused. Default 268435456.
+        "serverMaxInFlightBytes" => server_max_in_flight_bytes: usize = remoting::DEFAULT_MAX_IN_FLIGHT_BYTES,
     }
-}
-
-/// `$HOME/namesrv/kvConfig.json`, or a path relative to the working directory without HOME.
-fn default_kv_config_path() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    home.join("namesrv").join("kvConfig.json")
+    embeds {
+        /// `maxBrokers`, `maxTopics`, `maxClusters`: bounds of the route table.
+        route_limits: RouteLimits,
+    }
 }
 
 impl NamesrvConfig {
-    /// Defaults overridden by the properties file at `path`. Unknown keys are logged.
+    /// Defaults overridden by the properties file at `path`. Unknown keys are logged; every
+    /// invalid value of the file is reported at once.
     pub fn load(path: &Path) -> Result<Self, NamesrvError> {
-        let text = std::fs::read_to_string(path).map_err(|source| NamesrvError::ConfigRead {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let mut config = NamesrvConfig::default();
-        let origin = path.display().to_string();
-        for key in config.apply_properties(&text, &origin)? {
-            tracing::warn!(file = %origin, "unknown config key {key:?} ignored");
+        for warning in config::apply_file(&mut config, path)? {
+            tracing::warn!("{warning}");
         }
+        config.validate(&path.display().to_string())?;
         Ok(config)
     }
 
-    /// Applies every `key=value` line of `text`; returns the keys it does not know.
+    /// Applies properties text (`origin` names it); returns the warnings for unknown keys.
     pub fn apply_properties(
         &mut self,
         text: &str,
         origin: &str,
-    ) -> Result<Vec<String>, NamesrvError> {
-        let mut unknown = Vec::new();
-        use fennec_common::properties_file::{parse, PropertiesError};
-        let properties = parse(text, origin).map_err(|e| match e {
-            PropertiesError::Syntax { line, text, .. } => NamesrvError::Config {
-                origin: origin.to_string(),
-                line,
-                message: format!("expected key=value, found {text:?}"),
-            },
-            other => NamesrvError::Config {
-                origin: origin.to_string(),
-                line: 0,
-                message: other.to_string(),
-            },
-        })?;
-        for p in properties {
-            match self.set(&p.key, &p.value) {
-                Ok(true) => {}
-                Ok(false) => unknown.push(p.key),
-                Err(message) => {
-                    return Err(NamesrvError::Config {
-                        origin: origin.to_string(),
-                        line: p.line,
-                        message: format!("{}: {message}", p.key),
-                    })
-                }
-            }
-        }
-        Ok(unknown)
+    ) -> Result<Vec<ConfigProblem>, NamesrvError> {
+        let warnings = config::apply_text(self, text, origin)?;
+        self.validate(origin)?;
+        Ok(warnings)
     }
 
-    /// Every setting as `key=value` lines, in the file's syntax (GET_NAMESRV_CONFIG's body).
-    pub fn to_properties(&self) -> String {
-        let ms = |d: Duration| d.as_millis().to_string();
-        [
-            ("listenPort", self.listen_port.to_string()),
-            ("bindAddress", self.bind_address.to_string()),
-            ("kvConfigPath", self.kv_config_path.display().to_string()),
-            (
-                "scanNotActiveBrokerInterval",
-                ms(self.scan_not_active_broker_interval),
+    /// Checks values that parse but cannot work.
+    fn validate(&self, origin: &str) -> Result<(), ConfigErrors> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, message: String| {
+            if !ok {
+                problems.push(ConfigProblem {
+                    origin: origin.to_string(),
+                    line: 0,
+                    message,
+                });
+            }
+        };
+        check(
+            !self.scan_not_active_broker_interval.is_zero(),
+            "scanNotActiveBrokerInterval must be a positive number of milliseconds".into(),
+        );
+        check(
+            !self.broker_channel_expired_time.is_zero(),
+            "brokerChannelExpiredTime must be a positive number of milliseconds".into(),
+        );
+        check(
+            self.server_max_connections > 0,
+            "serverMaxConnections must be positive".into(),
+        );
+        check(
+            self.server_max_in_flight_bytes >= 64 * 1024,
+            format!(
+                "serverMaxInFlightBytes must be at least 65536, found {}",
+                self.server_max_in_flight_bytes
             ),
-            (
-                "brokerChannelExpiredTime",
-                ms(self.broker_channel_expired_time),
-            ),
-            ("orderMessageEnable", self.order_message_enable.to_string()),
-            (
-                "serverMaxConnections",
-                self.server_max_connections.to_string(),
-            ),
-            (
-                "serverChannelMaxIdleTimeSeconds",
-                self.server_channel_max_idle_time_seconds.to_string(),
-            ),
-            (
-                "serverMaxInFlightBytes",
-                self.server_max_in_flight_bytes.to_string(),
-            ),
-            ("maxBrokers", self.route_limits.max_brokers.to_string()),
-            ("maxTopics", self.route_limits.max_topics.to_string()),
-            ("maxClusters", self.route_limits.max_clusters.to_string()),
-        ]
-        .iter()
-        .map(|(k, v)| format!("{k}={v}\n"))
-        .collect()
+        );
+        let l = &self.route_limits;
+        for (key, v) in [
+            ("maxBrokers", l.max_brokers),
+            ("maxTopics", l.max_topics),
+            ("maxClusters", l.max_clusters),
+        ] {
+            check(v > 0, format!("{key} must be positive"));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(problems))
+        }
     }
 
     /// The remoting server's settings.
@@ -179,84 +137,17 @@ impl NamesrvConfig {
             ServerConfig::default().connection.max_frame,
         )
     }
-
-    /// Sets one setting by its RocketMQ key. `Ok(false)` for an unknown key.
-    fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
-        match key {
-            "listenPort" => self.listen_port = parse(value, "a port number (0-65535)")?,
-            "bindAddress" => self.bind_address = parse(value, "an IP address")?,
-            "kvConfigPath" => {
-                if value.is_empty() {
-                    return Err("expected a file path, found nothing".to_string());
-                }
-                self.kv_config_path = PathBuf::from(value);
-            }
-            "scanNotActiveBrokerInterval" => self.scan_not_active_broker_interval = millis(value)?,
-            "brokerChannelExpiredTime" => self.broker_channel_expired_time = millis(value)?,
-            "orderMessageEnable" => self.order_message_enable = boolean(value)?,
-            "serverMaxConnections" => self.server_max_connections = positive(value)?,
-            "serverChannelMaxIdleTimeSeconds" => {
-                self.server_channel_max_idle_time_seconds = parse(value, "a number of seconds")?
-            }
-            "serverMaxInFlightBytes" => {
-                self.server_max_in_flight_bytes = positive(value)?;
-                if self.server_max_in_flight_bytes < 64 * 1024 {
-                    return Err(format!("must be at least 65536, found {value:?}"));
-                }
-            }
-            "maxBrokers" => self.route_limits.max_brokers = positive(value)?,
-            "maxTopics" => self.route_limits.max_topics = positive(value)?,
-            "maxClusters" => self.route_limits.max_clusters = positive(value)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-}
-
-/// A positive count.
-fn positive(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("expected a positive number, found {value:?}")),
-    }
-}
-
-fn parse<T: std::str::FromStr>(value: &str, expected: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("expected {expected}, found {value:?}"))
-}
-
-/// A positive number of milliseconds.
-fn millis(value: &str) -> Result<Duration, String> {
-    match value.parse::<u64>() {
-        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-        _ => Err(format!(
-            "expected a positive number of milliseconds, found {value:?}"
-        )),
-    }
-}
-
-/// `true` or `false`, in any case. (Java would read any other text as false; a typo here
-/// should not silently disable a feature.)
-fn boolean(value: &str) -> Result<bool, String> {
-    if value.eq_ignore_ascii_case("true") {
-        Ok(true)
-    } else if value.eq_ignore_ascii_case("false") {
-        Ok(false)
-    } else {
-        Err(format!("expected true or false, found {value:?}"))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fennec_common::config::ConfigKeys;
 
     #[test]
     fn parses_rocketmq_properties() {
         let mut c = NamesrvConfig::default();
-        let unknown = c
+        let unknown: Vec<String> = c
             .apply_properties(
                 "# comment\n! also a comment\n\n listenPort = 19876\nbindAddress=127.0.0.1\n\
                  kvConfigPath=/tmp/kv.json\nscanNotActiveBrokerInterval=200\n\
@@ -264,8 +155,17 @@ mod tests {
                  rocketmqHome=/opt/rocketmq\nserverWorkerThreads=8\n",
                 "namesrv.conf",
             )
-            .unwrap();
-        assert_eq!(unknown, vec!["rocketmqHome", "serverWorkerThreads"]);
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            unknown,
+            [
+                "namesrv.conf:10: unknown key rocketmqHome, ignored",
+                "namesrv.conf:11: unknown key serverWorkerThreads, ignored"
+            ]
+        );
         assert_eq!(
             c,
             NamesrvConfig {
@@ -316,25 +216,22 @@ mod tests {
         for (text, expected) in [
             (
                 "listenPort=98760",
-                "f.conf line 1: listenPort: expected a port number",
+                "f.conf:1: invalid value \"98760\" for listenPort: expected an integer from 0 to 65535",
             ),
             (
                 "\nscanNotActiveBrokerInterval=0",
-                "f.conf line 2: scanNotActiveBrokerInterval: expected a positive",
+                "scanNotActiveBrokerInterval must be a positive",
             ),
             (
                 "orderMessageEnable=yes",
-                "f.conf line 1: orderMessageEnable: expected true or false",
+                "f.conf:1: invalid value \"yes\" for orderMessageEnable: expected true or false",
             ),
-            (
-                "bindAddress=localhost",
-                "bindAddress: expected an IP address",
-            ),
-            ("listenPort", "f.conf line 1: expected key=value"),
-            ("maxTopics=0", "maxTopics: expected a positive number"),
+            ("bindAddress=localhost", "bindAddress: expected an IP address"),
+            ("=1", "f.conf:1: expected key=value"),
+            ("maxTopics=0", "maxTopics must be positive"),
             (
                 "serverMaxInFlightBytes=100",
-                "serverMaxInFlightBytes: must be at least",
+                "serverMaxInFlightBytes must be at least 65536, found 100",
             ),
         ] {
             let err = NamesrvConfig::default()
@@ -350,8 +247,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.conf");
         let err = NamesrvConfig::load(&missing).unwrap_err();
-        assert!(matches!(err, NamesrvError::ConfigRead { .. }));
-        assert!(err.to_string().contains("nope.conf"));
+        assert!(matches!(err, NamesrvError::Config(_)));
+        assert!(err.to_string().contains("nope.conf: cannot read"), "{err}");
 
         let file = dir.path().join("namesrv.conf");
         std::fs::write(&file, "listenPort=1234\nunknownKey=1\n").unwrap();

@@ -16,19 +16,9 @@ const APPLY_TOPIC_HINT: &str =
 /// A nameserver error.
 #[derive(Debug, thiserror::Error)]
 pub enum NamesrvError {
-    #[error("cannot read config file {path}: {source}")]
-    ConfigRead {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{origin} line {line}: {message}")]
-    Config {
-        /// The file name, or "command line".
-        origin: String,
-        line: usize,
-        message: String,
-    },
+    /// Every problem of the configuration file (or command line).
+    #[error("{0}")]
+    Config(#[from] fennec_common::config::ConfigErrors),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,

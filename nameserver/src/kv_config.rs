@@ -15,9 +15,9 @@
 //! that finds its change already written by a later one does nothing.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use fennec_protocol::decode_body;
@@ -174,7 +174,7 @@ impl Inner {
             source,
         };
         let json = json.map_err(|e| error(io::Error::other(e)))?;
-        write_atomically(&self.path, &json).map_err(error)?;
+        fennec_common::fs::write_atomically(&self.path, &json).map_err(error)?;
         *persisted = version;
         Ok(())
     }
@@ -185,25 +185,6 @@ impl Inner {
 #[serde(rename_all = "camelCase")]
 struct KvFileRef<'a> {
     config_table: &'a Namespaces,
-}
-
-/// Replaces `path` with `bytes`: write `<path>.tmp`, fsync, rename, fsync the directory.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

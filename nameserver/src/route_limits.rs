@@ -8,24 +8,16 @@
 
 use std::fmt;
 
-/// Bounds of the route table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteLimits {
-    /// `maxBrokers`: registered broker processes (addresses). Default 10000.
-    pub max_brokers: usize,
-    /// `maxTopics`: topics with a route. Default 500000.
-    pub max_topics: usize,
-    /// `maxClusters`: clusters. Default 1000.
-    pub max_clusters: usize,
-}
-
-impl Default for RouteLimits {
-    fn default() -> Self {
-        RouteLimits {
-            max_brokers: 10_000,
-            max_topics: 500_000,
-            max_clusters: 1_000,
-        }
+fennec_common::config_struct! {
+    /// Bounds of the route table.
+    #[derive(Copy, PartialEq, Eq)]
+    pub struct RouteLimits {
+        /// Registered broker processes (addresses). Default 10000 (Fennec's key).
+        "maxBrokers" => max_brokers: usize = 10_000,
+        /// Topics with a route. Default 500000 (Fennec's key).
+        "maxTopics" => max_topics: usize = 500_000,
+        /// Clusters. Default 1000 (Fennec's key).
+        "maxClusters" => max_clusters: usize = 1_000,
     }
 }
 

@@ -1,11 +1,14 @@
-//! [`StoreConfig`]: every knob of the message store, named after RocketMQ's
-//! `MessageStoreConfig` keys (given in each field's doc). `Default` gives RocketMQ's defaults.
+//! [`StoreConfig`]: every knob of the message store, the single source of its keys and
+//! defaults (RocketMQ's `MessageStoreConfig` names), declared with the servers' one config
+//! mechanism (`fennec_common::config_struct!`).
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+use fennec_common::config::{expand_home, ConfigValue};
 
 /// When an append counts as durable (`flushDiskType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +17,23 @@ pub enum FlushDiskType {
     AsyncFlush,
     /// `SYNC_FLUSH`: a put (with `WAIT=true`) completes once msync has covered it.
     SyncFlush,
+}
+
+impl ConfigValue for FlushDiskType {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "ASYNC_FLUSH" => Ok(FlushDiskType::AsyncFlush),
+            "SYNC_FLUSH" => Ok(FlushDiskType::SyncFlush),
+            _ => Err("expected ASYNC_FLUSH or SYNC_FLUSH".to_string()),
+        }
+    }
+    fn show(&self) -> String {
+        match self {
+            FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+            FlushDiskType::SyncFlush => "SYNC_FLUSH",
+        }
+        .to_string()
+    }
 }
 
 /// Measures the used share of the disk holding a path, in percent (0-100).
@@ -32,113 +52,80 @@ impl fmt::Debug for DiskUsageProbe {
     }
 }
 
-/// The message store configuration.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    /// `storePathRootDir`: holds `commitlog/`, `consumequeue/`, `index/`, `config/`,
-    /// `checkpoint`, `abort` and `lock`. Default `$HOME/store`.
-    pub store_path_root_dir: PathBuf,
-    /// `storePathCommitLog`: the CommitLog directory; default `<root>/commitlog`.
-    pub store_path_commit_log: Option<PathBuf>,
-    /// `mappedFileSizeCommitLog`: bytes per CommitLog file (1 GiB).
-    pub mapped_file_size_commit_log: usize,
-    /// `mappedFileSizeConsumeQueue`: bytes per ConsumeQueue file (300,000 entries of 20 bytes);
-    /// rounded down to a multiple of 20.
-    pub mapped_file_size_consume_queue: usize,
-    /// `flushDiskType` (ASYNC_FLUSH).
-    pub flush_disk_type: FlushDiskType,
-    /// `syncFlushTimeout`: how long a SYNC_FLUSH put waits before FLUSH_DISK_TIMEOUT (5 s).
-    pub sync_flush_timeout: Duration,
-    /// `flushIntervalCommitLog`: ASYNC_FLUSH flusher period (500 ms).
-    pub flush_interval_commit_log: Duration,
-    /// `flushCommitLogLeastPages`: dirty 4 KiB pages that trigger an async flush (4).
-    pub flush_commit_log_least_pages: usize,
-    /// `flushCommitLogTimed`: with ASYNC_FLUSH, flush only on the `flushIntervalCommitLog`
-    /// tick (when at least `flushCommitLogLeastPages` are dirty) instead of also waking the
-    /// flusher whenever that many pages are dirty. Fennec defaults to true (RocketMQ:
-    /// false): one msync per 500 ms instead of one per 16 KiB appended cut the broker's
-    /// send latency at a steady 21k msg/s from p50 1.4 ms / p99 7.7 ms to p50 0.42 ms /
-    /// p99 3.5 ms on the benchmark machine (msync write-protects the pages just written and
-    /// interrupts the appending threads).
-    pub flush_commit_log_timed: bool,
-    /// `flushCommitLogThoroughInterval`: flush everything at least this often (10 s).
-    pub flush_commit_log_thorough_interval: Duration,
-    /// `flushIntervalConsumeQueue`: ConsumeQueue/index flusher period (1 s).
-    pub flush_interval_consume_queue: Duration,
-    /// `flushConsumeQueueLeastPages`: dirty pages that trigger a ConsumeQueue flush (2).
-    pub flush_consume_queue_least_pages: usize,
-    /// `flushConsumeQueueThoroughInterval`: flush all queues and the index, then write the
-    /// checkpoint, at least this often (60 s).
-    pub flush_consume_queue_thorough_interval: Duration,
-    /// `maxMessageSize`: largest message body (4 MiB).
-    pub max_message_size: usize,
-    /// `messageIndexEnable`: build IndexFiles from KEYS and UNIQ_KEY (true).
-    pub message_index_enable: bool,
-    /// `maxHashSlotNum`: hash slots per IndexFile (5,000,000).
-    pub max_hash_slot_num: usize,
-    /// `maxIndexNum`: entries per IndexFile (20,000,000).
-    pub max_index_num: usize,
-    /// `maxMsgsNumBatch`: most messages one key query returns (64).
-    pub max_msgs_num_batch: usize,
-    /// `deleteWhen`: local hours at which expired files are deleted, `;`-separated ("04").
-    pub delete_when: String,
-    /// `fileReservedTime`: hours a CommitLog file is kept after its last write (72).
-    pub file_reserved_time_hours: u64,
-    /// `diskMaxUsedSpaceRatio`: above this disk usage (%) expired files are deleted at any
-    /// hour (75).
-    pub disk_max_used_space_ratio: u32,
-    /// `diskSpaceCleanForciblyRatio`: above this (%) files are deleted even if unexpired (85).
-    pub disk_space_clean_forcibly_ratio: u32,
-    /// `diskSpaceWarningLevelRatio`: above this (%) appends are refused (90).
-    pub disk_space_warning_level_ratio: u32,
-    /// `deleteCommitLogFilesInterval` is not modelled; this is `cleanResourceInterval`:
-    /// the cleaner's period (10 s).
-    pub clean_resource_interval: Duration,
-    /// Most CommitLog files one cleaner pass deletes (RocketMQ's `deleteFileBatchMax`, 10).
-    pub delete_file_batch_max: usize,
-    /// `warmMapedFileEnable`: touch every page of a new CommitLog file on the allocation
-    /// thread so appends do not page-fault. RocketMQ defaults to false; Fennec to true,
-    /// because its allocator warms ahead of need off the append path.
-    pub warm_mapped_file_enable: bool,
-    /// `checkCRCOnRecover`: verify body CRCs when scanning the log after a crash (true).
-    pub check_crc_on_recover: bool,
-    /// Replaces the `statvfs` disk-usage measurement (tests).
-    pub disk_usage_probe: Option<DiskUsageProbe>,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-        StoreConfig {
-            store_path_root_dir: home.join("store"),
-            store_path_commit_log: None,
-            mapped_file_size_commit_log: 1 << 30,
-            mapped_file_size_consume_queue: 300_000 * 20,
-            flush_disk_type: FlushDiskType::AsyncFlush,
-            sync_flush_timeout: Duration::from_secs(5),
-            flush_interval_commit_log: Duration::from_millis(500),
-            flush_commit_log_least_pages: 4,
-            flush_commit_log_timed: true,
-            flush_commit_log_thorough_interval: Duration::from_secs(10),
-            flush_interval_consume_queue: Duration::from_secs(1),
-            flush_consume_queue_least_pages: 2,
-            flush_consume_queue_thorough_interval: Duration::from_secs(60),
-            max_message_size: 4 << 20,
-            message_index_enable: true,
-            max_hash_slot_num: 5_000_000,
-            max_index_num: 20_000_000,
-            max_msgs_num_batch: 64,
-            delete_when: "04".to_string(),
-            file_reserved_time_hours: 72,
-            disk_max_used_space_ratio: 75,
-            disk_space_clean_forcibly_ratio: 85,
-            disk_space_warning_level_ratio: 90,
-            clean_resource_interval: Duration::from_secs(10),
-            delete_file_batch_max: 10,
-            warm_mapped_file_enable: true,
-            check_crc_on_recover: true,
-            disk_usage_probe: None,
-        }
+fennec_common::config_struct! {
+    /// The message store configuration: RocketMQ's `MessageStoreConfig` keys, with its
+    /// defaults unless noted. The broker's configuration embeds it, so these keys go in
+    /// broker.conf.
+    pub struct StoreConfig {
+        /// Holds `commitlog/`, `consumequeue/`, `index/`, `config/`, `checkpoint`, `abort`
+        /// and `lock`. Default `~/store`.
+        "storePathRootDir" => store_path_root_dir: PathBuf = expand_home("~/store"),
+        /// The CommitLog directory; empty = `<storePathRootDir>/commitlog`.
+        "storePathCommitLog" => store_path_commit_log: Option<PathBuf> = None,
+        /// Bytes per CommitLog file (1 GiB).
+        "mappedFileSizeCommitLog" => mapped_file_size_commit_log: usize = 1 << 30,
+        /// Bytes per ConsumeQueue file (300,000 entries of 20 bytes); rounded down to a
+        /// multiple of 20.
+        "mappedFileSizeConsumeQueue" => mapped_file_size_consume_queue: usize = 300_000 * 20,
+        /// `ASYNC_FLUSH` or `SYNC_FLUSH` (group commit: acknowledged means on disk).
+        "flushDiskType" => flush_disk_type: FlushDiskType = FlushDiskType::AsyncFlush,
+        /// How long (ms) a SYNC_FLUSH put waits before FLUSH_DISK_TIMEOUT (5000).
+        "syncFlushTimeout" => sync_flush_timeout: Duration = Duration::from_secs(5),
+        /// ASYNC_FLUSH flusher period in ms (500).
+        "flushIntervalCommitLog" => flush_interval_commit_log: Duration = Duration::from_millis(500),
+        /// Dirty 4 KiB pages that trigger an async flush (4).
+        "flushCommitLogLeastPages" => flush_commit_log_least_pages: usize = 4,
+        /// With ASYNC_FLUSH, flush only on the `flushIntervalCommitLog` tick (when at least
+        /// `flushCommitLogLeastPages` are dirty) instead of also waking the flusher whenever
+        /// that many pages are dirty. Fennec defaults to true (RocketMQ: false): one msync
+        /// per 500 ms instead of one per 16 KiB appended cut the broker's send latency at a
+        /// steady 21k msg/s from p50 1.4 ms / p99 7.7 ms to p50 0.42 ms / p99 3.5 ms on the
+        /// benchmark machine (msync write-protects the pages just written and interrupts the
+        /// appending threads).
+        "flushCommitLogTimed" => flush_commit_log_timed: bool = true,
+        /// Flush everything at least this often, in ms (10000).
+        "flushCommitLogThoroughInterval" => flush_commit_log_thorough_interval: Duration = Duration::from_secs(10),
+        /// ConsumeQueue/index flusher period in ms (1000).
+        "flushIntervalConsumeQueue" => flush_interval_consume_queue: Duration = Duration::from_secs(1),
+        /// Dirty pages that trigger a ConsumeQueue flush (2).
+        "flushConsumeQueueLeastPages" => flush_consume_queue_least_pages: usize = 2,
+        /// Flush all queues and the index, then write the checkpoint, at least this often,
+        /// in ms (60000).
+        "flushConsumeQueueThoroughInterval" => flush_consume_queue_thorough_interval: Duration = Duration::from_secs(60),
+        /// Largest message body in bytes (4 MiB); larger sends get MESSAGE_ILLEGAL.
+        "maxMessageSize" => max_message_size: usize = 4 << 20,
+        /// Build IndexFiles from KEYS and UNIQ_KEY (lookup by key and by id).
+        "messageIndexEnable" => message_index_enable: bool = true,
+        /// Hash slots per IndexFile (5,000,000).
+        "maxHashSlotNum" => max_hash_slot_num: usize = 5_000_000,
+        /// Entries per IndexFile (20,000,000).
+        "maxIndexNum" => max_index_num: usize = 20_000_000,
+        /// Most messages one key query returns (64).
+        "maxMsgsNumBatch" => max_msgs_num_batch: usize = 64,
+        /// Local hours (`;`-separated) at which expired files are deleted ("04").
+        "deleteWhen" => delete_when: String = "04".to_string(),
+        /// Hours a CommitLog file is kept after its last write (72).
+        "fileReservedTime" => file_reserved_time_hours: u64 = 72,
+        /// Above this disk usage (%) expired files are deleted at any hour (75).
+        "diskMaxUsedSpaceRatio" => disk_max_used_space_ratio: u32 = 75,
+        /// Above this (%) files are deleted even if unexpired (85).
+        "diskSpaceCleanForciblyRatio" => disk_space_clean_forcibly_ratio: u32 = 85,
+        /// Above this (%) appends are refused; reads go on (90).
+        "diskSpaceWarningLevelRatio" => disk_space_warning_level_ratio: u32 = 90,
+        /// The cleaner's period in ms (10000).
+        "cleanResourceInterval" => clean_resource_interval: Duration = Duration::from_secs(10),
+        /// Most CommitLog files one cleaner pass deletes (10).
+        "deleteFileBatchMax" => delete_file_batch_max: usize = 10,
+        /// Touch every page of a new CommitLog file on the allocation thread so appends do
+        /// not page-fault. RocketMQ defaults to false; Fennec to true, because its allocator
+        /// warms ahead of need off the append path. (RocketMQ spells it "Maped".)
+        "warmMapedFileEnable" => warm_mapped_file_enable: bool = true,
+        /// Verify body CRCs when scanning the log after a crash (true).
+        "checkCRCOnRecover" => check_crc_on_recover: bool = true,
+    }
+    plain {
+        /// Replaces the `statvfs` disk-usage measurement (tests).
+        disk_usage_probe: Option<DiskUsageProbe> = None,
     }
 }
 
@@ -159,7 +146,7 @@ impl StoreConfig {
     }
 
     /// Checks the knobs that would otherwise fail later in confusing ways.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), String> {
         let cl = self.mapped_file_size_commit_log;
         if !(4096..=i32::MAX as usize).contains(&cl) {
             return Err(format!(

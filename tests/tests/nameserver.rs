@@ -360,7 +360,10 @@ fn bad_config_value_is_a_startup_error() {
     assert!(output.stdout.is_empty(), "nothing is LISTENING");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("line 2: scanNotActiveBrokerInterval: expected a positive number"),
+        stderr.contains(&format!(
+            "{}:2: invalid value \"soon\" for scanNotActiveBrokerInterval: expected a number of milliseconds",
+            conf.display()
+        )),
         "{stderr}"
     );
 }

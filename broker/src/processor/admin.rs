@@ -23,6 +23,7 @@ use tracing::{debug, info};
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use crate::runtime_config::UpdateError;
+use fennec_common::config::ConfigKeys;
 use fennec_store::BoundaryType;
 
 pub fn create_topic(b: &Broker, req: &RemotingCommand) -> Handled {

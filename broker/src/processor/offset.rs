@@ -72,7 +72,7 @@ pub async fn update_consumer_offset(b: &Broker, req: &RemotingCommand) -> Handle
     }
     b.offsets
         .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
-    if b.config.flush_disk_type == FlushDiskType::SyncFlush && !req.is_oneway() {
+    if b.config.store.flush_disk_type == FlushDiskType::SyncFlush && !req.is_oneway() {
         b.offsets.persist_durably().await;
     }
     Ok(RemotingCommand::success())

@@ -163,12 +163,12 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject
 }
 
 fn check_body_size(b: &Broker, len: usize) -> Result<(), Reject> {
-    if len > b.config.max_message_size {
+    if len > b.config.store.max_message_size {
         return Err(Reject::new(
             ResponseCode::MESSAGE_ILLEGAL,
             format!(
                 "message body size {len} exceeds the maximum of {} bytes (maxMessageSize)",
-                b.config.max_message_size
+                b.config.store.max_message_size
             ),
         ));
     }

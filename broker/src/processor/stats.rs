@@ -76,7 +76,10 @@ pub fn runtime_info(b: &Broker) -> Handled {
     put("brokerName", b.config.broker_name.clone());
     put("brokerAddr", b.broker_addr.clone());
     put("brokerRole", b.config.broker_role.to_string());
-    put("flushDiskType", format!("{:?}", b.config.flush_disk_type));
+    put(
+        "flushDiskType",
+        format!("{:?}", b.config.store.flush_disk_type),
+    );
     Ok(RemotingCommand::success().with_body(encode_body(&KvTable { table: t })))
 }
 

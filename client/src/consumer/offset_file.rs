@@ -11,8 +11,8 @@
 //! workers.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use fennec_protocol::body::{MessageQueue, MqMap};
@@ -72,18 +72,7 @@ pub(crate) fn write(path: &Path, offsets: &HashMap<MessageQueue, i64>) -> Result
     let mut json = String::from("{\"offsetTable\":");
     MqMap(entries).write_json(&mut json);
     json.push('}');
-
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io_err)?;
-    let tmp = path.with_extension("json.tmp");
-    let mut file = File::create(&tmp).map_err(io_err)?;
-    file.write_all(json.as_bytes()).map_err(io_err)?;
-    file.sync_all().map_err(io_err)?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(io_err)?;
-    // Make the rename itself durable.
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
-    Ok(())
+    fennec_common::fs::write_atomically(path, json.as_bytes()).map_err(io_err)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use tracing::{debug, warn};
 use crate::config::NamesrvConfig;
 use crate::kv_config::KvConfig;
 use crate::route_info::RouteInfo;
+use fennec_common::config::ConfigKeys;
 
 /// Handles every nameserver request.
 #[derive(Debug)]

@@ -3,6 +3,11 @@
 //! only swaps in a ready file. When an append needs the file while it is still being warmed,
 //! warming stops at the next 1 MiB chunk and the file is handed over.
 //!
+//! Appends from async code never wait here: [`Allocator::try_take`] hands over a ready file
+//! or asks for it (urgently) and returns at once; the caller awaits
+//! [`Allocator::wait_ready`] outside the append lock and appends again. Only synchronous
+//! callers and opening the store block on [`Allocator::take`].
+//!
 //! When the file system is full (ENOSPC) the thread retries the same file every
 //! [`RETRY_INTERVAL`] until it succeeds. An append that needs the file meanwhile is refused:
 //! it marks the commit log out of space ([`Allocator::retry_after_no_space`]) and the first
@@ -40,6 +45,8 @@ pub(crate) struct Allocator {
     warm: bool,
     state: Mutex<State>,
     cv: Condvar,
+    /// Wakes async appenders waiting for a file ([`Allocator::wait_ready`]).
+    ready_notify: tokio::sync::Notify,
     urgent: AtomicBool,
     health: Arc<StoreHealth>,
 }
@@ -57,6 +64,7 @@ impl Allocator {
             warm,
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
+            ready_notify: tokio::sync::Notify::new(),
             urgent: AtomicBool::new(false),
             health,
         })
@@ -99,6 +107,39 @@ impl Allocator {
         self.take_inner(start, false)
     }
 
+    /// The prepared file starting at `start` if it is ready, without waiting. Otherwise asks
+    /// for it (cutting any warming short) and returns `None`: the caller awaits
+    /// [`wait_ready`](Self::wait_ready) and tries again. A failed preparation is returned.
+    pub(crate) fn try_take(&self, start: i64) -> Option<Result<MappedFileWriter, StoreError>> {
+        let mut st = self.state.lock();
+        if matches!(&st.ready, Some((s, _)) if *s == start) {
+            return st.ready.take().map(|(_, r)| r);
+        }
+        self.urgent.store(true, Ordering::Release);
+        if st.requested != Some(start) && st.in_progress != Some(start) {
+            st.requested = Some(start);
+            self.cv.notify_all();
+        }
+        None
+    }
+
+    /// Completes once the file starting at `start` is ready (or failed), or the allocator
+    /// stopped.
+    pub(crate) async fn wait_ready(&self, start: i64) {
+        loop {
+            let notified = self.ready_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let st = self.state.lock();
+                if st.stop || matches!(&st.ready, Some((s, _)) if *s == start) {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
     /// Whether the next file is prepared and waiting.
     pub(crate) fn is_ready(&self) -> bool {
         matches!(self.state.lock().ready, Some((_, Ok(_))))
@@ -127,6 +168,7 @@ impl Allocator {
         self.state.lock().stop = true;
         self.urgent.store(true, Ordering::Release);
         self.cv.notify_all();
+        self.ready_notify.notify_waiters();
     }
 
     fn run(&self) {
@@ -161,6 +203,7 @@ impl Allocator {
             st.ready = Some((start, result));
             self.cv.notify_all();
             drop(st);
+            self.ready_notify.notify_waiters();
             if created {
                 self.health.clear_no_space(SpaceUser::CommitLog);
             }
@@ -232,6 +275,25 @@ mod tests {
         assert!(dir.path().join("00000000000004194304").exists());
         a.request(8 << 20);
         a.stop();
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn async_appenders_never_wait_under_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Allocator::new(dir.path().to_path_buf(), 1 << 20, false, Arc::default());
+        let t = a.spawn().unwrap();
+        // Not requested yet: asked for, not waited for.
+        assert!(a.try_take(1 << 20).is_none());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(a.wait_ready(1 << 20));
+        let w = a.try_take(1 << 20).unwrap().unwrap();
+        assert_eq!(w.file().start_offset(), 1 << 20);
+        a.stop();
+        rt.block_on(a.wait_ready(2 << 20));
         t.join().unwrap();
     }
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use crossbeam_utils::CachePadded;
 use fennec_protocol::message::record::{
     parse_entry, Entry, BLANK_MAGIC, POS_PHYSICAL_OFFSET, POS_QUEUE_OFFSET,
 };
@@ -55,31 +56,32 @@ pub(crate) struct AppendCounters {
 pub(crate) enum AppendError {
     #[error("the commit log is closed")]
     Closed,
+    /// The records need the next file, which is not ready yet; nothing was written. Await
+    /// [`CommitLog::wait_next_file`] and append again.
+    #[error("the commit log file starting at {0} is being prepared")]
+    RollPending(i64),
     #[error(transparent)]
     File(#[from] StoreError),
 }
 
-/// Keeps a value on cache lines of its own, so that threads reading one hot field do not
-/// steal the line of another that a different thread writes (the append lock vs the
-/// published max offset the dispatcher polls).
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Own<T>(T);
-
-impl<T> std::ops::Deref for Own<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
+/// What an append does when its records need a file that is not ready yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Roll {
+    /// Wait for it (synchronous callers, never a tokio worker).
+    Wait,
+    /// Return [`AppendError::RollPending`]; the async caller waits outside the lock.
+    Defer,
 }
 
 #[derive(Debug)]
 pub(crate) struct CommitLog {
     files: MappedFileQueue,
     allocator: Arc<Allocator>,
-    state: Own<Mutex<AppendState>>,
+    /// On cache lines of its own, so that the dispatcher polling `max_offset` does not
+    /// steal the line the appenders write (and the other way round).
+    state: CachePadded<Mutex<AppendState>>,
     /// End of the last append, published after its bytes (Release).
-    max_offset: Own<AtomicI64>,
+    max_offset: CachePadded<AtomicI64>,
     /// STORETIMESTAMP of the last append.
     last_store_timestamp: AtomicI64,
 }
@@ -89,8 +91,8 @@ impl CommitLog {
         CommitLog {
             files,
             allocator,
-            state: Own(Mutex::new(AppendState::default())),
-            max_offset: Own(AtomicI64::new(0)),
+            state: CachePadded::new(Mutex::new(AppendState::default())),
+            max_offset: CachePadded::new(AtomicI64::new(0)),
             last_store_timestamp: AtomicI64::new(0),
         }
     }
@@ -113,7 +115,7 @@ impl CommitLog {
             None => {
                 self.allocator.request(0);
                 let first = self.allocator.take_warm(0);
-                st.writer = Some(self.roll_with(0, first)?);
+                st.writer = Some(self.roll_with(0, first, Roll::Wait)?);
             }
             Some(last) => {
                 if !last.is_full() {
@@ -132,12 +134,15 @@ impl CommitLog {
         self.state.lock().queue_offsets = queue_offsets;
     }
 
-    /// Appends the encoded records under the lock.
+    /// Appends the encoded records under the lock. With [`Roll::Wait`] a roll to a file that
+    /// is not ready yet waits for it (synchronous callers only); with [`Roll::Defer`] it
+    /// returns [`AppendError::RollPending`] instead, having written nothing.
     pub(crate) fn append(
         &self,
         enc: &mut Encoded,
         topic: &str,
         queue_id: i32,
+        roll: Roll,
     ) -> Result<AppendResult, AppendError> {
         let len = enc.buf.len();
         let mut guard = self.state.lock();
@@ -150,7 +155,7 @@ impl CommitLog {
         if *closed {
             return Err(AppendError::Closed);
         }
-        let w = self.writer_with_room(writer, len)?;
+        let w = self.writer_with_room(writer, len, roll)?;
         let phys = w.file().start_offset() + w.position() as i64;
         let n = enc.records.len() as i64;
         // One lookup: read and bump the queue's next offset together.
@@ -198,46 +203,74 @@ impl CommitLog {
     }
 
     /// The current writer if `len` bytes fit in its file, else ends that file with the blank
-    /// marker and rolls to the next one.
+    /// marker and rolls to the next one. The old file is closed only once the next one is in
+    /// hand, so a deferred roll leaves everything as it was.
     fn writer_with_room<'a>(
         &self,
         writer: &'a mut Option<MappedFileWriter>,
         len: usize,
-    ) -> Result<&'a mut MappedFileWriter, StoreError> {
+        roll: Roll,
+    ) -> Result<&'a mut MappedFileWriter, AppendError> {
         let fits = writer
             .as_ref()
             .is_some_and(|w| len + END_FILE_MIN_BLANK_LENGTH <= w.remaining());
         if !fits {
-            let next = match writer.take() {
-                Some(mut w) => {
-                    let mut marker = [0u8; END_FILE_MIN_BLANK_LENGTH];
-                    marker[..4].copy_from_slice(&(w.remaining() as i32).to_be_bytes());
-                    marker[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
-                    w.fill_to_end(&marker);
-                    self.max_offset
-                        .store(w.file().end_offset(), Ordering::Release);
-                    w.file().end_offset()
-                }
+            let next = match writer.as_ref() {
+                Some(w) => w.file().end_offset(),
                 None => self.files.last().map_or(0, |f| f.end_offset()),
             };
-            *writer = Some(self.roll(next)?);
+            let taken = match roll {
+                Roll::Wait => self.allocator.take(next),
+                Roll::Defer => match self.allocator.try_take(next) {
+                    Some(taken) => Some(taken),
+                    None => return Err(AppendError::RollPending(next)),
+                },
+            };
+            let new_writer = self.roll_with(next, taken, roll)?;
+            if let Some(mut w) = writer.take() {
+                let mut marker = [0u8; END_FILE_MIN_BLANK_LENGTH];
+                marker[..4].copy_from_slice(&(w.remaining() as i32).to_be_bytes());
+                marker[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+                w.fill_to_end(&marker);
+                self.max_offset
+                    .store(w.file().end_offset(), Ordering::Release);
+            }
+            *writer = Some(new_writer);
         }
         writer
             .as_mut()
-            .ok_or_else(|| StoreError::Config("no commit log writer".into()))
+            .ok_or_else(|| AppendError::File(StoreError::Config("no commit log writer".into())))
     }
 
-    fn roll(&self, start: i64) -> Result<MappedFileWriter, StoreError> {
-        self.roll_with(start, self.allocator.take(start))
+    /// Completes once the file starting at `start` is ready, for an append that got
+    /// [`AppendError::RollPending`].
+    pub(crate) async fn wait_next_file(&self, start: i64) {
+        self.allocator.wait_ready(start).await
     }
 
+    /// Installs the file starting at `start`: the prepared one, or (when the allocator had
+    /// none and `roll` may wait) one created here. A preparation that failed is retried here
+    /// only when `roll` may wait; a deferring append gets the error.
     fn roll_with(
         &self,
         start: i64,
         taken: Option<Result<MappedFileWriter, StoreError>>,
+        roll: Roll,
     ) -> Result<MappedFileWriter, StoreError> {
         let prepared = match taken {
             Some(Ok(w)) => Some(w),
+            Some(Err(e)) if roll == Roll::Defer => {
+                if e.is_no_space() {
+                    let why = format!(
+                        "disk full: cannot create commit log file: {}",
+                        e.with_cause()
+                    );
+                    self.allocator.retry_after_no_space(start, why);
+                } else {
+                    self.allocator.request(start);
+                }
+                return Err(e);
+            }
             Some(Err(e)) => {
                 tracing::warn!(start, error = %e, "prepared file failed; creating it inline");
                 None
@@ -381,7 +414,9 @@ pub(crate) mod tests {
         cl.resume().unwrap();
         let mut offsets = Vec::new();
         for i in 0..10 {
-            let a = cl.append(&mut encoded(i % 2, 900), "T", i % 2).unwrap();
+            let a = cl
+                .append(&mut encoded(i % 2, 900), "T", i % 2, Roll::Wait)
+                .unwrap();
             assert_eq!(a.queue_offset, i64::from(i / 2));
             // A record never straddles two files.
             assert_eq!(
@@ -415,7 +450,7 @@ pub(crate) mod tests {
         assert_eq!(cl.max_offset(), offsets[9] + 992);
         cl.close();
         assert!(matches!(
-            cl.append(&mut encoded(0, 10), "T", 0),
+            cl.append(&mut encoded(0, 10), "T", 0, Roll::Wait),
             Err(AppendError::Closed)
         ));
         alloc.stop();

@@ -289,7 +289,7 @@ mod tests {
         let d = Dispatcher::new(cl.clone(), queues.clone(), None, health.clone(), 0, 0);
         let offsets: Vec<i64> = (0..4)
             .map(|_| {
-                cl.append(&mut encoded(0, 100), "T", 0)
+                cl.append(&mut encoded(0, 100), "T", 0, crate::commit_log::Roll::Wait)
                     .unwrap()
                     .wrote_offset
             })

@@ -24,7 +24,7 @@ fn name_for(ms: i64) -> String {
     use chrono::TimeZone;
     match chrono::Local.timestamp_millis_opt(ms).single() {
         Some(t) => t.format("%Y%m%d%H%M%S%3f").to_string(),
-        None => fennec_protocol::time::UtcDateTime::from_millis(ms).compact(),
+        None => fennec_protocol::time::compact_utc(ms),
     }
 }
 

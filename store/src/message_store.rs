@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use super::allocate::Allocator;
 use super::checkpoint::Checkpoint;
 use super::clean::Cleaner;
-use super::commit_log::{AppendError, CommitLog, END_FILE_MIN_BLANK_LENGTH};
+use super::commit_log::{AppendError, CommitLog, Roll, END_FILE_MIN_BLANK_LENGTH};
 use super::config::{FlushDiskType, StoreConfig};
 use super::cq_flush::QueueFlusher;
 use super::dispatch::{ArrivalListener, Dispatcher};
@@ -60,6 +60,27 @@ impl std::fmt::Debug for MessageStore {
 
 fn create_dir(path: &Path) -> Result<(), StoreError> {
     std::fs::create_dir_all(path).map_err(StoreError::io("create directory", path))
+}
+
+/// Why an append did not produce a pending put.
+enum Appended {
+    /// Refused, with the answer for the sender.
+    Refused(PutMessageResult),
+    /// The next commit log file (starting here) is being prepared; nothing was written.
+    RollPending(i64),
+}
+
+impl Appended {
+    fn into_result(self) -> PutMessageResult {
+        match self {
+            Appended::Refused(r) => r,
+            // A waiting append never defers.
+            Appended::RollPending(start) => PutMessageResult::failed(
+                PutMessageStatus::ServiceNotAvailable,
+                format!("commit log file {start} is not ready"),
+            ),
+        }
+    }
 }
 
 impl MessageStore {
@@ -163,43 +184,71 @@ impl MessageStore {
 
     /// Appends one message and waits (without blocking the thread) for the flush when
     /// SYNC_FLUSH and WAIT=true ask for it.
+    ///
+    /// When the message needs the next commit log file and it is not ready yet, this waits
+    /// for the allocation thread outside the append lock and appends again; no tokio worker
+    /// ever blocks on a file roll.
     pub async fn put_message(&self, msg: StoreMessage) -> PutMessageResult {
-        let pending = self.append_message(&msg);
+        let pending = loop {
+            let attempt = self.append_with(
+                |enc| encode_message(&msg, &self.limits, enc),
+                &msg.topic,
+                msg.queue_id,
+                Roll::Defer,
+            );
+            match attempt {
+                Ok(p) => break p,
+                Err(Appended::RollPending(start)) => self.commit_log.wait_next_file(start).await,
+                Err(Appended::Refused(r)) => return r,
+            }
+        };
         drop(msg);
-        match pending {
-            Ok(p) => p.wait_flush().await,
-            Err(r) => r,
-        }
+        pending.wait_flush().await
     }
 
     /// Appends a batch (one lock acquisition, consecutive queue offsets) and waits like
     /// [`put_message`](Self::put_message).
     pub async fn put_messages(&self, batch: StoreBatch) -> PutMessageResult {
-        let pending = self.append_messages(&batch);
+        let pending = loop {
+            let attempt = self.append_with(
+                |enc| encode_batch(&batch, &self.limits, enc),
+                &batch.topic,
+                batch.queue_id,
+                Roll::Defer,
+            );
+            match attempt {
+                Ok(p) => break p,
+                Err(Appended::RollPending(start)) => self.commit_log.wait_next_file(start).await,
+                Err(Appended::Refused(r)) => return r,
+            }
+        };
         drop(batch);
-        match pending {
-            Ok(p) => p.wait_flush().await,
-            Err(r) => r,
-        }
+        pending.wait_flush().await
     }
 
-    /// The append step of [`put_message`](Self::put_message): the records are in the log
-    /// when this returns; the durability wait is the returned [`PendingPut`].
+    /// The append step of [`put_message`](Self::put_message), for synchronous callers: the
+    /// records are in the log when this returns; the durability wait is the returned
+    /// [`PendingPut`]. A roll to a file that is not ready yet blocks the calling thread, so
+    /// never call this on a tokio worker.
     pub fn append_message(&self, msg: &StoreMessage) -> Result<PendingPut, PutMessageResult> {
         self.append_with(
             |enc| encode_message(msg, &self.limits, enc),
             &msg.topic,
             msg.queue_id,
+            Roll::Wait,
         )
+        .map_err(Appended::into_result)
     }
 
-    /// The append step of [`put_messages`](Self::put_messages).
+    /// The append step of [`put_messages`](Self::put_messages), for synchronous callers.
     pub fn append_messages(&self, batch: &StoreBatch) -> Result<PendingPut, PutMessageResult> {
         self.append_with(
             |enc| encode_batch(batch, &self.limits, enc),
             &batch.topic,
             batch.queue_id,
+            Roll::Wait,
         )
+        .map_err(Appended::into_result)
     }
 
     fn append_with(
@@ -207,33 +256,20 @@ impl MessageStore {
         encode: impl FnOnce(&mut Encoded) -> Result<(), PutMessageResult>,
         topic: &str,
         queue_id: i32,
-    ) -> Result<PendingPut, PutMessageResult> {
+        roll: Roll,
+    ) -> Result<PendingPut, Appended> {
         if let Some(why) = self.health.refusal() {
-            return Err(PutMessageResult::failed(
+            return Err(Appended::Refused(PutMessageResult::failed(
                 PutMessageStatus::ServiceNotAvailable,
                 why,
-            ));
+            )));
         }
         let (append, wait) = with_buffer(|enc| {
-            encode(enc)?;
-            match self.commit_log.append(enc, topic, queue_id) {
+            encode(enc).map_err(Appended::Refused)?;
+            match self.commit_log.append(enc, topic, queue_id, roll) {
                 Ok(r) => Ok((r, enc.wait)),
-                Err(AppendError::Closed) => Err(PutMessageResult::failed(
-                    PutMessageStatus::ServiceNotAvailable,
-                    "store is shut down".into(),
-                )),
-                Err(AppendError::File(e)) if e.is_no_space() => Err(PutMessageResult::failed(
-                    PutMessageStatus::ServiceNotAvailable,
-                    self.health.refusal().unwrap_or_else(|| e.with_cause()),
-                )),
-                Err(AppendError::File(e)) => {
-                    let why = format!("cannot create commit log file: {}", e.with_cause());
-                    self.health.poison(why.clone());
-                    Err(PutMessageResult::failed(
-                        PutMessageStatus::CreateMappedFileFailed,
-                        why,
-                    ))
-                }
+                Err(AppendError::RollPending(start)) => Err(Appended::RollPending(start)),
+                Err(e) => Err(Appended::Refused(self.append_failure(e))),
             }
         })?;
         self.dispatcher.notify();
@@ -244,6 +280,29 @@ impl MessageStore {
             flush,
             timeout: self.config.sync_flush_timeout,
         })
+    }
+
+    /// The answer to an append that failed.
+    fn append_failure(&self, e: AppendError) -> PutMessageResult {
+        match e {
+            AppendError::Closed => PutMessageResult::failed(
+                PutMessageStatus::ServiceNotAvailable,
+                "store is shut down".into(),
+            ),
+            AppendError::File(e) if e.is_no_space() => PutMessageResult::failed(
+                PutMessageStatus::ServiceNotAvailable,
+                self.health.refusal().unwrap_or_else(|| e.with_cause()),
+            ),
+            AppendError::File(e) => {
+                let why = format!("cannot create commit log file: {}", e.with_cause());
+                self.health.poison(why.clone());
+                PutMessageResult::failed(PutMessageStatus::CreateMappedFileFailed, why)
+            }
+            AppendError::RollPending(start) => PutMessageResult::failed(
+                PutMessageStatus::ServiceNotAvailable,
+                format!("commit log file {start} is not ready"),
+            ),
+        }
     }
 
     pub fn commit_log_min_offset(&self) -> i64 {

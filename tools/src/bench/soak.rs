@@ -3,8 +3,9 @@
 //!
 //! The clients, each with connections of its own (every SDK client has its own instance):
 //! producers sending at a fixed total rate, push consumers in a few groups (each group
-//! receives every message), idle producers (started, never sending: kept alive by the SDK's
-//! heartbeats) and heartbeat-only clients (a bare connection sending HEART_BEAT every 30 s).
+//! receives every message), idle producers (one message at start, then only the SDK's
+//! heartbeats) and heartbeat-only clients (a bare connection sending HEART_BEAT every 30 s,
+//! which counts an error if the broker closed it in between).
 //! Every interval it prints throughput, errors and the broker's RSS and descriptors; at the
 //! end it lets the consumers catch up and prints a verdict (see `soak_verdict`).
 
@@ -105,6 +106,16 @@ pub async fn run(a: &SoakArgs) -> Result<u64, BenchError> {
     for _ in 0..a.idle_clients {
         let p = Producer::builder("SoakIdle").namesrv_addr(ns).build()?;
         p.start().await?;
+        // One message, so that the client knows the broker and heartbeats to it.
+        match p
+            .send(Message::new(&a.target.topic, vec![b'i'; a.size]))
+            .await
+        {
+            Ok(_) => {
+                counters.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => counters.error("send", &e),
+        }
         idle.push(p);
     }
     let heartbeats = heartbeat_clients(a, &counters, &stop);
@@ -225,15 +236,28 @@ fn heartbeat_clients(
             tokio::spawn(async move {
                 // Connect now; heartbeats are spread over the period.
                 let client = RemotingClient::default();
-                if let Err(e) = client.channel(&broker).await {
-                    counters.error("connect", &e);
-                }
+                let mut connection = match client.channel(&broker).await {
+                    Ok(c) => Some(c.id()),
+                    Err(e) => {
+                        counters.error("connect", &e);
+                        None
+                    }
+                };
                 tokio::time::sleep(HEARTBEAT_PERIOD.mul_f64(i as f64 / n.max(1) as f64)).await;
                 let mut tick = tokio::time::interval(HEARTBEAT_PERIOD);
                 loop {
                     tokio::select! {
                         _ = stop.cancelled() => break,
                         _ = tick.tick() => {}
+                    }
+                    // The broker must not have closed the connection between heartbeats.
+                    match client.channel(&broker).await {
+                        Ok(c) if connection.is_some_and(|id| id != c.id()) => {
+                            counters.error("heartbeat connection", &"closed by the broker");
+                            connection = Some(c.id());
+                        }
+                        Ok(c) => connection = Some(c.id()),
+                        Err(e) => counters.error("connect", &e),
                     }
                     let request =
                         RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());

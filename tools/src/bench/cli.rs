@@ -1,4 +1,4 @@
-//! Command line of `mqbench`: `producer`, `consumer` and `baseline`.
+//! Command line of `mqbench`: `producer`, `consumer`, `baseline` and `soak`.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use super::baseline::EchoServer;
 use super::consumer::{self, ConsumeMode, ConsumerWorkload};
 use super::producer::{self, Limit, ProducerWorkload, SendMode};
 use super::report::{Live, Summary};
+use super::soak::{self, SoakArgs};
 use super::BenchError;
 
 #[derive(Parser, Debug)]
@@ -29,6 +30,9 @@ pub enum Command {
     Consumer(ConsumerArgs),
     /// Run the producer workload against an in-process echo server only.
     Baseline(BaselineArgs),
+    /// Many long-lived clients at a bounded rate; checks errors and the broker's RSS and
+    /// descriptors for growth (scripts/soak.sh runs it).
+    Soak(SoakArgs),
 }
 
 /// Options every workload shares.
@@ -232,6 +236,16 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
             let summary = baseline(&a.load, &a.common, a.common.limit()).await?;
             emit(&summary, a.common.json);
             Ok(summary)
+        }
+        Command::Soak(a) => {
+            let sent = soak::run(&a).await?;
+            Ok(Summary {
+                scenario: "soak".to_string(),
+                messages: sent,
+                seconds: a.duration as f64,
+                tps: sent as f64 / a.duration.max(1) as f64,
+                ..Summary::default()
+            })
         }
         Command::Consumer(a) => {
             let w = ConsumerWorkload {

@@ -1,6 +1,7 @@
 //! `mqbench`: producer and consumer load against any broker that speaks the RocketMQ
 //! remoting protocol, with live TPS and latency lines, and an in-process echo baseline that
-//! measures what the machine and network allow.
+//! measures what the machine and network allow; `soak` runs many long-lived clients for a
+//! long time and judges the broker's memory and sockets.
 
 pub mod baseline;
 pub mod cli;
@@ -9,6 +10,8 @@ pub mod histogram;
 pub mod payload;
 pub mod producer;
 pub mod report;
+pub mod soak;
+pub mod soak_verdict;
 
 /// Why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]

@@ -35,7 +35,7 @@ impl Meter {
 }
 
 /// Final figures of a run; `--json` prints this.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub scenario: String,
     pub messages: u64,

@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use fennec_client::{
-    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, Producer, PushConsumer,
+    ConsumeContext, ConsumeFromWhere, ConsumeResult, Message, MessageExt, MessageListener,
+    Producer, PushConsumer,
 };
-use fennec_common::protocol::body::{HeartbeatData, ProducerData};
-use fennec_common::protocol::encode_body;
-use fennec_common::remoting::{RemotingClient, RemotingCommand, RequestCode};
+use fennec_protocol::body::{HeartbeatData, ProducerData};
+use fennec_protocol::request::client::Heartbeat;
+use fennec_remoting::RemotingClient;
 use tokio_util::sync::CancellationToken;
 
 use super::cli::Target;
@@ -165,11 +166,7 @@ async fn start_consumers(
                 .build()?;
             c.subscribe(&a.target.topic, "*")?;
             let counters = counters.clone();
-            c.start(move |msgs: &[MessageExt], _: &ConsumeContext| {
-                counters.received[group].fetch_add(msgs.len() as u64, Ordering::Relaxed);
-                ConsumeResult::Success
-            })
-            .await?;
+            c.start(Counting { counters, group }).await?;
             consumers.push(c);
         }
     }
@@ -232,7 +229,7 @@ fn heartbeat_clients(
                 }],
                 ..HeartbeatData::default()
             };
-            let body = encode_body(&data);
+            let request = Heartbeat(data);
             tokio::spawn(async move {
                 // Connect now; heartbeats are spread over the period.
                 let client = RemotingClient::default();
@@ -259,16 +256,10 @@ fn heartbeat_clients(
                         Ok(c) => connection = Some(c.id()),
                         Err(e) => counters.error("connect", &e),
                     }
-                    let request =
-                        RemotingCommand::request(RequestCode::HEART_BEAT).with_body(body.clone());
-                    match client
-                        .invoke(&broker, request, Duration::from_secs(5))
-                        .await
-                    {
-                        Ok(r) if r.code == 0 => {
+                    match client.call(&broker, &request, Duration::from_secs(5)).await {
+                        Ok(()) => {
                             counters.heartbeats.fetch_add(1, Ordering::Relaxed);
                         }
-                        Ok(r) => counters.error("heartbeat", &format!("code {}", r.code)),
                         Err(e) => counters.error("heartbeat", &e),
                     }
                 }
@@ -387,5 +378,18 @@ fn verdict(
             "soak failed: {}",
             failures.join(", ")
         )))
+    }
+}
+
+/// A push listener that counts what its group receives.
+struct Counting {
+    counters: Arc<Counters>,
+    group: usize,
+}
+
+impl MessageListener for Counting {
+    async fn consume(&self, msgs: &[MessageExt], _: &ConsumeContext) -> ConsumeResult {
+        self.counters.received[self.group].fetch_add(msgs.len() as u64, Ordering::Relaxed);
+        ConsumeResult::Success
     }
 }

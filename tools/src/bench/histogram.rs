@@ -1,39 +1,19 @@
-//! A lock-free latency histogram: log-linear buckets over microseconds (32 linear steps per
-//! power of two, so every bucket is within ~3 % of its values), recorded with one atomic add
-//! and drained once per report interval.
+//! Latency recording for the bench: an HDR histogram (`hdrhistogram`, 3 significant digits)
+//! of microseconds behind a short lock, drained once per report interval.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use hdrhistogram::Histogram as Hdr;
+use parking_lot::Mutex;
 
-const SUB_BITS: u32 = 5;
-const SUB: u64 = 1 << SUB_BITS;
-/// Enough buckets for values up to 2^40 µs.
-const BUCKETS: usize = ((40 - SUB_BITS as usize) + 1) * SUB as usize;
+/// Largest latency tracked: an hour, in microseconds.
+const MAX_US: u64 = 3_600_000_000;
 
-fn index(v: u64) -> usize {
-    if v < SUB {
-        return v as usize;
-    }
-    let k = 63 - v.leading_zeros();
-    let sub = (v >> (k - SUB_BITS)) & (SUB - 1);
-    (((k - SUB_BITS + 1) as u64 * SUB + sub) as usize).min(BUCKETS - 1)
-}
-
-/// The smallest value that falls in bucket `i`.
-fn lower_bound(i: usize) -> u64 {
-    let i = i as u64;
-    if i < SUB {
-        return i;
-    }
-    let k = i / SUB + u64::from(SUB_BITS) - 1;
-    let sub = i % SUB;
-    (1 << k) | (sub << (k - u64::from(SUB_BITS)))
+fn empty() -> Hdr<u64> {
+    Hdr::new_with_bounds(1, MAX_US, 3).expect("constant bounds within hdrhistogram's limits")
 }
 
 /// Concurrent recorder.
 pub struct Histogram {
-    buckets: Vec<AtomicU64>,
-    max: AtomicU64,
-    sum: AtomicU64,
+    current: Mutex<Hdr<u64>>,
 }
 
 impl Default for Histogram {
@@ -45,116 +25,61 @@ impl Default for Histogram {
 impl Histogram {
     pub fn new() -> Self {
         Histogram {
-            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            max: AtomicU64::new(0),
-            sum: AtomicU64::new(0),
+            current: Mutex::new(empty()),
         }
     }
 
-    /// Records one value in microseconds.
+    /// Records one value in microseconds (values past an hour count as an hour).
     pub fn record(&self, micros: u64) {
-        self.buckets[index(micros)].fetch_add(1, Ordering::Relaxed);
-        self.max.fetch_max(micros, Ordering::Relaxed);
-        self.sum.fetch_add(micros, Ordering::Relaxed);
+        self.current
+            .lock()
+            .saturating_record(micros.clamp(1, MAX_US));
     }
 
     /// Moves everything recorded so far into a snapshot and starts over.
     pub fn drain(&self) -> Snapshot {
-        let counts: Vec<u64> = self
-            .buckets
-            .iter()
-            .map(|b| b.swap(0, Ordering::Relaxed))
-            .collect();
-        Snapshot {
-            counts,
-            max: self.max.swap(0, Ordering::Relaxed),
-            sum: self.sum.swap(0, Ordering::Relaxed),
-        }
+        Snapshot(std::mem::replace(&mut *self.current.lock(), empty()))
     }
 }
 
 /// Recorded values of one interval (or, merged, of a whole run).
 #[derive(Debug, Clone)]
-pub struct Snapshot {
-    counts: Vec<u64>,
-    max: u64,
-    sum: u64,
-}
+pub struct Snapshot(Hdr<u64>);
 
 impl Default for Snapshot {
     fn default() -> Self {
-        Snapshot {
-            counts: vec![0; BUCKETS],
-            max: 0,
-            sum: 0,
-        }
+        Snapshot(empty())
     }
 }
 
 impl Snapshot {
     pub fn count(&self) -> u64 {
-        self.counts.iter().sum()
+        self.0.len()
     }
 
     pub fn max_us(&self) -> u64 {
-        self.max
+        self.0.max()
     }
 
     pub fn mean_us(&self) -> f64 {
-        let n = self.count();
-        if n == 0 {
-            0.0
-        } else {
-            self.sum as f64 / n as f64
-        }
+        self.0.mean()
     }
 
-    /// The value at quantile `q` (0..=1), as the lower bound of its bucket.
+    /// The value at quantile `q` (0..=1).
     pub fn quantile_us(&self, q: f64) -> u64 {
-        let n = self.count();
-        if n == 0 {
-            return 0;
-        }
-        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
-        let mut seen = 0;
-        for (i, c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                return lower_bound(i).min(self.max);
-            }
-        }
-        self.max
+        self.0.value_at_quantile(q)
     }
 
     /// Adds another snapshot into this one.
     pub fn merge(&mut self, other: &Snapshot) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
-        }
-        self.max = self.max.max(other.max);
-        self.sum += other.sum;
+        // Both have the same bounds, so adding cannot fail.
+        let _ = self.0.add(&other.0);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn buckets_are_tight_and_ordered() {
-        let mut last = 0;
-        for v in [0u64, 1, 31, 32, 33, 63, 64, 100, 1000, 12_345, 1 << 30] {
-            let i = index(v);
-            assert!(i >= last);
-            last = i;
-            let lb = lower_bound(i);
-            assert!(lb <= v, "{v}: lower bound {lb}");
-            assert!(
-                (v - lb) as f64 <= v as f64 * 0.032 + 1.0,
-                "{v}: bucket too wide ({lb})"
-            );
-        }
-    }
 
     #[test]
     fn quantiles_and_merge() {
@@ -165,11 +90,11 @@ mod tests {
         let s = h.drain();
         assert_eq!(s.count(), 1000);
         assert_eq!(s.max_us(), 1000);
-        assert!((s.mean_us() - 500.5).abs() < 1e-9);
+        assert!((s.mean_us() - 500.5).abs() < 0.5);
         let p50 = s.quantile_us(0.5);
-        assert!((480..=500).contains(&p50), "{p50}");
+        assert!((499..=501).contains(&p50), "{p50}");
         let p99 = s.quantile_us(0.99);
-        assert!((960..=990).contains(&p99), "{p99}");
+        assert!((989..=991).contains(&p99), "{p99}");
         assert_eq!(h.drain().count(), 0);
         let mut total = Snapshot::default();
         total.merge(&s);

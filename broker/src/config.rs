@@ -154,14 +154,9 @@ impl BrokerConfig {
         })
     }
 
-    /// Nameserver addresses from `namesrvAddr`.
+    /// Nameserver addresses from `namesrvAddr` (checked by [`validate`](Self::validate)).
     pub fn namesrv_addrs(&self) -> Vec<String> {
-        self.namesrv_addr
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+        fennec_common::net::parse_addr_list(&self.namesrv_addr).unwrap_or_default()
     }
 
     /// The commit log directory.
@@ -194,6 +189,9 @@ impl BrokerConfig {
             value,
             reason: reason.to_string(),
         };
+        if let Err(reason) = fennec_common::net::parse_addr_list(&self.namesrv_addr) {
+            return Err(invalid("namesrvAddr", self.namesrv_addr.clone(), &reason));
+        }
         if self.listen_port > u32::from(u16::MAX) {
             return Err(invalid(
                 "listenPort",

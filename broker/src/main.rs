@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use fennec_broker::BrokerConfig;
-use fennec_common::config::ConfigKeys;
+use fennec_common::config::{ConfigKeys, ConfigValue};
+use fennec_common::error::chain;
+use fennec_common::logging::{self, LogFormat};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -44,20 +46,21 @@ struct Args {
     /// Print the effective configuration and exit.
     #[arg(short = 'p', long)]
     print_config: bool,
+    /// Log line format on stderr (`RUST_LOG` sets the level; colours only on a terminal,
+    /// never with NO_COLOR set).
+    #[arg(long, value_enum, default_value_t)]
+    log_format: LogFormat,
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Args::parse();
+    logging::init(args.log_format, "info");
     let config = match effective_config(&args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("mqbroker: {e}");
+            eprintln!("mqbroker: {}", chain(e.as_ref()));
             return ExitCode::from(2);
         }
     };
@@ -78,20 +81,28 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let origin = match &args.config {
+        Some(p) => std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string(),
+        None => "defaults (no -c)".to_string(),
+    };
     match runtime.block_on(serve(
         config,
         args.with_namesrv.then_some(args.namesrv_port),
+        origin,
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mqbroker: {e}");
+            eprintln!("mqbroker: {}", chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
 }
 
 /// Defaults, then the file, then flags and environment.
-fn effective_config(args: &Args) -> Result<BrokerConfig, Box<dyn std::error::Error>> {
+fn effective_config(args: &Args) -> Result<BrokerConfig, BoxError> {
     let mut config = BrokerConfig::default();
     if args.with_namesrv {
         // The single-node defaults; the file and the flags below still override them.
@@ -127,23 +138,40 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, Box<dyn std::error::Err
     Ok(config)
 }
 
+/// Binds `addr`, naming it (and what it is for) when that fails.
+async fn listen(addr: &str, port: u16, what: &str) -> Result<TcpListener, BoxError> {
+    TcpListener::bind((addr, port))
+        .await
+        .map_err(|e| format!("cannot listen on {addr}:{port} ({what}): {e}").into())
+}
+
+/// Runs the node: the built-in nameserver first (the broker registers with it while it
+/// opens), then the broker. The readiness lines are printed once the whole node serves. On
+/// a signal the broker stops first (it unregisters), then the nameserver.
 async fn serve(
     mut config: BrokerConfig,
     embedded_namesrv: Option<u16>,
-) -> Result<(), Box<dyn std::error::Error>> {
+    origin: String,
+) -> Result<(), BoxError> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
     let mut namesrv = None;
+    let namesrv_token = CancellationToken::new();
     if let Some(port) = embedded_namesrv {
-        let listener = TcpListener::bind((config.bind_address.as_str(), port)).await?;
+        let listener = listen(
+            &config.bind_address,
+            port,
+            "built-in nameserver; choose another port with --namesrv-port",
+        )
+        .await?;
         let addr = listener.local_addr()?;
-        println!("NAMESRV_LISTENING {addr}");
         config.namesrv_addr = match config.namesrv_addr.trim() {
             "" => advertised(addr),
             others => format!("{};{others}", advertised(addr)),
         };
-        let token = shutdown.child_token();
         let ns_config = fennec_nameserver::NamesrvConfig {
+            listen_port: addr.port(),
+            bind_address: addr.ip(),
             kv_config_path: config
                 .store
                 .store_path_root_dir
@@ -151,23 +179,65 @@ async fn serve(
                 .join("kvConfig.json"),
             ..fennec_nameserver::NamesrvConfig::default()
         };
-        namesrv = Some(tokio::spawn(fennec_nameserver::run(
-            ns_config, listener, token,
-        )));
+        let task = tokio::spawn(fennec_nameserver::run(
+            ns_config,
+            listener,
+            namesrv_token.clone(),
+        ));
+        namesrv = Some((addr, task));
     }
+    let result = serve_broker(
+        config,
+        namesrv.as_ref().map(|(a, _)| *a),
+        &origin,
+        &shutdown,
+    )
+    .await;
+    if let Some((_, task)) = namesrv {
+        namesrv_token.cancel();
+        task.await??;
+    }
+    result
+}
+
+/// Opens and serves the broker until `shutdown`.
+async fn serve_broker(
+    config: BrokerConfig,
+    namesrv: Option<SocketAddr>,
+    origin: &str,
+    shutdown: &CancellationToken,
+) -> Result<(), BoxError> {
+    let summary = format!(
+        "{} ({}, {}), store {}, configuration {origin}, nameservers {}",
+        config.broker_name,
+        config.broker_role,
+        config.store.flush_disk_type.show(),
+        std::fs::canonicalize(&config.store.store_path_root_dir)
+            .unwrap_or_else(|_| config.store.store_path_root_dir.clone())
+            .display(),
+        config.namesrv_addr,
+    );
     let port = u16::try_from(config.listen_port)?;
-    let listener = TcpListener::bind((config.bind_address.as_str(), port)).await?;
+    let listener = listen(
+        &config.bind_address,
+        port,
+        "broker; listenPort or --listen-port",
+    )
+    .await?;
     let addr = listener.local_addr()?;
     let server = fennec_broker::BrokerServer::open(config, listener).await?;
     // Printed once the broker is registered, so whoever waits for it can use it at once.
-    println!("LISTENING {addr}");
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    server.serve(shutdown.clone()).await?;
-    if let Some(ns) = namesrv {
-        shutdown.cancel();
-        ns.await??;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if let Some(ns) = namesrv {
+            writeln!(out, "NAMESRV_LISTENING {ns}")?;
+        }
+        writeln!(out, "LISTENING {addr}")?;
+        out.flush()?;
     }
+    tracing::info!("ready on {addr}: broker {summary}");
+    server.serve(shutdown.clone()).await?;
     Ok(())
 }
 

@@ -66,17 +66,22 @@ impl Default for ClientConfig {
 impl ClientConfig {
     /// Sets the name servers from a `;`-separated list such as `10.0.0.1:9876;10.0.0.2:9876`.
     pub fn with_namesrv_addr(mut self, addrs: &str) -> Self {
-        self.namesrv_addrs = split_namesrv_addrs(addrs);
+        self.namesrv_addrs = fennec_common::net::split_addr_list(addrs);
         self
     }
 
     /// The name server list to use: the configured one, else `NAMESRV_ADDR`.
     pub(crate) fn resolve_namesrv_addrs(&self) -> Result<Vec<String>, ClientError> {
+        let invalid = |e: String| ClientError::Config(format!("name server address {e}"));
         if !self.namesrv_addrs.is_empty() {
+            for a in &self.namesrv_addrs {
+                fennec_common::net::parse_addr_list(a).map_err(invalid)?;
+            }
             return Ok(self.namesrv_addrs.clone());
         }
         let from_env = std::env::var(NAMESRV_ADDR_ENV).unwrap_or_default();
-        let addrs = split_namesrv_addrs(&from_env);
+        let addrs = fennec_common::net::parse_addr_list(&from_env)
+            .map_err(|e| invalid(format!("{e} (from {NAMESRV_ADDR_ENV})")))?;
         if addrs.is_empty() {
             return Err(ClientError::Config(format!(
                 "no name server address: set one on the client or in {NAMESRV_ADDR_ENV}"
@@ -134,16 +139,6 @@ macro_rules! client_setters {
 
 pub(crate) use client_setters;
 
-/// Splits a `;`-separated address list, dropping blanks.
-pub fn split_namesrv_addrs(addrs: &str) -> Vec<String> {
-    addrs
-        .split(';')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// `pid#nanos`, what RocketMQ 4.9 makes of the instance name `DEFAULT`. The number is the
 /// wall clock in nanoseconds, bumped when needed so that two calls never return the same name.
 pub(crate) fn default_instance_name() -> String {
@@ -192,14 +187,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splits_namesrv_lists() {
+    fn namesrv_lists_are_split_and_checked() {
+        let c = ClientConfig::default().with_namesrv_addr(" 10.0.0.1:9876; ;10.0.0.2:9876;");
         assert_eq!(
-            split_namesrv_addrs(" 10.0.0.1:9876; ;10.0.0.2:9876;"),
+            c.resolve_namesrv_addrs().unwrap(),
             vec!["10.0.0.1:9876", "10.0.0.2:9876"]
         );
-        assert!(split_namesrv_addrs("").is_empty());
-        let c = ClientConfig::default().with_namesrv_addr("a:1;b:2");
-        assert_eq!(c.resolve_namesrv_addrs().unwrap(), vec!["a:1", "b:2"]);
+        let bad = ClientConfig::default().with_namesrv_addr("garbage");
+        let e = bad.resolve_namesrv_addrs().unwrap_err().to_string();
+        assert!(e.contains("\"garbage\" is not host:port"), "{e}");
     }
 
     #[test]

@@ -303,6 +303,10 @@ pub fn apply_text<C: ConfigKeys>(
     if errors.is_empty() {
         Ok(warnings)
     } else {
+        // Unknown keys are often the cause of what follows (a misspelt key keeps a default):
+        // show them with the errors, in file order.
+        errors.extend(warnings);
+        errors.sort_by_key(|p| p.line);
         Err(ConfigErrors(errors))
     }
 }
@@ -409,8 +413,10 @@ mod tests {
         let errors = apply_text(&mut c, text, "broker.conf").unwrap_err();
         assert_eq!(
             errors.to_string(),
-            "broker.conf:2: invalid value \"10x11\" for listenPort: expected an integer from 0 to 65535\n\
-             broker.conf:3: invalid value \"maybe\" for autoCreateTopicEnable: expected true or false"
+            "broker.conf:1: unknown key brokerNmae (did you mean brokerName?), ignored\n\
+             broker.conf:2: invalid value \"10x11\" for listenPort: expected an integer from 0 to 65535\n\
+             broker.conf:3: invalid value \"maybe\" for autoCreateTopicEnable: expected true or false\n\
+             broker.conf:4: unknown key rocketmqHome, ignored"
         );
         let warnings = apply_text(&mut c, "brokerNmae=x\nrocketmqHome=/opt\n", "b.conf").unwrap();
         let shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();

@@ -6,17 +6,18 @@
 //! used). SIGINT or SIGTERM stops it gracefully with exit status 0.
 
 use std::error::Error;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use fennec_common::error::chain;
+use fennec_common::logging::{self, LogFormat};
 use fennec_nameserver::{Nameserver, NamesrvConfig, NamesrvError};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -36,20 +37,19 @@ struct Args {
     /// Where the KV store is persisted [default: ~/namesrv/kvConfig.json].
     #[arg(long)]
     kv_config_path: Option<PathBuf>,
+    /// Log line format on stderr (`RUST_LOG` sets the level; colours only on a terminal,
+    /// never with NO_COLOR set).
+    #[arg(long, value_enum, default_value_t)]
+    log_format: LogFormat,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match run(Args::parse()) {
+    let args = Args::parse();
+    logging::init(args.log_format, "info");
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mqnamesrv: {e}");
+            eprintln!("mqnamesrv: {}", chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -194,7 +194,9 @@ impl MappedFileQueue {
         self.max_offset() - self.flushed_offset()
     }
 
-    /// Removes and deletes the files starting after `offset` (recovery).
+    /// Removes and deletes the files starting after `offset` (recovery). Such files hold no
+    /// recovered data (usually the next file, prepared before a clean shutdown), so this is
+    /// logged at debug level; the recovery report counts them.
     pub fn delete_after(&self, offset: i64) -> usize {
         let removed: Vec<_> = {
             let mut files = self.files.write();
@@ -204,7 +206,7 @@ impl MappedFileQueue {
                 .count();
             files.split_off(keep)
         };
-        self.unlink(&removed);
+        self.unlink(&removed, tracing::Level::DEBUG);
         removed.len()
     }
 
@@ -221,21 +223,24 @@ impl MappedFileQueue {
             let n = files[..candidates].iter().take_while(|f| pred(f)).count();
             files.drain(..n).collect()
         };
-        self.unlink(&removed);
+        self.unlink(&removed, tracing::Level::INFO);
         removed
     }
 
     /// Removes every file (and the directory if it ends up empty).
     pub fn delete_all(&self) {
         let removed = std::mem::take(&mut *self.files.write());
-        self.unlink(&removed);
+        self.unlink(&removed, tracing::Level::INFO);
         let _ = std::fs::remove_dir(&self.dir);
     }
 
-    fn unlink(&self, files: &[Arc<MappedFile>]) {
+    fn unlink(&self, files: &[Arc<MappedFile>], level: tracing::Level) {
         for f in files {
             match std::fs::remove_file(f.path()) {
-                Ok(()) => tracing::info!(path = %f.path().display(), "deleted store file"),
+                Ok(()) if level == tracing::Level::INFO => {
+                    tracing::info!(path = %f.path().display(), "deleted store file")
+                }
+                Ok(()) => tracing::debug!(path = %f.path().display(), "deleted store file"),
                 Err(e) => {
                     tracing::warn!(path = %f.path().display(), error = %e, "cannot delete store file")
                 }

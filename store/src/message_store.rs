@@ -134,7 +134,9 @@ impl MessageStore {
         );
         let mut report = parts.report;
         report.elapsed = started.elapsed();
-        tracing::info!(root = %root.display(), ?report, "message store opened");
+        let shown = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+        tracing::info!("message store {}: {report}", shown.display());
+        tracing::debug!(?report, "recovery report");
 
         let limits = Limits {
             max_body: config.max_message_size,

@@ -49,6 +49,36 @@ pub struct RecoveryReport {
     pub elapsed: Duration,
 }
 
+/// One readable line: how the last run ended and what recovery did.
+impl std::fmt::Display for RecoveryReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if self.crashed {
+            "after a crash"
+        } else {
+            "after a clean shutdown"
+        };
+        write!(
+            f,
+            "opened {how}, commit log ends at {} ({} records scanned",
+            self.commit_log_end, self.records_scanned
+        )?;
+        if self.records_redispatched > 0 {
+            write!(f, ", {} re-dispatched", self.records_redispatched)?;
+        }
+        if self.consume_queue_entries_dropped > 0 {
+            write!(
+                f,
+                ", {} consume queue entries dropped",
+                self.consume_queue_entries_dropped
+            )?;
+        }
+        if let Some(why) = &self.stopped_at {
+            write!(f, ", scan stopped: {why}")?;
+        }
+        write!(f, ") in {} ms", self.elapsed.as_millis())
+    }
+}
+
 /// Where the dispatcher must restart after recovery.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Resume {

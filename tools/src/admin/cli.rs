@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use super::client::{parse_namesrv_list, AdminClient};
+use super::client::AdminClient;
 use super::commands::cluster::{self, BrokerStatusArgs, ClusterListArgs};
 use super::commands::config::{self, GetBrokerConfigArgs, UpdateBrokerConfigArgs};
 use super::commands::group::{self, ResetOffsetByTimeArgs, UpdateSubGroupArgs};
@@ -30,8 +30,14 @@ use super::output::{Format, Printer, Report};
 )]
 pub struct Cli {
     /// Nameserver addresses, `host:port;host:port`.
-    #[arg(short = 'n', long = "namesrvAddr", env = "NAMESRV_ADDR", global = true)]
-    pub namesrv_addr: Option<String>,
+    #[arg(
+        short = 'n',
+        long = "namesrvAddr",
+        env = "NAMESRV_ADDR",
+        global = true,
+        default_value = "127.0.0.1:9876"
+    )]
+    pub namesrv_addr: String,
     /// Print one JSON document instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -142,11 +148,8 @@ pub enum Outcome {
 
 /// Runs one command, writing its result to `out`.
 pub async fn run<W: Write>(cli: &Cli, out: W) -> Result<Outcome, AdminError> {
-    let namesrv = cli
-        .namesrv_addr
-        .as_deref()
-        .map(parse_namesrv_list)
-        .unwrap_or_default();
+    let namesrv = fennec_common::net::parse_addr_list(&cli.namesrv_addr)
+        .map_err(|e| AdminError::Usage(format!("-n/--namesrvAddr: {e}")))?;
     let client = AdminClient::new(namesrv, Duration::from_millis(cli.timeout_ms.max(1)));
     let format = if cli.json {
         Format::Json
@@ -239,7 +242,7 @@ mod tests {
     fn rocketmq_command_lines_parse() {
         let cli =
             parse("mqadmin updateTopic -n 127.0.0.1:9876 -c DefaultCluster -t T -r 4").unwrap();
-        assert_eq!(cli.namesrv_addr.as_deref(), Some("127.0.0.1:9876"));
+        assert_eq!(cli.namesrv_addr, "127.0.0.1:9876");
         let Command::UpdateTopic(a) = &cli.command else {
             panic!("{cli:?}")
         };

@@ -22,15 +22,6 @@ use super::error::{remoting_reason, AdminError};
 /// Default per-request timeout (RocketMQ's admin default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
 
-/// Splits a `;`-separated nameserver list, dropping blanks.
-pub fn parse_namesrv_list(s: &str) -> Vec<String> {
-    s.split(';')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// The admin tool's connection to a cluster.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
@@ -225,15 +216,12 @@ pub fn admin_error(role: &'static str, addr: &str, e: CallError) -> AdminError {
     }
 }
 
-/// `key=value` lines (Java properties as RocketMQ writes them), in their order; lines
-/// without `=` and `#` comments are skipped.
+/// The `key=value` pairs of a configuration answer (Java properties text, read with the
+/// servers' own parser), in their order.
 pub fn parse_properties(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    fennec_common::properties_file::parse(text, "configuration answer")
+        .map(|props| props.into_iter().map(|p| (p.key, p.value)).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -244,12 +232,7 @@ mod tests {
     #[test]
     fn namesrv_list_and_properties() {
         assert_eq!(
-            parse_namesrv_list(" a:1; ;b:2;"),
-            vec!["a:1".to_string(), "b:2".to_string()]
-        );
-        assert!(parse_namesrv_list("").is_empty());
-        assert_eq!(
-            parse_properties("# c\nbrokerName=broker-a\nflushDiskType = ASYNC_FLUSH\njunk\n"),
+            parse_properties("# c\nbrokerName=broker-a\nflushDiskType = ASYNC_FLUSH\n"),
             vec![
                 ("brokerName".to_string(), "broker-a".to_string()),
                 ("flushDiskType".to_string(), "ASYNC_FLUSH".to_string())

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         // The reader went away (`mqadmin printMsg ... | head`): not a failure.
         Err(AdminError::Output(e)) if e.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", fennec_common::error::chain(&e));
             ExitCode::FAILURE
         }
     }

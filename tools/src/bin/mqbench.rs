@@ -6,12 +6,7 @@ use clap::Parser;
 use fennec_tools::bench::cli::{run, Cli};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    fennec_common::logging::init(fennec_common::logging::LogFormat::Text, "warn");
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -30,7 +25,7 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("mqbench: {e}");
+            eprintln!("mqbench: {}", fennec_common::error::chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -103,6 +103,7 @@ pub struct Target {
         default_value = "127.0.0.1:9876"
     )]
     pub namesrv: String,
+    /// Topic to load.
     #[arg(short = 't', long = "topic", default_value = "BenchmarkTest")]
     pub topic: String,
 }
@@ -111,6 +112,7 @@ pub struct Target {
 pub struct ProducerArgs {
     #[command(flatten)]
     pub target: Target,
+    /// Producer group.
     #[arg(long, default_value = "BenchmarkProducer")]
     pub group: String,
     #[command(flatten)]
@@ -140,6 +142,7 @@ pub enum From {
 pub struct ConsumerArgs {
     #[command(flatten)]
     pub target: Target,
+    /// Consumer group.
     #[arg(short = 'g', long = "group", default_value = "BenchmarkConsumer")]
     pub group: String,
     /// push or pull.

@@ -54,11 +54,13 @@ pub struct SoakArgs {
     /// Message body size in bytes.
     #[arg(short = 's', long = "size", default_value_t = 256)]
     pub size: usize,
+    /// Producers sending at the rate, together.
     #[arg(long, default_value_t = 40)]
     pub producers: usize,
     /// Consumer groups; each receives every message.
     #[arg(long, default_value_t = 4)]
     pub consumer_groups: usize,
+    /// Push consumers in each group.
     #[arg(long, default_value_t = 10)]
     pub consumers_per_group: usize,
     /// Producers that start and never send.

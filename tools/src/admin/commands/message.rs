@@ -30,6 +30,7 @@ const UNIQ_KEY_MAX_HITS: i32 = 32;
 
 #[derive(Debug, Clone, Args)]
 pub struct QueryMsgByKeyArgs {
+    /// Topic the messages belong to.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
     /// Message key (one of the KEYS tokens, or a UNIQ_KEY).
@@ -255,6 +256,7 @@ fn detail_report(hits: Vec<(String, MessageExt)>) -> MessagesReport {
 
 #[derive(Debug, Clone, Args)]
 pub struct QueryMsgByOffsetArgs {
+    /// Topic of the queue.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
     /// Broker name.

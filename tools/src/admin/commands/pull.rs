@@ -141,6 +141,7 @@ fn reader_addr(route: &TopicRouteData, mq: &MessageQueue) -> Result<String, Admi
 
 #[derive(Debug, Clone, Args)]
 pub struct ConsumeMessageArgs {
+    /// Topic to read.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
     /// Only this broker group.
@@ -223,6 +224,7 @@ pub async fn consume_message(
 
 #[derive(Debug, Clone, Args)]
 pub struct PrintMsgArgs {
+    /// Topic to print.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
     /// Tag expression: `*` or `TagA || TagB`.

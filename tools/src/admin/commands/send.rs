@@ -28,6 +28,7 @@ const DEFAULT_TOPIC_QUEUE_NUMS: i32 = 4;
 
 #[derive(Debug, Clone, Args)]
 pub struct SendMessageArgs {
+    /// Topic to send to.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
     /// Message body (UTF-8).

@@ -152,8 +152,10 @@ impl Report for UpdateTopicReport {
 
 #[derive(Debug, Clone, Args)]
 pub struct DeleteTopicArgs {
+    /// Topic to delete.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
+    /// Cluster whose masters and nameservers drop it.
     #[arg(short = 'c', long = "clusterName")]
     pub cluster: String,
 }
@@ -287,6 +289,7 @@ impl Report for TopicListReport {
 
 #[derive(Debug, Clone, Args)]
 pub struct TopicArgs {
+    /// Topic name.
     #[arg(short = 't', long = "topic")]
     pub topic: String,
 }

@@ -178,3 +178,31 @@ fn a_single_node_stops_cleanly_on_sigterm() {
     assert!(log.contains("ready on "), "{log}");
     assert!(!log.contains(" WARN ") && !log.contains(" ERROR "), "{log}");
 }
+
+#[test]
+fn shipped_configuration_files_load_without_warnings() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    for conf in [
+        "conf/single/broker.conf",
+        "conf/2m/broker-a.conf",
+        "conf/2m/broker-b.conf",
+        "packaging/etc/broker.conf",
+    ] {
+        let path = root.join(conf);
+        let o = run(
+            "mqbroker",
+            &["-c", path.to_str().expect("utf-8"), "--print-config"],
+        );
+        assert!(o.status.success(), "{conf}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("WARN"), "{conf}: {}", stderr(&o));
+    }
+    for conf in ["conf/2m/namesrv.conf", "packaging/etc/namesrv.conf"] {
+        let text = std::fs::read_to_string(root.join(conf)).expect("read");
+        let mut c = fennec_nameserver::NamesrvConfig::default();
+        let warnings = c.apply_properties(&text, conf).expect("valid");
+        assert!(warnings.is_empty(), "{conf}: {warnings:?}");
+    }
+}

@@ -28,7 +28,7 @@ struct Args {
     #[arg(short = 'n', long = "namesrv-addr")]
     namesrv_addr: Option<String>,
     /// Also run a nameserver in this process: a working single-node system on loopback, with
-    /// the store under ./store unless --store-dir or storePathRootDir says otherwise.
+    /// the store under ./fennec-store unless --store-dir or storePathRootDir says otherwise.
     #[arg(long)]
     with_namesrv: bool,
     /// Port of the embedded nameserver (with --with-namesrv).
@@ -106,7 +106,7 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, BoxError> {
     let mut config = BrokerConfig::default();
     if args.with_namesrv {
         // The single-node defaults; the file and the flags below still override them.
-        config.store.store_path_root_dir = PathBuf::from("store");
+        config.store.store_path_root_dir = PathBuf::from("fennec-store");
         config.bind_address = "127.0.0.1".to_string();
     }
     if let Some(path) = &args.config {

@@ -18,8 +18,8 @@ use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use crate::transaction::records;
 
-pub async fn end_transaction(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
-    let h: EndTransactionRequestHeader = req.decode_header()?;
+pub async fn end_transaction(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Handled {
+    let h: EndTransactionRequestHeader = req.take_header()?;
     let result = end(b, &h).await;
     if let Err(reject) = &result {
         // The request is oneway: nobody reads the answer, so say it here.
@@ -111,7 +111,7 @@ async fn end(b: &Broker, h: &EndTransactionRequestHeader) -> Handled {
         }
         b.stats.add_put(1);
     }
-    let op = records::op(offset, &b.uniq_ids.next_id(), b.store_host);
+    let op = records::op(offset, b.store_host);
     let stored = b.store.put_message(op).await;
     if stored.append.is_none() {
         let why = stored

@@ -166,7 +166,7 @@ fn give_up(b: &Broker, open: &OpenHalf, half: &RecordView<'_>, record: &bytes::B
         warn!(offset = open.offset, status = ?r.status, "cannot store a given-up half message, trying again next pass: {}", r.remark.unwrap_or_default());
         return;
     }
-    let op = records::op(open.offset, &b.uniq_ids.next_id(), b.store_host);
+    let op = records::op(open.offset, b.store_host);
     if let Err(r) = b.store.append_message(&op) {
         warn!(offset = open.offset, status = ?r.status, "cannot store the op message of a given-up half message: {}", r.remark.unwrap_or_default());
     }

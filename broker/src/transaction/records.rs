@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use fennec_protocol::header::CheckTransactionStateRequestHeader;
 use fennec_protocol::message::msg_id::offset_msg_id;
-use fennec_protocol::message::properties::{find_encoded, keys, push_encoded};
+use fennec_protocol::message::properties::{iter_encoded, keys, push_encoded};
 use fennec_protocol::message::record::RecordView;
-use fennec_protocol::message::{sysflag, MessageExt, Properties};
+use fennec_protocol::message::{sysflag, MessageExt};
 use fennec_protocol::request::transaction::CheckTransactionState;
 use fennec_protocol::topic::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
 use fennec_store::StoreMessage;
@@ -30,17 +30,23 @@ fn with_transaction_type(sys_flag: i32, kind: i32) -> i32 {
 /// PGROUP when the client left it out; the message goes to the half queue as a plain
 /// (NOT-type) record, so it has a consume-queue entry but no consumer sees it.
 pub(crate) fn into_half(msg: &mut StoreMessage, producer_group: &str) {
+    let (mut has_group, mut has_transaction_id, mut uniq) = (false, false, None);
+    for (name, value) in iter_encoded(&msg.properties) {
+        match name {
+            keys::PRODUCER_GROUP => has_group = true,
+            keys::TRANSACTION_ID => has_transaction_id = true,
+            keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => uniq = Some(value.to_string()),
+            _ => {}
+        }
+    }
     let props = &mut msg.properties;
     push_encoded(props, keys::REAL_TOPIC, &msg.topic);
     push_encoded(props, keys::REAL_QUEUE_ID, &msg.queue_id.to_string());
-    if find_encoded(props, keys::PRODUCER_GROUP).is_none() {
+    if !has_group {
         push_encoded(props, keys::PRODUCER_GROUP, producer_group);
     }
-    if find_encoded(props, keys::TRANSACTION_ID).is_none() {
-        if let Some(uniq) = find_encoded(props, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX) {
-            let uniq = uniq.to_string();
-            push_encoded(props, keys::TRANSACTION_ID, &uniq);
-        }
+    if let (false, Some(uniq)) = (has_transaction_id, uniq) {
+        push_encoded(props, keys::TRANSACTION_ID, &uniq);
     }
     msg.topic = TRANS_HALF_TOPIC.to_string();
     msg.queue_id = HALF_QUEUE_ID;
@@ -68,20 +74,24 @@ pub(crate) fn committed(
     store_host: SocketAddr,
 ) -> Result<StoreMessage, String> {
     let (topic, queue_id) = real_queue(half)?;
-    let mut props = Properties::decode(half.properties());
-    for key in [
-        keys::TRANSACTION_PREPARED,
-        keys::REAL_TOPIC,
-        keys::REAL_QUEUE_ID,
-    ] {
-        props.remove(key);
+    let mut properties = String::with_capacity(half.properties().len());
+    for (name, value) in iter_encoded(half.properties()) {
+        if ![
+            keys::TRANSACTION_PREPARED,
+            keys::REAL_TOPIC,
+            keys::REAL_QUEUE_ID,
+        ]
+        .contains(&name)
+        {
+            push_encoded(&mut properties, name, value);
+        }
     }
     Ok(StoreMessage {
         topic,
         queue_id,
         flag: half.flag(),
         body: record.slice_ref(half.body()),
-        properties: props.encode(),
+        properties,
         sys_flag: with_transaction_type(half.sys_flag(), sysflag::TRANSACTION_COMMIT_TYPE),
         born_timestamp: half.born_timestamp(),
         born_host: half.born_host(),
@@ -92,16 +102,12 @@ pub(crate) fn committed(
 }
 
 /// The op message that closes the half message at `half_offset` of the half queue: tag `d`,
-/// the offset in decimal as body (the 4.x form).
-pub(crate) fn op(half_offset: i64, uniq_key: &str, store_host: SocketAddr) -> StoreMessage {
+/// the offset in decimal as body (the 4.x form). It has no UNIQ_KEY: nobody looks an op
+/// up, so it costs the index nothing.
+pub(crate) fn op(half_offset: i64, store_host: SocketAddr) -> StoreMessage {
     let mut properties = String::new();
     push_encoded(&mut properties, keys::TAGS, OP_REMOVE_TAG);
     push_encoded(&mut properties, keys::WAIT_STORE_MSG_OK, "false");
-    push_encoded(
-        &mut properties,
-        keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
-        uniq_key,
-    );
     StoreMessage {
         topic: TRANS_OP_HALF_TOPIC.to_string(),
         queue_id: HALF_QUEUE_ID,
@@ -185,7 +191,9 @@ pub(crate) fn check_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fennec_protocol::message::properties::find_encoded;
     use fennec_protocol::message::record::{encode_record, parse_record, RecordFields};
+    use fennec_protocol::message::Properties;
 
     fn host() -> SocketAddr {
         "127.0.0.1:10911".parse().unwrap()
@@ -257,7 +265,7 @@ mod tests {
 
     #[test]
     fn op_check_and_given_up_records() {
-        let op = op(17, "OPID", host());
+        let op = op(17, host());
         assert_eq!((op.topic.as_str(), op.queue_id), (TRANS_OP_HALF_TOPIC, 0));
         assert_eq!(&op.body[..], b"17");
         assert_eq!(find_encoded(&op.properties, "TAGS"), Some("d"));

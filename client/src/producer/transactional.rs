@@ -38,6 +38,7 @@ use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
 use super::handle::Producer;
+use super::sender::Sender;
 use super::settings::ProducerSettings;
 use super::tx_listener::{DynTransactionListener, LocalTransactionState};
 use super::{SendResult, SendStatus};
@@ -158,7 +159,7 @@ impl TransactionProducer {
             warn!(msg_id = %sent.msg_id, status = ?sent.status, "half message stored with a caveat; rolling back");
             LocalTransactionState::Rollback
         };
-        if let Err(e) = self.end(&sent, &out.topic, local_state).await {
+        if let Err(e) = self.end(&sender, &sent, &out.topic, local_state).await {
             warn!(msg_id = %sent.msg_id, state = ?local_state, "END_TRANSACTION not sent; the broker's check will settle it: {e}");
         }
         Ok(TransactionSendResult {
@@ -170,6 +171,7 @@ impl TransactionProducer {
     /// Tells the broker that stored `sent` the outcome (nothing for Unknown).
     async fn end(
         &self,
+        sender: &Sender,
         sent: &SendResult,
         topic: &str,
         state: LocalTransactionState,
@@ -190,7 +192,6 @@ impl TransactionProducer {
         ) else {
             return Ok(());
         };
-        let sender = self.producer.sender()?;
         let addr = sender.instance.master_addr(&sent.message_queue).await?;
         sender.instance.api().call_oneway(&addr, &header).await
     }

@@ -2,6 +2,9 @@
 # Starts `mqbroker --with-namesrv` on free loopback ports with a temporary store and runs the
 # third-party RocketMQ clients of ../shared/compat against it. Arguments go to run.sh
 # (e.g. --skip-tx --skip-ordered). Exits with run.sh's status.
+# The broker checks transactions back quickly (transactionCheckInterval=2000,
+# transactionTimeOut=1000), so that the transaction phase resolves its UNKNOWN message in
+# seconds; COMPAT_BROKER_CONF names a broker.conf to use instead.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 compat="${COMPAT_RUN:-$root/../shared/compat/run.sh}"
@@ -13,7 +16,11 @@ cd "$root"
 cargo build --bin mqbroker
 store=$(mktemp -d)
 out=$(mktemp)
-target/debug/mqbroker --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$store" >"$out" 2>"$store/broker.log" &
+conf="${COMPAT_BROKER_CONF:-$store/broker.conf}"
+if [ -z "${COMPAT_BROKER_CONF:-}" ]; then
+  printf 'transactionCheckInterval=2000\ntransactionTimeOut=1000\n' >"$conf"
+fi
+target/debug/mqbroker --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$store" -c "$conf" >"$out" 2>"$store/broker.log" &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true

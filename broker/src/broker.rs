@@ -19,6 +19,7 @@ use crate::runtime_config::RuntimeConfig;
 use crate::stats::BrokerStats;
 use crate::subscription_group::SubscriptionGroupManager;
 use crate::topic_config::{TopicConfigManager, TopicSettings};
+use crate::transaction::Transactions;
 use fennec_store::MessageStore;
 
 /// Shared broker state.
@@ -34,6 +35,8 @@ pub struct Broker {
     pub consumers: ConsumerManager,
     pub producers: ProducerManager,
     pub pull_waiters: Arc<PullWaiters>,
+    /// Half messages, their outcomes and the check-back thread.
+    pub transactions: Transactions,
     pub stats: BrokerStats,
     pub persister: Arc<Persister>,
     /// `ip:port` advertised to nameservers and clients.
@@ -116,6 +119,13 @@ impl Broker {
             ConsumerOffsetManager::load(config_dir.join("consumerOffset.json"), persister.clone())
                 .map_err(|e| BrokerError::io("loading config/consumerOffset.json", e))?;
 
+        let transactions = Transactions::open(
+            config_dir.join("transactionProgress.json"),
+            &store,
+            persister.clone(),
+        )
+        .map_err(|e| BrokerError::io("loading config/transactionProgress.json", e))?;
+
         let pull_waiters = Arc::new(PullWaiters::new());
         let waiters = pull_waiters.clone();
         store.set_arrival_listener(Arc::new(
@@ -136,6 +146,7 @@ impl Broker {
             consumers: ConsumerManager::new(),
             producers: ProducerManager::new(),
             pull_waiters,
+            transactions,
             stats: BrokerStats::new(),
             persister,
             outbound: RemotingClient::default(),

@@ -96,6 +96,14 @@ fennec_common::config_struct! {
         "registerBrokerTimeoutMills" => register_broker_timeout_mills: u64 = 6_000,
         /// Answer transactional (prepared) sends with NO_PERMISSION.
         "rejectTransactionMessage" => reject_transaction_message: bool = false,
+        /// A half message with no outcome this many ms after it was stored gets checked back
+        /// with a producer of its group.
+        "transactionTimeOut" => transaction_time_out: u64 = 6_000,
+        /// Checks of one half message before it is given up (moved to
+        /// TRANS_CHECK_MAX_TIME_TOPIC).
+        "transactionCheckMax" => transaction_check_max: u32 = 15,
+        /// Ms between two check-back passes over the open half messages (RocketMQ 4.x: 60 s).
+        "transactionCheckInterval" => transaction_check_interval: u64 = 60_000,
         /// Hold pulls that find no message (long polling).
         "longPollingEnable" => long_polling_enable: bool = true,
         /// Hold time in ms when long polling is off.
@@ -233,6 +241,13 @@ impl BrokerConfig {
                 "brokerRole",
                 self.broker_role.to_string(),
                 "slaves are not supported yet; run a master (brokerId=0)",
+            ));
+        }
+        if self.transaction_check_interval == 0 {
+            return Err(invalid(
+                "transactionCheckInterval",
+                "0".to_string(),
+                "must be positive",
             ));
         }
         if self.server_max_connections == 0 {

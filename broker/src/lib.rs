@@ -15,6 +15,7 @@ pub mod runtime_config;
 pub mod stats;
 pub mod subscription_group;
 pub mod topic_config;
+pub mod transaction;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +99,8 @@ impl BrokerServer {
         let tasks = TaskTracker::new();
         tasks.spawn(registration::run(broker.clone(), topic_changes));
         tasks.spawn(housekeeping(broker.clone()));
+        transaction::Transactions::start(&broker, tokio::runtime::Handle::current())
+            .map_err(|e| BrokerError::io("starting the transaction check thread", e))?;
         let server_token = CancellationToken::new();
         let c = &broker.config;
         let server_config = ServerConfig::with_limits(
@@ -124,9 +127,12 @@ impl BrokerServer {
         tasks.wait().await;
         broker.outbound.shutdown().await;
         let closing = broker.clone();
-        tokio::task::spawn_blocking(move || closing.close())
-            .await
-            .map_err(|e| BrokerError::io("closing the store", std::io::Error::other(e)))?;
+        tokio::task::spawn_blocking(move || {
+            closing.transactions.stop();
+            closing.close()
+        })
+        .await
+        .map_err(|e| BrokerError::io("closing the store", std::io::Error::other(e)))?;
         info!("broker stopped");
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use fennec_protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use fennec_protocol::perm::{PERM_INHERIT, PERM_READ, PERM_WRITE};
 use fennec_protocol::topic::{
-    AUTO_CREATE_TOPIC_KEY, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
+    is_system_topic, AUTO_CREATE_TOPIC_KEY, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
 };
 use parking_lot::RwLock;
 use tokio::sync::watch;
@@ -175,11 +175,13 @@ impl TopicConfigManager {
         Some(created)
     }
 
-    /// Creates a retry or dead-letter topic of `group` if missing (1 queue, read-write).
-    pub fn ensure_system_group_topic(&self, topic: &str, queue_nums: i32) -> TopicConfig {
+    /// Creates a topic the broker itself writes to if missing, with `queue_nums` queues,
+    /// read-write: a group's retry or dead-letter topic, or a transaction topic.
+    pub fn ensure_system_topic(&self, topic: &str, queue_nums: i32) -> TopicConfig {
         debug_assert!(
             topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
                 || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
+                || is_system_topic(topic)
         );
         if let Some(t) = self.get(topic) {
             return t;

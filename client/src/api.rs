@@ -16,7 +16,7 @@ use fennec_protocol::request::client::{GetConsumerList, Heartbeat};
 use fennec_protocol::request::pull::PullReply;
 use fennec_protocol::request::send::{SendBatch, SendMessage, SendReply};
 use fennec_protocol::request::{ReplyError, Request};
-use fennec_remoting::{CallError, RemotingClient, RequestProcessor, SerializeType};
+use fennec_remoting::{CallError, Channel, RemotingClient, RequestProcessor, SerializeType};
 
 use crate::error::ClientError;
 use crate::producer::{SendResult, SendStatus};
@@ -269,6 +269,18 @@ impl<P: RequestProcessor> Api<P> {
     ) -> Result<(), ClientError> {
         self.call(addr, header).await
     }
+}
+
+/// Sends `request` oneway on `channel`, a connection a broker sent a request on (the answer
+/// to a transaction check goes back where the check came from).
+pub(crate) async fn oneway_on<R: Request>(
+    channel: &Channel,
+    request: &R,
+    serialize_type: SerializeType,
+) -> Result<(), ClientError> {
+    let mut cmd = request.to_command();
+    cmd.serialize_type = serialize_type;
+    Ok(channel.oneway(cmd).await?)
 }
 
 /// A failed typed call as a [`ClientError`] naming the peer.

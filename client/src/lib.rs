@@ -2,6 +2,8 @@
 //! RocketMQ 4.x remoting protocol (Fennec's, or RocketMQ 4.9).
 //!
 //! * [`Producer`]: `send`, `send_async`, `send_oneway`, `send_batch`, `send_to_queue`.
+//! * [`TransactionProducer`]: `send_in_transaction`, with a [`TransactionListener`] that
+//!   executes and checks local transactions.
 //! * [`PushConsumer`]: subscribe with tag expressions, start with a [`MessageListener`].
 //! * [`PullConsumer`]: subscribe or assign queues, `poll`, `seek`, `commit_sync`.
 //!
@@ -27,4 +29,7 @@ pub use consumer::{
 pub use error::ClientError;
 pub use fennec_protocol::body::{ConsumeFromWhere, MessageModel, MessageQueue};
 pub use fennec_protocol::message::{Message, MessageExt, Properties};
-pub use producer::{Producer, ProducerBuilder, SendResult, SendStatus};
+pub use producer::{
+    BlockingTransactionListener, LocalTransactionState, Producer, ProducerBuilder, SendResult,
+    SendStatus, TransactionListener, TransactionProducer, TransactionSendResult,
+};

@@ -12,7 +12,8 @@
 //! * [`sdk`]: SDK producers and consumers started against a cluster;
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
-//! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster.
+//! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
+//! * [`tx`]: scripted transaction listeners and the broker's op queue.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
@@ -30,3 +31,4 @@ pub mod proxy;
 pub mod raw;
 pub mod scenario;
 pub mod sdk;
+pub mod tx;

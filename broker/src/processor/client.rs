@@ -39,7 +39,7 @@ pub fn heartbeat(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handle
             continue;
         };
         b.topics
-            .ensure_system_group_topic(&retry_topic(&consumer.group_name), group.retry_queue_nums);
+            .ensure_system_topic(&retry_topic(&consumer.group_name), group.retry_queue_nums);
         let changed = b.consumers.register(
             &consumer.group_name,
             client(&hb.client_id),

@@ -7,6 +7,7 @@ mod pull;
 mod query;
 mod send;
 mod stats;
+mod transaction;
 
 pub use client::remove_expired_clients;
 
@@ -38,6 +39,7 @@ impl RequestProcessor for BrokerProcessor {
             SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
                 send::send(b, &channel, request).await
             }
+            END_TRANSACTION => transaction::end_transaction(b, &channel, request).await,
             PULL_MESSAGE | LITE_PULL_MESSAGE => pull::pull(b, &channel, &request).await,
             QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(b, &request),
             UPDATE_CONSUMER_OFFSET => offset::update_consumer_offset(b, &request).await,

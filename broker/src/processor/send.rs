@@ -1,15 +1,15 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): checks in RocketMQ's
 //! order (broker writable, topic name, system topic, topic exists or is auto-created, queue id),
-//! then one store append, then the reply with msgId, queueId and queueOffset.
+//! then one store append, then the reply with msgId, queueId and queueOffset. A prepared
+//! (transactional) send is stored as a half message (`transaction::records::into_half`); its
+//! reply's queueOffset is the half-queue offset the producer names in END_TRANSACTION.
 
 use fennec_protocol::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
 use fennec_protocol::message::batch::decode_batch;
 use fennec_protocol::message::msg_id::offset_msg_id;
-use fennec_protocol::message::properties::{
-    find_encoded, keys, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR,
-};
+use fennec_protocol::message::properties::{find_encoded, keys, push_encoded};
 use fennec_protocol::message::sysflag;
 use fennec_protocol::perm;
 use fennec_protocol::topic::{is_retry_topic, is_send_forbidden, validate_topic};
@@ -18,6 +18,7 @@ use fennec_remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use crate::topic_config::TopicLayout;
+use crate::transaction;
 use fennec_store::{BatchEntry, PutMessageResult, PutMessageStatus, StoreBatch, StoreMessage};
 
 /// Region name RocketMQ brokers report.
@@ -30,8 +31,8 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
         req.take_header::<SendMessageRequestHeaderV2>()?.into()
     };
     let write_queue_nums = check_message(b, &header)?;
-    if sysflag::transaction_type(header.sys_flag) == sysflag::TRANSACTION_PREPARED_TYPE {
-        // Half messages need the transaction service, which this broker does not run.
+    let prepared = is_prepared(&header);
+    if prepared && b.config.reject_transaction_message {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,
             format!(
@@ -50,6 +51,12 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
     let mut uniq_key =
         find_encoded(&header_props, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).map(str::to_string);
     let result = if batch {
+        if prepared {
+            return Err(Reject::new(
+                ResponseCode::MESSAGE_ILLEGAL,
+                "a batch cannot be a transactional (prepared) message",
+            ));
+        }
         let items = decode_batch(&req.body)
             .map_err(|e| Reject::new(ResponseCode::MESSAGE_ILLEGAL, e.to_string()))?;
         if items.is_empty() {
@@ -85,23 +92,37 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
             uniq_key =
                 find_encoded(&properties, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).map(str::to_string);
         }
-        b.store
-            .put_message(StoreMessage {
-                topic: header.topic,
-                queue_id,
-                flag: header.flag,
-                body: req.body.clone(),
-                properties,
-                sys_flag: header.sys_flag,
-                born_timestamp: header.born_timestamp,
-                born_host: channel.remote_addr(),
-                store_host: b.store_host,
-                reconsume_times: header.reconsume_times.unwrap_or(0),
-                prepared_transaction_offset: 0,
-            })
-            .await
+        let mut msg = StoreMessage {
+            topic: header.topic,
+            queue_id,
+            flag: header.flag,
+            body: req.body.clone(),
+            properties,
+            sys_flag: header.sys_flag,
+            born_timestamp: header.born_timestamp,
+            born_host: channel.remote_addr(),
+            store_host: b.store_host,
+            reconsume_times: header.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: 0,
+        };
+        if prepared {
+            transaction::ensure_topics(&b.topics);
+            transaction::records::into_half(&mut msg, &header.producer_group);
+        }
+        b.store.put_message(msg).await
     };
     respond(b, result, queue_id, uniq_key)
+}
+
+/// Whether a send is the half message of a transaction: TRAN_MSG=true (what RocketMQ's
+/// broker looks at) or the PREPARED transaction type in sysFlag.
+fn is_prepared(h: &SendMessageRequestHeader) -> bool {
+    let property = h
+        .properties
+        .as_deref()
+        .and_then(|p| find_encoded(p, keys::TRANSACTION_PREPARED))
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    property || sysflag::transaction_type(h.sys_flag) == sysflag::TRANSACTION_PREPARED_TYPE
 }
 
 /// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
@@ -126,7 +147,7 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject
     let config = match b.topics.layout(&h.topic) {
         Some(c) => c,
         None if is_retry_topic(&h.topic) => {
-            TopicLayout::from(&b.topics.ensure_system_group_topic(&h.topic, 1))
+            TopicLayout::from(&b.topics.ensure_system_topic(&h.topic, 1))
         }
         None => b
             .topics
@@ -178,34 +199,22 @@ fn check_body_size(b: &Broker, len: usize) -> Result<(), Reject> {
 /// The client's properties plus a UNIQ_KEY when missing and the CLUSTER the broker belongs to,
 /// appended so the client's own order is kept.
 fn complete_properties(b: &Broker, mut out: String) -> String {
-    let has_uniq = find_encoded(&out, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_some();
-    let has_cluster = find_encoded(&out, keys::CLUSTER).is_some();
-    if !out.is_empty() && !out.ends_with(PROPERTY_SEPARATOR) {
-        out.push(PROPERTY_SEPARATOR);
+    if find_encoded(&out, keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX).is_none() {
+        push_encoded(
+            &mut out,
+            keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+            &b.uniq_ids.next_id(),
+        );
     }
-    let mut append = |k: &str, v: &str| {
-        out.push_str(k);
-        out.push(NAME_VALUE_SEPARATOR);
-        out.push_str(v);
-        out.push(PROPERTY_SEPARATOR);
-    };
-    if !has_uniq {
-        append(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, &b.uniq_ids.next_id());
-    }
-    if !has_cluster {
-        append(keys::CLUSTER, &b.config.broker_cluster_name);
+    if find_encoded(&out, keys::CLUSTER).is_none() {
+        push_encoded(&mut out, keys::CLUSTER, &b.config.broker_cluster_name);
     }
     out
 }
 
-/// Maps the store's answer to the reply (reference §2.3 "Store result mapping").
-fn respond(
-    b: &Broker,
-    result: PutMessageResult,
-    queue_id: i32,
-    uniq_key: Option<String>,
-) -> Handled {
-    let code = match result.status {
+/// The response code of a put's status (reference §2.3 "Store result mapping").
+pub(super) fn status_code(status: PutMessageStatus) -> ResponseCode {
+    match status {
         PutMessageStatus::PutOk => ResponseCode::SUCCESS,
         PutMessageStatus::FlushDiskTimeout => ResponseCode::FLUSH_DISK_TIMEOUT,
         PutMessageStatus::FlushSlaveTimeout => ResponseCode::FLUSH_SLAVE_TIMEOUT,
@@ -218,7 +227,17 @@ fn respond(
         PutMessageStatus::CreateMappedFileFailed | PutMessageStatus::UnknownError => {
             ResponseCode::SYSTEM_ERROR
         }
-    };
+    }
+}
+
+/// Maps the store's answer to the reply (reference §2.3 "Store result mapping").
+fn respond(
+    b: &Broker,
+    result: PutMessageResult,
+    queue_id: i32,
+    uniq_key: Option<String>,
+) -> Handled {
+    let code = status_code(result.status);
     let Some(append) = result.append else {
         let remark = result
             .remark

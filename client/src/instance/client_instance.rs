@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-use super::member::MemberRef;
+use super::member::{CheckerRef, MemberRef};
 use super::processor::InstanceProcessor;
 use super::routes::RouteTable;
 use crate::api::Api;
@@ -31,7 +31,8 @@ use crate::route::{default_topic_route, TopicPublishInfo};
 /// Producers and consumers registered with an instance.
 #[derive(Default)]
 struct Members {
-    producers: BTreeSet<String>,
+    /// Producer groups, with the checker of a transaction producer's group.
+    producers: BTreeMap<String, Option<CheckerRef>>,
     consumers: BTreeMap<String, MemberRef>,
 }
 
@@ -251,16 +252,27 @@ impl ClientInstance {
 
     // ----- members -----
 
-    /// Registers a producer group; a group may be registered once per instance.
-    pub(crate) fn register_producer(&self, group: &str) -> Result<(), ClientError> {
-        if self.members.lock().producers.insert(group.to_string()) {
-            Ok(())
-        } else {
-            Err(ClientError::Config(format!(
+    /// Registers a producer group, with the checker that answers the brokers' transaction
+    /// checks for a transaction producer; a group may be registered once per instance.
+    pub(crate) fn register_producer(
+        &self,
+        group: &str,
+        checker: Option<CheckerRef>,
+    ) -> Result<(), ClientError> {
+        let mut m = self.members.lock();
+        if m.producers.contains_key(group) {
+            return Err(ClientError::Config(format!(
                 "producer group {group} is already running in client {}",
                 self.client_id
-            )))
+            )));
         }
+        m.producers.insert(group.to_string(), checker);
+        Ok(())
+    }
+
+    /// The checker of transaction producer group `group`, if this instance runs one.
+    pub(crate) fn transaction_checker(&self, group: &str) -> Option<CheckerRef> {
+        self.members.lock().producers.get(group).cloned().flatten()
     }
 
     pub(crate) fn unregister_producer(&self, group: &str) {
@@ -303,7 +315,7 @@ impl ClientInstance {
             heartbeat_fingerprint: 0,
             producer_data_set: m
                 .producers
-                .iter()
+                .keys()
                 .map(|g| ProducerData {
                     group_name: g.clone(),
                 })

@@ -1,10 +1,14 @@
 //! [`GroupMember`]: a running consumer as its client instance sees it, whatever its kind:
-//! what the instance's timers and the brokers' requests ask of it. The instance holds members
-//! as trait objects, so it knows nothing of the consumer kinds.
+//! what the instance's timers and the brokers' requests ask of it; and
+//! [`TransactionChecker`]: what a transaction producer's group answers CHECK_TRANSACTION_STATE
+//! with. The instance holds both as trait objects, so it knows nothing of their kinds.
 
 use std::sync::Arc;
 
 use fennec_protocol::body::{ConsumerData, MessageQueue};
+use fennec_protocol::header::CheckTransactionStateRequestHeader;
+use fennec_protocol::message::MessageExt;
+use fennec_remoting::Channel;
 use futures_util::future::BoxFuture;
 
 /// A registered consumer.
@@ -26,3 +30,13 @@ pub(crate) trait GroupMember: Send + Sync + 'static {
 
 /// How the instance holds a member.
 pub(crate) type MemberRef = Arc<dyn GroupMember>;
+
+/// Answers the brokers' CHECK_TRANSACTION_STATE for one producer group.
+pub(crate) trait TransactionChecker: Send + Sync + 'static {
+    /// Starts checking `msg` (the half message, with its real topic) in the background and
+    /// answers with END_TRANSACTION on `channel`, the connection the check came on.
+    fn check(&self, channel: Channel, header: CheckTransactionStateRequestHeader, msg: MessageExt);
+}
+
+/// How the instance holds a producer group's checker.
+pub(crate) type CheckerRef = Arc<dyn TransactionChecker>;

@@ -10,5 +10,5 @@ mod routes;
 mod timers;
 
 pub(crate) use client_instance::ClientInstance;
-pub(crate) use member::{GroupMember, MemberRef};
+pub(crate) use member::{CheckerRef, GroupMember, MemberRef, TransactionChecker};
 pub(crate) use registry::{acquire, release};

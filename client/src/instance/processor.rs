@@ -1,17 +1,23 @@
 //! Requests brokers send to the client: NOTIFY_CONSUMER_IDS_CHANGED (40, the group's members
-//! changed: rebalance at once) and RESET_CONSUMER_CLIENT_OFFSET (220, header topic/group, body
+//! changed: rebalance at once), RESET_CONSUMER_CLIENT_OFFSET (220, header topic/group, body
 //! ResetOffsetBody `{"offsetTable":{MQ:offset}}`: move the group's offsets and pull again from
-//! there). Every other code gets REQUEST_CODE_NOT_SUPPORTED.
+//! there) and CHECK_TRANSACTION_STATE (39, oneway, body the half message: the transaction
+//! producer of its PGROUP answers with END_TRANSACTION). Every other code gets
+//! REQUEST_CODE_NOT_SUPPORTED.
 
 use std::sync::Weak;
 
 use fennec_protocol::body::ResetOffsetBody;
 use fennec_protocol::decode_body;
-use fennec_protocol::header::{ConsumerGroupRequestHeader, ResetOffsetRequestHeader};
+use fennec_protocol::header::{
+    CheckTransactionStateRequestHeader, ConsumerGroupRequestHeader, ResetOffsetRequestHeader,
+};
+use fennec_protocol::message::properties::keys;
+use fennec_protocol::message::record::decode_records;
 use fennec_remoting::{
     Channel, NotSupported, RemotingCommand, RequestCode, RequestProcessor, ResponseCode,
 };
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::ClientInstance;
 
@@ -42,7 +48,41 @@ impl RequestProcessor for InstanceProcessor {
             Some(RequestCode::RESET_CONSUMER_CLIENT_OFFSET) => {
                 Some(reset_offset(&instance, &request).await)
             }
+            Some(RequestCode::CHECK_TRANSACTION_STATE) => {
+                check_transaction(&instance, channel, &request);
+                None
+            }
             _ => NotSupported.process(channel, request).await,
+        }
+    }
+}
+
+/// Hands a transaction check to the producer of the half message's group.
+fn check_transaction(instance: &ClientInstance, channel: Channel, request: &RemotingCommand) {
+    let broker = channel.remote_addr();
+    let header: CheckTransactionStateRequestHeader = match request.decode_header() {
+        Ok(h) => h,
+        Err(e) => {
+            warn!(%broker, "unreadable CHECK_TRANSACTION_STATE header: {e}");
+            return;
+        }
+    };
+    let msg = match decode_records(&request.body, true) {
+        Ok(msgs) => msgs.into_iter().next(),
+        Err(e) => {
+            warn!(%broker, "unreadable CHECK_TRANSACTION_STATE body: {e}");
+            return;
+        }
+    };
+    let Some(msg) = msg else {
+        warn!(%broker, "CHECK_TRANSACTION_STATE without a message");
+        return;
+    };
+    let group = msg.property(keys::PRODUCER_GROUP).unwrap_or_default();
+    match instance.transaction_checker(group) {
+        Some(checker) => checker.check(channel, header, msg),
+        None => {
+            debug!(%broker, %group, "transaction check for a group without a transaction producer here")
         }
     }
 }

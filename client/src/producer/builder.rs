@@ -1,5 +1,7 @@
-//! [`ProducerBuilder`]: how a [`Producer`] is made, with RocketMQ's defaults.
+//! [`ProducerBuilder`]: how a [`Producer`] (or a [`TransactionProducer`]) is made, with
+//! RocketMQ's defaults.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fennec_protocol::message::compression::COMPRESS_OVER;
@@ -7,6 +9,8 @@ use fennec_protocol::message::compression::COMPRESS_OVER;
 use super::handle::Producer;
 use super::prepare::MessageLimits;
 use super::settings::ProducerSettings;
+use super::transactional::TransactionProducer;
+use super::tx_listener::TransactionListener;
 use crate::config::{client_setters, validate_group, ClientConfig};
 use crate::error::ClientError;
 
@@ -75,6 +79,22 @@ impl ProducerBuilder {
 
     /// Checks the settings and creates the producer (not started).
     pub fn build(self) -> Result<Producer, ClientError> {
+        Ok(Producer::new(self.checked()?, None))
+    }
+
+    /// Checks the settings and creates a transaction producer (not started) whose
+    /// `listener` executes and checks its local transactions.
+    pub fn build_transactional<L: TransactionListener>(
+        self,
+        listener: L,
+    ) -> Result<TransactionProducer, ClientError> {
+        Ok(TransactionProducer::new(
+            self.checked()?,
+            Arc::new(listener),
+        ))
+    }
+
+    fn checked(self) -> Result<ProducerSettings, ClientError> {
         let s = &self.settings;
         validate_group(&s.group)?;
         if s.send_timeout.is_zero() {
@@ -87,6 +107,6 @@ impl ProducerBuilder {
                 "default topic queue nums must be positive".into(),
             ));
         }
-        Ok(Producer::new(self.settings))
+        Ok(self.settings)
     }
 }

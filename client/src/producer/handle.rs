@@ -24,21 +24,43 @@ use super::sender::Sender;
 use super::settings::ProducerSettings;
 use super::SendResult;
 use crate::error::ClientError;
+use crate::instance::CheckerRef;
 use crate::lifecycle::{shutdown_on_drop, Lifecycle};
 
 /// A producer: build, start, send, shut down.
-#[derive(Debug)]
 pub struct Producer {
     settings: ProducerSettings,
+    /// Answers transaction checks for a transaction producer's group.
+    checker: Option<CheckerRef>,
     lifecycle: Lifecycle<Sender>,
 }
 
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("settings", &self.settings)
+            .field("transactional", &self.checker.is_some())
+            .field("lifecycle", &self.lifecycle)
+            .finish()
+    }
+}
+
 impl Producer {
-    pub(super) fn new(settings: ProducerSettings) -> Self {
+    pub(super) fn new(settings: ProducerSettings, checker: Option<CheckerRef>) -> Self {
         Producer {
             settings,
+            checker,
             lifecycle: Lifecycle::default(),
         }
+    }
+
+    pub(super) fn settings(&self) -> &ProducerSettings {
+        &self.settings
+    }
+
+    /// The running state.
+    pub(super) fn sender(&self) -> Result<std::sync::Arc<Sender>, ClientError> {
+        self.lifecycle.running()
     }
 
     pub fn group(&self) -> &str {
@@ -56,7 +78,7 @@ impl Producer {
     /// Connects to the name servers' world: joins (or starts) the client instance.
     pub async fn start(&self) -> Result<(), ClientError> {
         self.lifecycle
-            .start_with(Sender::start(self.settings.clone()))
+            .start_with(Sender::start(self.settings.clone(), self.checker.clone()))
             .await
     }
 
@@ -67,7 +89,7 @@ impl Producer {
         }
     }
 
-    fn prepare(&self, sender: &Sender, msg: Message) -> Result<Outgoing, ClientError> {
+    pub(super) fn prepare(&self, sender: &Sender, msg: Message) -> Result<Outgoing, ClientError> {
         prepare_message(msg, &self.settings.limits, || {
             sender.instance.next_uniq_id()
         })

@@ -1,5 +1,6 @@
 //! The producer: [`Producer`] sends messages to the queues of their topic, choosing a queue
 //! round-robin while avoiding brokers that just failed, and retrying on another broker.
+//! [`TransactionProducer`] ties messages to local transactions ([`TransactionListener`]).
 
 mod builder;
 mod fault;
@@ -8,7 +9,11 @@ mod prepare;
 mod result;
 mod sender;
 mod settings;
+mod transactional;
+mod tx_listener;
 
 pub use builder::ProducerBuilder;
 pub use handle::Producer;
 pub use result::{SendResult, SendStatus};
+pub use transactional::{TransactionProducer, TransactionSendResult};
+pub use tx_listener::{BlockingTransactionListener, LocalTransactionState, TransactionListener};

@@ -21,7 +21,7 @@ use super::prepare::Outgoing;
 use super::settings::ProducerSettings;
 use super::SendResult;
 use crate::error::ClientError;
-use crate::instance::{self, ClientInstance};
+use crate::instance::{self, CheckerRef, ClientInstance};
 use crate::route::TopicPublishInfo;
 
 /// A running producer.
@@ -34,10 +34,14 @@ pub(crate) struct Sender {
 }
 
 impl Sender {
-    /// Joins the client instance and registers the producer group.
-    pub(crate) async fn start(settings: ProducerSettings) -> Result<Arc<Self>, ClientError> {
+    /// Joins the client instance and registers the producer group, with the checker of a
+    /// transaction producer.
+    pub(crate) async fn start(
+        settings: ProducerSettings,
+        checker: Option<CheckerRef>,
+    ) -> Result<Arc<Self>, ClientError> {
         let instance = instance::acquire(&settings.client)?;
-        if let Err(e) = instance.register_producer(&settings.group) {
+        if let Err(e) = instance.register_producer(&settings.group, checker) {
             instance::release(&instance).await;
             return Err(e);
         }

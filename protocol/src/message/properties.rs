@@ -22,6 +22,8 @@ pub mod keys {
     pub const TRANSACTION_PREPARED: &str = "TRAN_MSG";
     pub const PRODUCER_GROUP: &str = "PGROUP";
     pub const TRANSACTION_ID: &str = "__transactionId__";
+    pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
+    pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
     pub const UNIQ_CLIENT_MESSAGE_ID_KEYIDX: &str = "UNIQ_KEY";
     pub const MIN_OFFSET: &str = "MIN_OFFSET";
     pub const MAX_OFFSET: &str = "MAX_OFFSET";
@@ -83,10 +85,7 @@ impl Properties {
     pub fn encode(&self) -> String {
         let mut s = String::with_capacity(self.0.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
         for (k, v) in &self.0 {
-            s.push_str(k);
-            s.push(NAME_VALUE_SEPARATOR);
-            s.push_str(v);
-            s.push(PROPERTY_SEPARATOR);
+            push_encoded(&mut s, k, v);
         }
         s
     }
@@ -144,6 +143,19 @@ pub fn iter_encoded(s: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
+/// Appends one property to a wire string (after a missing final separator, if any), so that
+/// what is already there keeps its order and bytes. A name already present is not replaced:
+/// readers take the last value, so the appended one wins.
+pub fn push_encoded(s: &mut String, name: &str, value: &str) {
+    if !s.is_empty() && !s.ends_with(PROPERTY_SEPARATOR) {
+        s.push(PROPERTY_SEPARATOR);
+    }
+    s.push_str(name);
+    s.push(NAME_VALUE_SEPARATOR);
+    s.push_str(value);
+    s.push(PROPERTY_SEPARATOR);
+}
+
 /// Finds one property in a wire string without building a map (dispatch hot path).
 pub fn find_encoded<'a>(s: &'a str, name: &str) -> Option<&'a str> {
     let mut found = None;
@@ -183,6 +195,10 @@ mod tests {
             Some("k1 k2")
         );
         assert_eq!(p.remove("WAIT").as_deref(), Some("false"));
+        let mut wire = "A\u{1}1".to_string();
+        push_encoded(&mut wire, "A", "2");
+        assert_eq!(wire, "A\u{1}1\u{2}A\u{1}2\u{2}");
+        assert_eq!(find_encoded(&wire, "A"), Some("2"));
         assert_eq!(p.len(), 2);
     }
 

@@ -10,7 +10,8 @@
 //! `RemotingClient::call(addr, &request, timeout)`.
 //!
 //! Families: [`namesrv`] (routes, registration, KV), [`send`], [`pull`], [`offset`], [`query`], [`client`]
-//! (heartbeats and consumer groups), [`admin`] (broker administration).
+//! (heartbeats and consumer groups), [`transaction`] (ending and checking half messages),
+//! [`admin`] (broker administration).
 
 pub mod admin;
 pub mod client;
@@ -19,6 +20,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod transaction;
 
 use serde::de::DeserializeOwned;
 

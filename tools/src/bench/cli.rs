@@ -90,6 +90,11 @@ pub struct Load {
     /// Fixed total rate in messages per second.
     #[arg(long)]
     pub rate: Option<u64>,
+    /// Transactional sends: half message, local transaction (commits at once),
+    /// END_TRANSACTION. Sync mode only; the baseline is then plain sync sends to the same
+    /// broker at the same concurrency.
+    #[arg(long)]
+    pub tx: bool,
 }
 
 /// Where a producer or consumer workload goes.
@@ -117,7 +122,8 @@ pub struct ProducerArgs {
     pub group: String,
     #[command(flatten)]
     pub load: Load,
-    /// Seconds of echo baseline measured before the run (0: none).
+    /// Seconds of baseline measured before the run: the echo server, or with --tx plain sync
+    /// sends to the same broker (0: none).
     #[arg(long, default_value_t = 5)]
     pub baseline_seconds: u64,
     #[command(flatten)]
@@ -178,6 +184,7 @@ fn workload(
         mode: load.mode,
         limit,
         rate: load.rate,
+        transactional: load.tx,
         live: common.live(),
     }
 }
@@ -185,7 +192,7 @@ fn workload(
 /// Runs the echo baseline for `limit` with the producer settings of `load`.
 pub async fn baseline(load: &Load, common: &Common, limit: Limit) -> Result<Summary, BenchError> {
     let server = EchoServer::start(2)?;
-    let w = workload(
+    let mut w = workload(
         &server.addr(),
         "EchoTopic",
         "EchoProducer",
@@ -193,9 +200,25 @@ pub async fn baseline(load: &Load, common: &Common, limit: Limit) -> Result<Summ
         common,
         limit,
     );
+    // The echo server answers sends only.
+    w.transactional = false;
     let summary = producer::run(&w, "echo-baseline").await;
     drop(server);
     summary
+}
+
+/// Plain sync sends to the broker and topic of a `--tx` run, at its concurrency.
+async fn plain_baseline(a: &ProducerArgs, limit: Limit) -> Result<Summary, BenchError> {
+    let mut w = workload(
+        &a.target.namesrv,
+        &a.target.topic,
+        &a.group,
+        &a.load,
+        &a.common,
+        limit,
+    );
+    w.transactional = false;
+    producer::run(&w, "plain-sync-baseline").await
 }
 
 fn emit(summary: &Summary, json: bool) {
@@ -210,9 +233,20 @@ fn emit(summary: &Summary, json: bool) {
 pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
     match cli.command {
         Command::Producer(a) => {
+            if a.load.tx && (a.load.mode != SendMode::Sync || a.load.batch > 1) {
+                return Err(BenchError::Internal(
+                    "--tx sends one message per transaction, synchronously: use --mode sync \
+                     and no --batch"
+                        .into(),
+                ));
+            }
             let base = if a.baseline_seconds > 0 {
                 let limit = Limit::Duration(Duration::from_secs(a.baseline_seconds));
-                let b = baseline(&a.load, &a.common, limit).await?;
+                let b = if a.load.tx {
+                    plain_baseline(&a, limit).await?
+                } else {
+                    baseline(&a.load, &a.common, limit).await?
+                };
                 if !a.common.json {
                     println!("{}", b.line());
                 }

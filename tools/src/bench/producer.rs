@@ -1,11 +1,16 @@
 //! `mqbench producer`: `concurrency` workers send messages through the SDK's producer (sync,
-//! async, oneway or batch), optionally paced to a fixed rate, for a count or a duration.
+//! async, oneway or batch), optionally paced to a fixed rate, for a count or a duration. With
+//! `transactional`, each sync send is a transaction: a half message, a local transaction that
+//! commits at once, END_TRANSACTION; a send counts when its local transaction committed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fennec_client::{Message, Producer};
+use fennec_client::{
+    ClientError, LocalTransactionState, Message, MessageExt, Producer, SendResult,
+    TransactionListener, TransactionProducer,
+};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -44,15 +49,84 @@ pub struct ProducerWorkload {
     pub limit: Limit,
     /// Messages per second across all workers.
     pub rate: Option<u64>,
+    /// Transactional sends (sync mode, no batches).
+    pub transactional: bool,
     pub live: Live,
+}
+
+/// The benchmark's local transactions: they commit at once (and so do checks, should an
+/// END_TRANSACTION get lost).
+struct CommitAtOnce;
+
+impl TransactionListener for CommitAtOnce {
+    async fn execute_local_transaction(
+        &self,
+        _: &Message,
+        _: &SendResult,
+    ) -> LocalTransactionState {
+        LocalTransactionState::Commit
+    }
+    async fn check_local_transaction(&self, _: &MessageExt) -> LocalTransactionState {
+        LocalTransactionState::Commit
+    }
+}
+
+/// What the workers send through.
+enum Client {
+    Plain(Producer),
+    Transactional(TransactionProducer),
+}
+
+impl Client {
+    async fn start(w: &ProducerWorkload) -> Result<Client, ClientError> {
+        let builder = Producer::builder(&w.group).namesrv_addr(&w.namesrv);
+        if w.transactional {
+            let p = builder.build_transactional(CommitAtOnce)?;
+            p.start().await?;
+            Ok(Client::Transactional(p))
+        } else {
+            let p = builder.build()?;
+            p.start().await?;
+            Ok(Client::Plain(p))
+        }
+    }
+
+    fn producer(&self) -> &Producer {
+        match self {
+            Client::Plain(p) => p,
+            Client::Transactional(t) => t.producer(),
+        }
+    }
+
+    /// One synchronous send (a committed transaction when transactional).
+    async fn send(&self, msg: Message) -> Result<(), ClientError> {
+        match self {
+            Client::Plain(p) => p.send(msg).await.map(drop),
+            Client::Transactional(t) => {
+                let r = t.send_in_transaction(msg).await?;
+                if r.local_state == LocalTransactionState::Commit {
+                    Ok(())
+                } else {
+                    Err(ClientError::InvalidMessage(format!(
+                        "local transaction {:?}",
+                        r.local_state
+                    )))
+                }
+            }
+        }
+    }
+
+    async fn shutdown(&self) {
+        match self {
+            Client::Plain(p) => p.shutdown().await,
+            Client::Transactional(t) => t.shutdown().await,
+        }
+    }
 }
 
 /// Runs the workload and returns its summary (labelled `scenario`).
 pub async fn run(w: &ProducerWorkload, scenario: &str) -> Result<Summary, BenchError> {
-    let producer = Producer::builder(&w.group)
-        .namesrv_addr(&w.namesrv)
-        .build()?;
-    producer.start().await?;
+    let producer = Client::start(w).await?;
     // Learn the route before the clock starts.
     let warmup = producer.send(message(w, 0, 0)).await;
     if let Err(e) = warmup {
@@ -126,7 +200,7 @@ fn message(w: &ProducerWorkload, worker: usize, seq: u64) -> Message {
 struct Worker {
     w: ProducerWorkload,
     id: usize,
-    producer: Arc<Producer>,
+    producer: Arc<Client>,
     meter: Arc<Meter>,
     stop: CancellationToken,
     claimed: Arc<AtomicU64>,
@@ -166,7 +240,7 @@ impl Worker {
                 let msgs = (0..batch)
                     .map(|i| message(&self.w, self.id, seq * batch as u64 + i as u64))
                     .collect();
-                match self.producer.send_batch(msgs).await {
+                match self.producer.producer().send_batch(msgs).await {
                     Ok(_) => self.meter.success(batch as u64, start.elapsed()),
                     Err(_) => self.meter.failure(),
                 }
@@ -178,7 +252,7 @@ impl Worker {
                     Ok(_) => self.meter.success(1, start.elapsed()),
                     Err(_) => self.meter.failure(),
                 },
-                SendMode::Oneway => match self.producer.send_oneway(msg).await {
+                SendMode::Oneway => match self.producer.producer().send_oneway(msg).await {
                     Ok(()) => self.meter.success(1, start.elapsed()),
                     Err(_) => self.meter.failure(),
                 },
@@ -187,7 +261,7 @@ impl Worker {
                         return;
                     };
                     let meter = self.meter.clone();
-                    self.producer.send_async(msg, move |r| {
+                    self.producer.producer().send_async(msg, move |r| {
                         match r {
                             Ok(_) => meter.success(1, start.elapsed()),
                             Err(_) => meter.failure(),

@@ -48,7 +48,10 @@ pub struct Summary {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
-    /// Echo-baseline throughput measured in the same run, when there was one.
+    /// What the baseline was (`echo-baseline`, or `plain-sync-baseline` for `--tx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// Baseline throughput measured in the same run, when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_tps: Option<f64>,
     /// p99 latency of that baseline.
@@ -80,6 +83,7 @@ impl Summary {
             p99_ms: ms(lat.quantile_us(0.99)),
             p999_ms: ms(lat.quantile_us(0.999)),
             max_ms: ms(lat.max_us()),
+            baseline: None,
             baseline_tps: None,
             baseline_p99_ms: None,
             ratio: None,
@@ -88,6 +92,7 @@ impl Summary {
 
     /// Records the baseline this run is compared with.
     pub fn with_baseline(mut self, baseline: &Summary) -> Summary {
+        self.baseline = Some(baseline.scenario.clone());
         self.baseline_tps = Some(baseline.tps);
         self.baseline_p99_ms = Some(baseline.p99_ms);
         self.ratio = (baseline.tps > 0.0).then(|| self.tps / baseline.tps);
@@ -101,10 +106,8 @@ impl Summary {
             self.scenario, self.messages, self.seconds, self.tps, self.avg_ms, self.p50_ms, self.p99_ms, self.p999_ms, self.max_ms, self.failures
         );
         if let (Some(b), Some(r)) = (self.baseline_tps, self.ratio) {
-            s.push_str(&format!(
-                " | echo baseline {b:.0} msg/s, ratio {:.1} %",
-                r * 100.0
-            ));
+            let name = self.baseline.as_deref().unwrap_or("baseline");
+            s.push_str(&format!(" | {name} {b:.0} msg/s, ratio {:.1} %", r * 100.0));
         }
         s
     }

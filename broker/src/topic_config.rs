@@ -177,6 +177,12 @@ impl TopicConfigManager {
 
     /// Creates a retry or dead-letter topic of `group` if missing (1 queue, read-write).
     pub fn ensure_system_group_topic(&self, topic: &str, queue_nums: i32) -> TopicConfig {
+        self.ensure_group_topic(topic, queue_nums, PERM_READ | PERM_WRITE)
+    }
+
+    /// Creates a retry or dead-letter topic of a group if missing, with `queue_nums` queues
+    /// and `perm` (dead-letter topics are write-only, so nothing consumes them by accident).
+    pub fn ensure_group_topic(&self, topic: &str, queue_nums: i32, perm: i32) -> TopicConfig {
         debug_assert!(
             topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
                 || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
@@ -184,7 +190,14 @@ impl TopicConfigManager {
         if let Some(t) = self.get(topic) {
             return t;
         }
-        let config = TopicConfig::new(topic, queue_nums.max(1));
+        let mut config = TopicConfig::new(topic, queue_nums.max(1));
+        config.perm = perm;
+        info!(
+            topic,
+            queues = config.write_queue_nums,
+            perm,
+            "created group topic"
+        );
         self.table
             .write()
             .topic_config_table

@@ -29,6 +29,7 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
     } else {
         req.take_header::<SendMessageRequestHeaderV2>()?.into()
     };
+    super::send_back::divert_exhausted_retry(b, &mut header);
     let write_queue_nums = check_message(b, &header)?;
     if sysflag::transaction_type(header.sys_flag) == sysflag::TRANSACTION_PREPARED_TYPE {
         // Half messages need the transaction service, which this broker does not run.
@@ -104,9 +105,8 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
     respond(b, result, queue_id, uniq_key)
 }
 
-/// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
-/// Returns the topic's write queue count.
-fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject> {
+/// Refuses writes while the broker's permission forbids them.
+pub(super) fn check_writeable(b: &Broker) -> Result<(), Reject> {
     if !b.is_writeable() {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,
@@ -116,6 +116,13 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject
             ),
         ));
     }
+    Ok(())
+}
+
+/// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
+/// Returns the topic's write queue count.
+fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject> {
+    check_writeable(b)?;
     validate_topic(&h.topic).map_err(|e| Reject::new(ResponseCode::INVALID_PARAMETER, e))?;
     if is_send_forbidden(&h.topic) {
         return Err(Reject::new(

@@ -112,15 +112,8 @@ fn real_message(record: &Bytes, source: Source<'_>) -> Result<StoreMessage, Stri
     Ok(StoreMessage {
         topic,
         queue_id,
-        flag: view.flag(),
-        body: record.slice_ref(view.body()),
         properties: props.encode(),
-        sys_flag: view.sys_flag(),
-        born_timestamp: view.born_timestamp(),
-        born_host: view.born_host(),
-        store_host: view.store_host(),
-        reconsume_times: view.reconsume_times(),
-        prepared_transaction_offset: view.prepared_transaction_offset(),
+        ..StoreMessage::copy_of(record, &view)
     })
 }
 

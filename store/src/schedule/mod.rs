@@ -274,13 +274,13 @@ impl Worker {
             if self.signal.control.halted() {
                 return;
             }
-            let stopping = self.signal.control.stopping();
-            let (more, wake_at) = self.pass();
-            service.publish(self);
-            if stopping {
+            if self.signal.control.stopping() {
+                // The CommitLog is closed by now: record where delivery stands and stop.
                 self.checkpoint(true);
                 return;
             }
+            let (more, wake_at) = self.pass();
+            service.publish(self);
             if more {
                 continue;
             }

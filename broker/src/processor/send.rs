@@ -1,6 +1,8 @@
 //! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): checks in RocketMQ's
 //! order (broker writable, topic name, system topic, topic exists or is auto-created, queue id),
-//! then one store append, then the reply with msgId, queueId and queueOffset.
+//! then one store append, then the reply with msgId, queueId and queueOffset. A send to a
+//! retry topic past its reconsume limit goes to the dead-letter topic (`send_back.rs`); the
+//! store stages delayed and timer messages.
 
 use fennec_protocol::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,

@@ -2,8 +2,9 @@
 //! valid topic that is not a system topic, a body of 1 byte to `max_message_size`, property
 //! names and values without the separator characters. A single message gets a UNIQ_KEY and
 //! WAIT=true unless it has them, and a body of `compress_over` bytes or more is ZLIB-
-//! compressed with sysflag COMPRESSED. A batch (one topic, no DELAY or timer, not a retry topic, one
-//! WAIT for all) gives every inner message its own UNIQ_KEY and gets one of its own.
+//! compressed with sysflag COMPRESSED. A batch (one topic, no DELAY or timer, not a retry
+//! topic, one WAIT for all) gives every inner message its own UNIQ_KEY and gets one of its
+//! own.
 
 use bytes::Bytes;
 use fennec_protocol::body::MessageQueue;

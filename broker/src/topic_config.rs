@@ -176,8 +176,15 @@ impl TopicConfigManager {
     }
 
     /// Creates a topic the broker itself writes to if missing, with `queue_nums` queues,
-    /// read-write: a group's retry or dead-letter topic, or a transaction topic.
+    /// read-write: a group's retry topic, or a transaction topic.
     pub fn ensure_system_topic(&self, topic: &str, queue_nums: i32) -> TopicConfig {
+        self.ensure_group_topic(topic, queue_nums, PERM_READ | PERM_WRITE)
+    }
+
+    /// Creates a broker-written topic (retry, dead-letter, transaction) if missing, with
+    /// `queue_nums` queues and `perm` (dead-letter topics are write-only, so nothing consumes
+    /// them by accident).
+    pub fn ensure_group_topic(&self, topic: &str, queue_nums: i32, perm: i32) -> TopicConfig {
         debug_assert!(
             topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
                 || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
@@ -186,7 +193,14 @@ impl TopicConfigManager {
         if let Some(t) = self.get(topic) {
             return t;
         }
-        let config = TopicConfig::new(topic, queue_nums.max(1));
+        let mut config = TopicConfig::new(topic, queue_nums.max(1));
+        config.perm = perm;
+        info!(
+            topic,
+            queues = config.write_queue_nums,
+            perm,
+            "created system topic"
+        );
         self.table
             .write()
             .topic_config_table

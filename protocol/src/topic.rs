@@ -8,6 +8,8 @@ pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 /// Delay-level staging topic.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+/// Timer messages waiting for their due time (RocketMQ 5's name).
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
 /// Half (prepared) transactional messages.
 pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 /// Transaction op messages.
@@ -25,6 +27,7 @@ pub const DEFAULT_CLUSTER: &str = "DefaultCluster";
 pub const SYSTEM_TOPICS: &[&str] = &[
     AUTO_CREATE_TOPIC_KEY,
     SCHEDULE_TOPIC,
+    TIMER_TOPIC,
     TRANS_HALF_TOPIC,
     TRANS_OP_HALF_TOPIC,
     TRANS_CHECK_MAX_TIME_TOPIC,
@@ -38,6 +41,7 @@ pub const SYSTEM_TOPICS: &[&str] = &[
 /// benchmark and trace topics stay open to producers.
 pub const SEND_FORBIDDEN_TOPICS: &[&str] = &[
     SCHEDULE_TOPIC,
+    TIMER_TOPIC,
     TRANS_HALF_TOPIC,
     TRANS_OP_HALF_TOPIC,
     TRANS_CHECK_MAX_TIME_TOPIC,
@@ -62,6 +66,10 @@ pub fn dlq_topic(group: &str) -> String {
 
 pub fn is_retry_topic(topic: &str) -> bool {
     topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
+}
+
+pub fn is_dlq_topic(topic: &str) -> bool {
+    topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
 }
 
 /// Whether `topic` is reserved by the system (not created or deleted by admins).

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use fennec_common::config::{expand_home, ConfigValue};
 
+pub use super::schedule::DelayLevels;
+
 /// When an append counts as durable (`flushDiskType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlushDiskType {
@@ -122,12 +124,28 @@ fennec_common::config_struct! {
         "warmMapedFileEnable" => warm_mapped_file_enable: bool = true,
         /// Verify body CRCs when scanning the log after a crash (true).
         "checkCRCOnRecover" => check_crc_on_recover: bool = true,
+        /// The delay of each delay level, level 1 first (the `DELAY` property; consume
+        /// retries use level 3 + reconsume times): numbers with a unit `s`, `m`, `h` or `d`
+        /// (Fennec also takes `ms`), space-separated.
+        "messageDelayLevel" => message_delay_level: DelayLevels = DelayLevels::default(),
+        /// Farthest ahead, in seconds, a timer message (TIMER_DELIVER_MS, TIMER_DELAY_SEC,
+        /// TIMER_DELAY_MS) may be due (259200, 3 days); later ones are refused with
+        /// MESSAGE_ILLEGAL.
+        "timerMaxDelaySec" => timer_max_delay_sec: u64 = 259_200,
+        /// Width of a timing-wheel slot in ms (1000). Timers are delivered at their own due
+        /// time, not at a slot boundary; an existing wheel keeps the width it was created with.
+        "timerPrecisionMs" => timer_precision_ms: u64 = 1000,
     }
     plain {
         /// Replaces the `statvfs` disk-usage measurement (tests).
         disk_usage_probe: Option<DiskUsageProbe> = None,
     }
 }
+
+/// Longest `timerMaxDelaySec` (a year).
+const MAX_TIMER_DELAY_SEC: u64 = 366 * 86_400;
+/// Largest timing wheel (256 MiB of slots).
+const MAX_TIMER_WHEEL_SLOTS: u64 = 16 << 20;
 
 /// Size of an OS page, the unit of the least-pages flush thresholds.
 pub(crate) const PAGE_SIZE: usize = 4096;
@@ -138,6 +156,12 @@ impl StoreConfig {
         self.store_path_commit_log
             .clone()
             .unwrap_or_else(|| self.store_path_root_dir.join("commitlog"))
+    }
+
+    /// Slots of a new timing wheel: two maximum delays, so that a slot is reused only long
+    /// after it fired.
+    pub(crate) fn timer_wheel_slots(&self) -> u64 {
+        (self.timer_max_delay_sec * 1000 * 2).div_ceil(self.timer_precision_ms.max(1)) + 2
     }
 
     /// ConsumeQueue file size rounded down to whole 20-byte entries.
@@ -171,6 +195,27 @@ impl StoreConfig {
         }
         if self.max_message_size == 0 {
             return Err("maxMessageSize must be positive".into());
+        }
+        if !(10..=60_000).contains(&self.timer_precision_ms) {
+            return Err(format!(
+                "timerPrecisionMs {} must be between 10 and 60000",
+                self.timer_precision_ms
+            ));
+        }
+        if !(1..=MAX_TIMER_DELAY_SEC).contains(&self.timer_max_delay_sec) {
+            return Err(format!(
+                "timerMaxDelaySec {} must be between 1 and {MAX_TIMER_DELAY_SEC}",
+                self.timer_max_delay_sec
+            ));
+        }
+        if self.timer_wheel_slots() > MAX_TIMER_WHEEL_SLOTS {
+            return Err(format!(
+                "timerMaxDelaySec {} at timerPrecisionMs {} needs a wheel of {} slots, more than \
+                 {MAX_TIMER_WHEEL_SLOTS}",
+                self.timer_max_delay_sec,
+                self.timer_precision_ms,
+                self.timer_wheel_slots()
+            ));
         }
         if self.delete_hours().is_none() {
             return Err(format!(

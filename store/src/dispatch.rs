@@ -1,7 +1,9 @@
 //! [`Dispatcher`]: the `fennec-dispatch` thread (RocketMQ's ReputMessageService). It tails
 //! the CommitLog from its last dispatched offset, woken by appends, and for each record
 //! * writes the ConsumeQueue entry at the record's QUEUEOFFSET (NOT and COMMIT transaction
-//!   types only; an entry already present is skipped, so dispatch is idempotent),
+//!   types only; an entry already present is skipped, so dispatch is idempotent) with the
+//!   tag hash, or the due time in the delay and timer staging topics (then it wakes the
+//!   delivery thread),
 //! * adds `topic#key` for its UNIQ_KEY and KEYS tokens to the IndexFile (not for ROLLBACK),
 //! * calls the arrival listener with (topic, queue id, queue offset + 1).
 //!
@@ -34,6 +36,7 @@ use super::health::{SpaceUser, StoreHealth};
 use super::index::IndexService;
 use super::index_file::topic_key_hash;
 use super::queue_table::ConsumeQueueTable;
+use super::schedule::{staging_tag_code, StagingSignal};
 use super::wakeup::{spawn_service, ServiceControl};
 
 /// Called after each dispatched record with (topic, queue id, max offset of the queue).
@@ -45,6 +48,7 @@ pub(crate) struct Dispatcher {
     queues: Arc<ConsumeQueueTable>,
     index: Option<Arc<IndexService>>,
     health: Arc<StoreHealth>,
+    staging: Arc<StagingSignal>,
     dispatched: AtomicI64,
     /// Records below this offset are not indexed again (recovery kept their entries).
     index_from: i64,
@@ -65,19 +69,21 @@ impl std::fmt::Debug for Dispatcher {
 }
 
 impl Dispatcher {
+    /// A dispatcher from commit log offset `from`, indexing records from `index_from`.
     pub(crate) fn new(
         commit_log: Arc<CommitLog>,
         queues: Arc<ConsumeQueueTable>,
         index: Option<Arc<IndexService>>,
         health: Arc<StoreHealth>,
-        from: i64,
-        index_from: i64,
+        staging: Arc<StagingSignal>,
+        (from, index_from): (i64, i64),
     ) -> Arc<Dispatcher> {
         Arc::new(Dispatcher {
             commit_log,
             queues,
             index,
             health,
+            staging,
             dispatched: AtomicI64::new(from),
             index_from,
             stopped: Mutex::new(None),
@@ -220,21 +226,29 @@ impl Dispatcher {
         let tran = sysflag::transaction_type(r.sys_flag());
         let topic = r.topic();
         // One pass over the properties for everything dispatch needs.
-        let (mut tags, mut uniq, mut user_keys) = (None, None, None);
+        let (mut tags, mut uniq, mut user_keys, mut timer_out) = (None, None, None, None);
         for (name, value) in iter_encoded(r.properties()) {
             match name {
                 keys::TAGS => tags = Some(value),
                 keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX => uniq = Some(value),
                 keys::KEYS => user_keys = Some(value),
+                keys::TIMER_OUT_MS => timer_out = Some(value),
                 _ => {}
             }
         }
         if tran == sysflag::TRANSACTION_NOT_TYPE || tran == sysflag::TRANSACTION_COMMIT_TYPE {
             let cq = self.queues.get_or_create(topic, r.queue_id())?;
+            let due = staging_tag_code(
+                topic,
+                r.queue_id(),
+                r.store_timestamp(),
+                timer_out,
+                &self.staging.levels,
+            );
             let entry = CqEntry {
                 commit_log_offset: offset,
                 size: r.total_size() as i32,
-                tag_code: tag_hash(tags),
+                tag_code: due.unwrap_or_else(|| tag_hash(tags)),
             };
             let outcome = cq.put(r.queue_offset(), entry)?;
             if let PutOutcome::Gap { expected } = outcome {
@@ -246,6 +260,9 @@ impl Dispatcher {
                     offset,
                     "consume queue gap: entries are missing before this record"
                 );
+            }
+            if due.is_some() {
+                self.staging.control.notify();
             }
             if let Some(l) = listener {
                 l(topic, r.queue_id(), r.queue_offset() + 1);
@@ -286,7 +303,15 @@ mod tests {
         let cl = Arc::new(CommitLog::new(files, alloc.clone()));
         cl.resume().unwrap();
         let queues = Arc::new(ConsumeQueueTable::load(&dir.path().join("cq"), 400).unwrap());
-        let d = Dispatcher::new(cl.clone(), queues.clone(), None, health.clone(), 0, 0);
+        let staging = Arc::new(StagingSignal::default());
+        let d = Dispatcher::new(
+            cl.clone(),
+            queues.clone(),
+            None,
+            health.clone(),
+            staging,
+            (0, 0),
+        );
         let offsets: Vec<i64> = (0..4)
             .map(|_| {
                 cl.append(&mut encoded(0, 100), "T", 0, crate::commit_log::Roll::Wait)

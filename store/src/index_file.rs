@@ -39,7 +39,8 @@ fn i32_at(b: &[u8], p: usize) -> i32 {
     i32::from_be_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
 }
 
-fn i64_at(b: &[u8], p: usize) -> i64 {
+/// The big-endian i64 at `p` (shared by the store's other in-place files).
+pub(crate) fn i64_at(b: &[u8], p: usize) -> i64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[p..p + 8]);
     i64::from_be_bytes(a)
@@ -49,7 +50,8 @@ fn put_i32(b: &mut [u8], p: usize, v: i32) {
     b[p..p + 4].copy_from_slice(&v.to_be_bytes());
 }
 
-fn put_i64(b: &mut [u8], p: usize, v: i64) {
+/// Writes `v` big-endian at `p`.
+pub(crate) fn put_i64(b: &mut [u8], p: usize, v: i64) {
     b[p..p + 8].copy_from_slice(&v.to_be_bytes());
 }
 

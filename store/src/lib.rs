@@ -5,13 +5,17 @@
 //! commitlog/<20-digit start offset>       every message of every topic, one log
 //! consumequeue/<topic>/<queueId>/<offset> 20-byte entries per topic queue
 //! index/<yyyyMMddHHmmssSSS>               hash index of KEYS and UNIQ_KEY (local time)
-//! config/                                 broker JSON (written by the broker, not here)
+//! config/                                 broker JSON (written by the broker), and the
+//!                                         delivery progress: delayOffset.json, timercheck
+//! timerwheel  timerlog/<first offset>     timers by due slot (see `schedule/`)
 //! checkpoint  abort  lock
 //! ```
 //! Appends go through [`MessageStore::put_message`]; the `fennec-dispatch` thread builds the
-//! consume queues and index from the log; reads return zero-copy records.
+//! consume queues and index from the log; the `fennec-schedule` thread delivers delayed and
+//! timer messages when due; reads return zero-copy records.
 
 mod allocate;
+mod append;
 mod checkpoint;
 mod clean;
 mod commit_log;
@@ -34,6 +38,7 @@ mod queue_offsets;
 mod queue_table;
 mod read;
 mod recovery;
+mod schedule;
 mod stats;
 mod store_lock;
 mod wakeup;
@@ -49,4 +54,5 @@ pub use message_store::MessageStore;
 pub use put_result::{AppendResult, PendingPut, PutMessageResult, PutMessageStatus};
 pub use read::{BoundaryType, GetMessageResult, GetMessageStatus, QueryMessageResult};
 pub use recovery::RecoveryReport;
+pub use schedule::{DelayLevels, DeliveryStats};
 pub use stats::StoreStats;

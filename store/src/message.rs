@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use fennec_protocol::message::properties::{find_encoded, keys};
-use fennec_protocol::message::record::{encode_record, RecordFields, MAX_PROPERTIES_LENGTH};
+use fennec_protocol::message::record::{
+    encode_record, RecordFields, RecordView, MAX_PROPERTIES_LENGTH,
+};
 use fennec_protocol::message::sysflag;
 
 use super::put_result::{PutMessageResult, PutMessageStatus};
@@ -28,6 +30,28 @@ pub struct StoreMessage {
     pub store_host: SocketAddr,
     pub reconsume_times: i32,
     pub prepared_transaction_offset: i64,
+}
+
+impl StoreMessage {
+    /// A copy of the stored record `view` (whose bytes are `record`) to append elsewhere:
+    /// same topic, queue, flag, body (shared, not copied), properties, sysflag, born time
+    /// and host, store host, reconsume times and prepared offset; callers change what the
+    /// copy changes.
+    pub fn copy_of(record: &Bytes, view: &RecordView<'_>) -> StoreMessage {
+        StoreMessage {
+            topic: view.topic().to_string(),
+            queue_id: view.queue_id(),
+            flag: view.flag(),
+            body: record.slice_ref(view.body()),
+            properties: view.properties().to_string(),
+            sys_flag: view.sys_flag(),
+            born_timestamp: view.born_timestamp(),
+            born_host: view.born_host(),
+            store_host: view.store_host(),
+            reconsume_times: view.reconsume_times(),
+            prepared_transaction_offset: view.prepared_transaction_offset(),
+        }
+    }
 }
 
 /// Messages of one topic queue appended together, with consecutive queue offsets.

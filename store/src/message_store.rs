@@ -1,7 +1,8 @@
 //! [`MessageStore`]: opens (and recovers) a store directory, owns the CommitLog, the
 //! ConsumeQueues and IndexFiles and the service threads (`fennec-alloc`, `fennec-flush`,
-//! `fennec-cq-flush`, `fennec-dispatch`, `fennec-clean`), appends messages, and shuts it
-//! all down. The read methods live in `read.rs`.
+//! `fennec-cq-flush`, `fennec-dispatch`, `fennec-clean`, `fennec-schedule`), appends messages
+//! (deferred ones to their staging topic, see `schedule/`), and shuts it all down. The read
+//! methods live in `read.rs`, the append step in `append.rs`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,10 +12,14 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use fennec_protocol::body::DelayOffsetTable;
+use fennec_protocol::time::now_millis;
+
 use super::allocate::Allocator;
+use super::append::{Appended, Appender};
 use super::checkpoint::Checkpoint;
 use super::clean::Cleaner;
-use super::commit_log::{AppendError, CommitLog, Roll, END_FILE_MIN_BLANK_LENGTH};
+use super::commit_log::{CommitLog, Roll, END_FILE_MIN_BLANK_LENGTH};
 use super::config::{FlushDiskType, StoreConfig};
 use super::cq_flush::QueueFlusher;
 use super::dispatch::{ArrivalListener, Dispatcher};
@@ -22,18 +27,19 @@ use super::error::StoreError;
 use super::flush::Flusher;
 use super::health::StoreHealth;
 use super::index::IndexService;
-use super::message::{encode_batch, encode_message, with_buffer, Encoded, Limits};
+use super::message::Limits;
 use super::message::{StoreBatch, StoreMessage};
-use super::put_result::{PendingPut, PutMessageResult, PutMessageStatus};
+use super::put_result::{PendingPut, PutMessageResult};
 use super::queue_table::ConsumeQueueTable;
 use super::recovery::RecoveryReport;
+use super::schedule::{route, DeliveryService, DeliveryStats};
 use super::stats::StoreStats;
 use super::store_lock::{AbortFile, StoreLock};
 
 /// The message store of one broker.
 pub struct MessageStore {
     pub(crate) config: StoreConfig,
-    limits: Limits,
+    appender: Arc<Appender>,
     pub(crate) commit_log: Arc<CommitLog>,
     pub(crate) queues: Arc<ConsumeQueueTable>,
     pub(crate) index: Option<Arc<IndexService>>,
@@ -43,6 +49,7 @@ pub struct MessageStore {
     dispatcher: Arc<Dispatcher>,
     queue_flusher: Arc<QueueFlusher>,
     cleaner: Arc<Cleaner>,
+    delivery: Arc<DeliveryService>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     lock: Mutex<Option<StoreLock>>,
     abort: AbortFile,
@@ -60,27 +67,6 @@ impl std::fmt::Debug for MessageStore {
 
 fn create_dir(path: &Path) -> Result<(), StoreError> {
     std::fs::create_dir_all(path).map_err(StoreError::io("create directory", path))
-}
-
-/// Why an append did not produce a pending put.
-enum Appended {
-    /// Refused, with the answer for the sender.
-    Refused(PutMessageResult),
-    /// The next commit log file (starting here) is being prepared; nothing was written.
-    RollPending(i64),
-}
-
-impl Appended {
-    fn into_result(self) -> PutMessageResult {
-        match self {
-            Appended::Refused(r) => r,
-            // A waiting append never defers.
-            Appended::RollPending(start) => PutMessageResult::failed(
-                PutMessageStatus::ServiceNotAvailable,
-                format!("commit log file {start} is not ready"),
-            ),
-        }
-    }
 }
 
 impl MessageStore {
@@ -138,14 +124,34 @@ impl MessageStore {
         tracing::info!("message store {}: {report}", shown.display());
         tracing::debug!(?report, "recovery report");
 
-        let limits = Limits {
-            max_body: config.max_message_size,
-            max_append: cl_size - END_FILE_MIN_BLANK_LENGTH,
-            read_wait: config.flush_disk_type == FlushDiskType::SyncFlush,
+        let appender = Arc::new(Appender {
+            limits: Limits {
+                max_body: config.max_message_size,
+                max_append: cl_size - END_FILE_MIN_BLANK_LENGTH,
+                read_wait: config.flush_disk_type == FlushDiskType::SyncFlush,
+            },
+            sync_flush_timeout: config.sync_flush_timeout,
+            commit_log: parts.commit_log.clone(),
+            health: parts.health.clone(),
+            dispatcher: parts.dispatcher.clone(),
+            flusher: parts.flusher.clone(),
+        });
+        let delivery = match DeliveryService::open(
+            &config,
+            parts.staging.clone(),
+            appender.clone(),
+            parts.queues.clone(),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                allocator.stop();
+                let _ = alloc_thread.join();
+                return Err(e);
+            }
         };
         let store = Arc::new(MessageStore {
             config,
-            limits,
+            appender,
             commit_log: parts.commit_log,
             queues: parts.queues,
             index: parts.index,
@@ -155,6 +161,7 @@ impl MessageStore {
             dispatcher: parts.dispatcher,
             queue_flusher: parts.queue_flusher,
             cleaner,
+            delivery,
             threads: Mutex::new(vec![alloc_thread]),
             lock: Mutex::new(Some(lock)),
             abort,
@@ -162,14 +169,15 @@ impl MessageStore {
             closed: AtomicBool::new(false),
         });
         let spawned = [
-            store.flusher.spawn(),
-            store.dispatcher.spawn(),
-            store.queue_flusher.spawn(),
-            store.cleaner.spawn(),
+            store.flusher.spawn().map(Some),
+            store.dispatcher.spawn().map(Some),
+            store.queue_flusher.spawn().map(Some),
+            store.cleaner.spawn().map(Some),
+            store.delivery.spawn(),
         ];
         for handle in spawned {
             match handle {
-                Ok(h) => store.threads.lock().push(h),
+                Ok(h) => store.threads.lock().extend(h),
                 Err(e) => {
                     store.shutdown();
                     return Err(StoreError::io("spawn thread", store.root_dir())(e));
@@ -185,20 +193,19 @@ impl MessageStore {
     }
 
     /// Appends one message and waits (without blocking the thread) for the flush when
-    /// SYNC_FLUSH and WAIT=true ask for it.
+    /// SYNC_FLUSH and WAIT=true ask for it. A message asking for later delivery (`DELAY`,
+    /// `TIMER_*`) is stored in its staging topic, or refused if it asks for too late.
     ///
     /// When the message needs the next commit log file and it is not ready yet, this waits
     /// for the allocation thread outside the append lock and appends again; no tokio worker
     /// ever blocks on a file roll.
     pub async fn put_message(&self, msg: StoreMessage) -> PutMessageResult {
+        let msg = match self.route(&msg) {
+            Ok(staged) => staged.unwrap_or(msg),
+            Err(refused) => return refused,
+        };
         let pending = loop {
-            let attempt = self.append_with(
-                |enc| encode_message(&msg, &self.limits, enc),
-                &msg.topic,
-                msg.queue_id,
-                Roll::Defer,
-            );
-            match attempt {
+            match self.appender.append_message(&msg, Roll::Defer) {
                 Ok(p) => break p,
                 Err(Appended::RollPending(start)) => self.commit_log.wait_next_file(start).await,
                 Err(Appended::Refused(r)) => return r,
@@ -209,16 +216,10 @@ impl MessageStore {
     }
 
     /// Appends a batch (one lock acquisition, consecutive queue offsets) and waits like
-    /// [`put_message`](Self::put_message).
+    /// [`put_message`](Self::put_message). Batches are stored as sent (never deferred).
     pub async fn put_messages(&self, batch: StoreBatch) -> PutMessageResult {
         let pending = loop {
-            let attempt = self.append_with(
-                |enc| encode_batch(&batch, &self.limits, enc),
-                &batch.topic,
-                batch.queue_id,
-                Roll::Defer,
-            );
-            match attempt {
+            match self.appender.append_batch(&batch, Roll::Defer) {
                 Ok(p) => break p,
                 Err(Appended::RollPending(start)) => self.commit_log.wait_next_file(start).await,
                 Err(Appended::Refused(r)) => return r,
@@ -233,78 +234,38 @@ impl MessageStore {
     /// [`PendingPut`]. A roll to a file that is not ready yet blocks the calling thread, so
     /// never call this on a tokio worker.
     pub fn append_message(&self, msg: &StoreMessage) -> Result<PendingPut, PutMessageResult> {
-        self.append_with(
-            |enc| encode_message(msg, &self.limits, enc),
-            &msg.topic,
-            msg.queue_id,
-            Roll::Wait,
-        )
-        .map_err(Appended::into_result)
+        let staged = self.route(msg)?;
+        self.appender
+            .append_message(staged.as_ref().unwrap_or(msg), Roll::Wait)
+            .map_err(Appended::into_result)
     }
 
     /// The append step of [`put_messages`](Self::put_messages), for synchronous callers.
     pub fn append_messages(&self, batch: &StoreBatch) -> Result<PendingPut, PutMessageResult> {
-        self.append_with(
-            |enc| encode_batch(batch, &self.limits, enc),
-            &batch.topic,
-            batch.queue_id,
-            Roll::Wait,
+        self.appender
+            .append_batch(batch, Roll::Wait)
+            .map_err(Appended::into_result)
+    }
+
+    /// The staged copy of a message asking for later delivery, if it does.
+    fn route(&self, msg: &StoreMessage) -> Result<Option<StoreMessage>, PutMessageResult> {
+        route(
+            msg,
+            &self.config.message_delay_level,
+            self.config.timer_max_delay_sec,
+            now_millis(),
         )
-        .map_err(Appended::into_result)
     }
 
-    fn append_with(
-        &self,
-        encode: impl FnOnce(&mut Encoded) -> Result<(), PutMessageResult>,
-        topic: &str,
-        queue_id: i32,
-        roll: Roll,
-    ) -> Result<PendingPut, Appended> {
-        if let Some(why) = self.health.refusal() {
-            return Err(Appended::Refused(PutMessageResult::failed(
-                PutMessageStatus::ServiceNotAvailable,
-                why,
-            )));
-        }
-        let (append, wait) = with_buffer(|enc| {
-            encode(enc).map_err(Appended::Refused)?;
-            match self.commit_log.append(enc, topic, queue_id, roll) {
-                Ok(r) => Ok((r, enc.wait)),
-                Err(AppendError::RollPending(start)) => Err(Appended::RollPending(start)),
-                Err(e) => Err(Appended::Refused(self.append_failure(e))),
-            }
-        })?;
-        self.dispatcher.notify();
-        let end = append.wrote_offset + append.wrote_bytes as i64;
-        let flush = self.flusher.after_append(end, wait);
-        Ok(PendingPut {
-            append,
-            flush,
-            timeout: self.config.sync_flush_timeout,
-        })
+    /// Per delay level, the next `SCHEDULE_TOPIC_XXXX` offset to deliver
+    /// (`config/delayOffset.json`, GET_ALL_DELAY_OFFSET).
+    pub fn delay_offsets(&self) -> DelayOffsetTable {
+        self.delivery.delay_offsets()
     }
 
-    /// The answer to an append that failed.
-    fn append_failure(&self, e: AppendError) -> PutMessageResult {
-        match e {
-            AppendError::Closed => PutMessageResult::failed(
-                PutMessageStatus::ServiceNotAvailable,
-                "store is shut down".into(),
-            ),
-            AppendError::File(e) if e.is_no_space() => PutMessageResult::failed(
-                PutMessageStatus::ServiceNotAvailable,
-                self.health.refusal().unwrap_or_else(|| e.with_cause()),
-            ),
-            AppendError::File(e) => {
-                let why = format!("cannot create commit log file: {}", e.with_cause());
-                self.health.poison(why.clone());
-                PutMessageResult::failed(PutMessageStatus::CreateMappedFileFailed, why)
-            }
-            AppendError::RollPending(start) => PutMessageResult::failed(
-                PutMessageStatus::ServiceNotAvailable,
-                format!("commit log file {start} is not ready"),
-            ),
-        }
+    /// Where delivery of delayed and timer messages stands.
+    pub fn delivery_stats(&self) -> DeliveryStats {
+        self.delivery.stats()
     }
 
     pub fn commit_log_min_offset(&self) -> i64 {
@@ -405,6 +366,12 @@ impl MessageStore {
     }
 
     fn stop_threads(&self, halt: bool) {
+        // The delivery thread writes its final progress while the others still run.
+        if halt {
+            self.delivery.control().halt();
+        } else {
+            self.delivery.control().stop();
+        }
         if halt {
             self.dispatcher.control.halt();
             self.flusher.control.halt();

@@ -20,6 +20,7 @@ use super::mapped_file_queue::MappedFileQueue;
 use super::queue_offsets::QueueOffsets;
 use super::queue_table::ConsumeQueueTable;
 use super::recovery::{recover, RecoveryReport};
+use super::schedule::StagingSignal;
 
 /// The components recovery produced, before the store is assembled.
 pub(crate) struct Parts {
@@ -30,6 +31,7 @@ pub(crate) struct Parts {
     pub flusher: Arc<Flusher>,
     pub dispatcher: Arc<Dispatcher>,
     pub queue_flusher: Arc<QueueFlusher>,
+    pub staging: Arc<StagingSignal>,
     pub report: RecoveryReport,
 }
 
@@ -71,13 +73,17 @@ pub(crate) fn recover_parts(
         &mut report,
     )?;
     commit_log.resume()?;
+    let staging = Arc::new(StagingSignal {
+        levels: config.message_delay_level.clone(),
+        control: Default::default(),
+    });
     let dispatcher = Dispatcher::new(
         commit_log.clone(),
         queues.clone(),
         index.clone(),
         health.clone(),
-        resume.dispatch_from,
-        resume.index_from,
+        staging.clone(),
+        (resume.dispatch_from, resume.index_from),
     );
     let redispatch_started = Instant::now();
     report.records_redispatched = dispatcher.dispatch_available();
@@ -128,6 +134,7 @@ pub(crate) fn recover_parts(
         flusher,
         dispatcher,
         queue_flusher,
+        staging,
         report,
     })
 }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use fennec_protocol::message::properties::keys;
 use fennec_protocol::message::record::parse_record;
 
+use super::consume_queue::CqEntry;
 use super::message_store::MessageStore;
 
 /// Most ConsumeQueue entries one pull examines (RocketMQ's maxFilterMessageCount).
@@ -155,6 +156,23 @@ impl MessageStore {
             res.status = GetMessageStatus::MessageWasRemoving;
         }
         res
+    }
+
+    /// Up to `count` consume-queue entries of the queue from `index` (admin tools), with
+    /// the queue's min and max offsets; `None` when the queue does not exist.
+    pub fn consume_queue_entries(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        index: i64,
+        count: usize,
+    ) -> Option<(i64, i64, Vec<CqEntry>)> {
+        let cq = self.queues.get(topic, queue_id)?;
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        let from = index.max(min);
+        let to = max.min(from.saturating_add(count as i64));
+        let entries = (from..to).filter_map(|i| cq.entry(i)).collect();
+        Some((min, max, entries))
     }
 
     /// Next logical offset of the queue (0 if it has none).

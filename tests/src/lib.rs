@@ -5,6 +5,7 @@
 //! * [`poll`]: wait for a condition with a deadline instead of sleeping;
 //! * [`namesrv`]: nameserver requests that tests of every server need;
 //! * [`cluster`]: a real nameserver plus brokers with small store files, restartable;
+//!   [`one_broker`]: one of them, with the test's own connection to the broker;
 //! * [`mqadmin`]: run the real `mqadmin` binary against a cluster and parse its `--json`
 //!   (read with [`json`]);
 //! * [`raw`]: raw connections that send partial frames or stay silent;
@@ -24,6 +25,7 @@ pub mod json;
 pub mod mount;
 pub mod mqadmin;
 pub mod namesrv;
+pub mod one_broker;
 pub mod poll;
 pub mod process;
 pub mod proxied;

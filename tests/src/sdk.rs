@@ -170,7 +170,8 @@ impl Seen {
         })
     }
 
-    fn listener(
+    /// A listener that keeps every message and answers what `verdict` says of the batch.
+    pub fn listener(
         &self,
         verdict: impl Fn(&[MessageExt]) -> ConsumeResult + Send + Sync + 'static,
     ) -> impl MessageListener {

@@ -168,8 +168,8 @@ async fn send_then_push_consume_with_tag_filter(env: Env) {
 async fn refused_send_back_is_consumed_again_locally(env: Env) {
     const TOPIC: &str = "FlowSendBack";
     const GROUP: &str = "FlowSendBackGroup";
-    // Today's broker refuses send-backs by itself; the proxy makes the refusal explicit so
-    // this stays the refused case once the broker stores them.
+    // The broker stores send-backs (tests/tests/consume_retry.rs); the proxy refuses them
+    // here so that the consumer's local retry runs.
     let proxy = &env.proxies[BROKER];
     proxy.fail(
         RequestCode::CONSUMER_SEND_MSG_BACK,

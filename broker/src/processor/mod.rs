@@ -6,6 +6,7 @@ mod offset;
 mod pull;
 mod query;
 mod send;
+mod send_back;
 mod stats;
 mod transaction;
 
@@ -41,6 +42,7 @@ impl RequestProcessor for BrokerProcessor {
             }
             END_TRANSACTION => transaction::end_transaction(b, &channel, request).await,
             PULL_MESSAGE | LITE_PULL_MESSAGE => pull::pull(b, &channel, &request).await,
+            CONSUMER_SEND_MSG_BACK => send_back::send_back(b, &request).await,
             QUERY_CONSUMER_OFFSET => offset::query_consumer_offset(b, &request),
             UPDATE_CONSUMER_OFFSET => offset::update_consumer_offset(b, &request).await,
             GET_MAX_OFFSET => offset::max_offset(b, &request),
@@ -52,6 +54,7 @@ impl RequestProcessor for BrokerProcessor {
             GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(b, &request),
             QUERY_MESSAGE => query::query_message(b, &request),
             VIEW_MESSAGE_BY_ID => query::view_message(b, &request),
+            QUERY_CONSUME_QUEUE => query::query_consume_queue(b, &request),
             UPDATE_AND_CREATE_TOPIC => admin::create_topic(b, &request),
             DELETE_TOPIC_IN_BROKER => admin::delete_topic(b, &request),
             GET_ALL_TOPIC_CONFIG => admin::all_topic_config(b),
@@ -66,6 +69,7 @@ impl RequestProcessor for BrokerProcessor {
             GET_CONSUMER_CONNECTION_LIST => stats::consumer_connections(b, &request),
             GET_PRODUCER_CONNECTION_LIST => stats::producer_connections(b, &request),
             GET_ALL_CONSUMER_OFFSET => stats::all_consumer_offsets(b),
+            GET_ALL_DELAY_OFFSET => stats::delay_offsets(b),
             INVOKE_BROKER_TO_RESET_OFFSET => admin::reset_offset(b, &request).await,
             _ => return Some(fennec_remoting::not_supported(&request)),
         };

@@ -2,7 +2,9 @@
 //! order (broker writable, topic name, system topic, topic exists or is auto-created, queue id),
 //! then one store append, then the reply with msgId, queueId and queueOffset. A prepared
 //! (transactional) send is stored as a half message (`transaction::records::into_half`); its
-//! reply's queueOffset is the half-queue offset the producer names in END_TRANSACTION.
+//! reply's queueOffset is the half-queue offset the producer names in END_TRANSACTION. A send
+//! to a retry topic past its reconsume limit goes to the dead-letter topic (`send_back.rs`);
+//! the store stages delayed and timer messages.
 
 use fennec_protocol::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
@@ -30,6 +32,7 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
     } else {
         req.take_header::<SendMessageRequestHeaderV2>()?.into()
     };
+    super::send_back::divert_exhausted_retry(b, &mut header);
     let write_queue_nums = check_message(b, &header)?;
     let prepared = is_prepared(&header);
     if prepared && b.config.reject_transaction_message {
@@ -125,9 +128,8 @@ fn is_prepared(h: &SendMessageRequestHeader) -> bool {
     property || sysflag::transaction_type(h.sys_flag) == sysflag::TRANSACTION_PREPARED_TYPE
 }
 
-/// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
-/// Returns the topic's write queue count.
-fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject> {
+/// Refuses writes while the broker's permission forbids them.
+pub(super) fn check_writeable(b: &Broker) -> Result<(), Reject> {
     if !b.is_writeable() {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,
@@ -137,6 +139,13 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject
             ),
         ));
     }
+    Ok(())
+}
+
+/// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
+/// Returns the topic's write queue count.
+fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject> {
+    check_writeable(b)?;
     validate_topic(&h.topic).map_err(|e| Reject::new(ResponseCode::INVALID_PARAMETER, e))?;
     if is_send_forbidden(&h.topic) {
         return Err(Reject::new(

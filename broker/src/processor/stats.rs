@@ -1,6 +1,7 @@
 //! Read-only admin requests about traffic and progress: GET_BROKER_RUNTIME_INFO (28),
 //! GET_TOPIC_STATS_INFO (202), GET_CONSUME_STATS (208), GET_CONSUMER_CONNECTION_LIST (203),
-//! GET_PRODUCER_CONNECTION_LIST (204) and GET_ALL_CONSUMER_OFFSET (43).
+//! GET_PRODUCER_CONNECTION_LIST (204), GET_ALL_CONSUMER_OFFSET (43) and GET_ALL_DELAY_OFFSET
+//! (45).
 
 use std::collections::BTreeMap;
 
@@ -80,7 +81,35 @@ pub fn runtime_info(b: &Broker) -> Handled {
         "flushDiskType",
         format!("{:?}", b.config.store.flush_disk_type),
     );
+    delivery_stats(b, &mut t);
     Ok(RemotingCommand::success().with_body(encode_body(&KvTable { table: t })))
+}
+
+/// RocketMQ's `scheduleMessageOffset_<level>` = "delivered,max" per delay level, and the
+/// timer figures (RocketMQ 5 names where it has them).
+fn delivery_stats(b: &Broker, t: &mut BTreeMap<String, String>) {
+    let d = b.store.delivery_stats();
+    for (level, (next, max)) in &d.levels {
+        t.insert(
+            format!("scheduleMessageOffset_{level}"),
+            format!("{next},{max}"),
+        );
+    }
+    t.insert(
+        "timerOffsetBehind".to_string(),
+        d.timer_offset_behind.to_string(),
+    );
+    // Fennec keys: every timer due before this (ms) is delivered; timers gathered and
+    // waiting; timers delivered since start.
+    t.insert(
+        "timerProgressMs".to_string(),
+        d.timer_progress_ms.to_string(),
+    );
+    t.insert("timerReadyNum".to_string(), d.timers_ready.to_string());
+    t.insert(
+        "timerDeliveredNum".to_string(),
+        d.timers_delivered.to_string(),
+    );
 }
 
 pub fn topic_stats(b: &Broker, req: &RemotingCommand) -> Handled {
@@ -220,4 +249,8 @@ pub fn all_consumer_offsets(b: &Broker) -> Handled {
         }
     }
     Ok(RemotingCommand::success().with_body(encode_body(&wrapper)))
+}
+
+pub fn delay_offsets(b: &Broker) -> Handled {
+    Ok(RemotingCommand::success().with_body(encode_body(&b.store.delay_offsets())))
 }

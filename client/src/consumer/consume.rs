@@ -5,10 +5,11 @@
 //!
 //! Before the listener sees a message from the group's retry topic, its original topic is
 //! restored from RETRY_TOPIC. After it: Success removes the batch from the process queue,
-//! which may move the offset. ReconsumeLater when clustering sends each message back
-//! (CONSUMER_SEND_MSG_BACK, delay level 0, max reconsume times 16) so it returns through the
-//! retry topic; a message the broker does not take back stays in the process queue and is
-//! delivered again here after 5 s, so the offset never passes it. When broadcasting a failed
+//! which may move the offset. ReconsumeLater (or a panic) when clustering sends each message
+//! back (CONSUMER_SEND_MSG_BACK, delay level 0 = the broker's 3 + reconsume times, the
+//! consumer's max reconsume times if set, else the group's) so it returns through the retry
+//! topic, or goes to the dead-letter queue; a message the broker does not take back stays in
+//! the process queue and is delivered again here after 5 s, so the offset never passes it. When broadcasting a failed
 //! message is dropped, as Java does.
 
 use std::sync::Arc;
@@ -47,7 +48,7 @@ pub(crate) struct ConsumeService {
     listener: Arc<dyn DynListener>,
     permits: Arc<Semaphore>,
     batch_max: usize,
-    max_reconsume_times: i32,
+    max_reconsume_times: Option<i32>,
     token: CancellationToken,
     tracker: TaskTracker,
 }
@@ -58,7 +59,7 @@ impl ConsumeService {
         listener: Arc<dyn DynListener>,
         concurrency: usize,
         batch_max: usize,
-        max_reconsume_times: i32,
+        max_reconsume_times: Option<i32>,
     ) -> Self {
         ConsumeService {
             core,
@@ -210,7 +211,7 @@ impl ConsumeService {
 pub(crate) fn send_back_header(
     group: &str,
     msg: &MessageExt,
-    max_reconsume_times: i32,
+    max_reconsume_times: Option<i32>,
 ) -> ConsumerSendMsgBackRequestHeader {
     ConsumerSendMsgBackRequestHeader {
         offset: msg.commit_log_offset,
@@ -219,7 +220,7 @@ pub(crate) fn send_back_header(
         origin_msg_id: Some(msg.id().to_string()),
         origin_topic: Some(msg.topic.clone()),
         unit_mode: Some(false),
-        max_reconsume_times: Some(max_reconsume_times),
+        max_reconsume_times,
     }
 }
 
@@ -281,7 +282,7 @@ mod tests {
         m.properties
             .insert(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, "UNIQ");
         let mut f = ExtFields::new();
-        send_back_header("G", &m, 16).write_to(&mut f);
+        send_back_header("G", &m, Some(16)).write_to(&mut f);
         let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
             fields,
@@ -294,6 +295,12 @@ mod tests {
                 ("originTopic", "Orders"),
                 ("unitMode", "false"),
             ]
+        );
+        let mut f = ExtFields::new();
+        send_back_header("G", &m, None).write_to(&mut f);
+        assert!(
+            !f.contains_key("maxReconsumeTimes"),
+            "the group's limit applies"
         );
     }
 }

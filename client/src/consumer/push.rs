@@ -40,7 +40,8 @@ use crate::lifecycle::{shutdown_on_drop, Lifecycle};
 
 /// Builds a [`PushConsumer`]. Defaults are RocketMQ's: CLUSTERING, CONSUME_FROM_LAST_OFFSET,
 /// pull batch 32, consume batch 1, 20 concurrent listener calls, at most 1000 messages or
-/// 100 MiB in flight per queue, 16 redeliveries before the dead-letter queue.
+/// 100 MiB in flight per queue, the group's `retryMaxTimes` (16) redeliveries before the
+/// dead-letter queue.
 #[derive(Debug, Clone)]
 pub struct PushConsumerBuilder {
     group: String,
@@ -76,9 +77,11 @@ impl PushConsumerBuilder {
         self
     }
 
-    /// Most redeliveries of a message before the broker moves it to the dead-letter queue.
+    /// Most redeliveries of a message before the broker moves it to the dead-letter queue
+    /// `%DLQ%<group>`. Unset, the group's `retryMaxTimes` applies (16 unless `mqadmin
+    /// updateSubGroup -r` changed it).
     pub fn max_reconsume_times(mut self, n: i32) -> Self {
-        self.push.max_reconsume_times = n;
+        self.push.max_reconsume_times = Some(n);
         self
     }
 
@@ -135,7 +138,7 @@ impl PushConsumer {
                     max_bytes: 100 * 1024 * 1024,
                     max_span: 2000,
                 },
-                max_reconsume_times: 16,
+                max_reconsume_times: None,
             },
         }
     }

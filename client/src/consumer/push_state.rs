@@ -29,7 +29,8 @@ pub(crate) struct PushSettings {
     pub(crate) consume_batch_max: usize,
     pub(crate) consume_concurrency: usize,
     pub(crate) limits: FlowLimits,
-    pub(crate) max_reconsume_times: i32,
+    /// `None`: the group's `retryMaxTimes` on the broker.
+    pub(crate) max_reconsume_times: Option<i32>,
 }
 
 /// One owned queue.

@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use fennec_protocol::body::MessageQueue;
 use fennec_protocol::message::Message;
 use tokio::time::Instant;
@@ -101,6 +103,28 @@ impl Producer {
         let sender = self.lifecycle.running()?;
         let out = self.prepare(&sender, msg)?;
         sender.send(&out).await
+    }
+
+    /// Sends `msg` to become visible to consumers at `at` (`TIMER_DELIVER_MS`, by the
+    /// broker's clock), like [`send`](Self::send) otherwise. A time already past is
+    /// delivered at once; one further ahead than the broker's `timerMaxDelaySec` (3 days by
+    /// default) is refused with MESSAGE_ILLEGAL.
+    pub async fn send_at(&self, msg: Message, at: SystemTime) -> Result<SendResult, ClientError> {
+        let ms = at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.send(msg.with_deliver_time_ms(ms)).await
+    }
+
+    /// Sends `msg` to become visible to consumers `delay` after the broker stores it
+    /// (`TIMER_DELAY_MS`), like [`send_at`](Self::send_at).
+    pub async fn send_after(
+        &self,
+        msg: Message,
+        delay: Duration,
+    ) -> Result<SendResult, ClientError> {
+        let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        self.send(msg.with_delay_ms(ms)).await
     }
 
     /// Sends in the background and calls `callback` with the outcome, on a blocking-pool

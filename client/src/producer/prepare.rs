@@ -2,8 +2,9 @@
 //! valid topic that is not a system topic, a body of 1 byte to `max_message_size`, property
 //! names and values without the separator characters. A single message gets a UNIQ_KEY and
 //! WAIT=true unless it has them, and a body of `compress_over` bytes or more is ZLIB-
-//! compressed with sysflag COMPRESSED. A batch (one topic, no DELAY, not a retry topic, one
-//! WAIT for all) gives every inner message its own UNIQ_KEY and gets one of its own.
+//! compressed with sysflag COMPRESSED. A batch (one topic, no DELAY or timer, not a retry
+//! topic, one WAIT for all) gives every inner message its own UNIQ_KEY and gets one of its
+//! own.
 
 use bytes::Bytes;
 use fennec_protocol::body::MessageQueue;
@@ -178,11 +179,8 @@ pub(crate) fn prepare_batch(
         if is_retry_topic(&m.topic) {
             return Err(invalid("a batch cannot be sent to a retry topic"));
         }
-        if m.properties
-            .get(keys::DELAY_TIME_LEVEL)
-            .is_some_and(|v| v.trim().parse::<i32>().unwrap_or(0) > 0)
-        {
-            return Err(invalid("delayed messages cannot be batched"));
+        if m.is_deferred() {
+            return Err(invalid("delayed and timer messages cannot be batched"));
         }
         if m.wait_store_msg_ok() != wait {
             return Err(invalid("every message of a batch must have the same WAIT"));

@@ -71,6 +71,15 @@ pub struct ConsumerOffsetWrapper {
     pub offset_table: BTreeMap<String, BTreeMap<i32, i64>>,
 }
 
+/// `{"offsetTable":{level:offset}}` (`config/delayOffset.json`, GET_ALL_DELAY_OFFSET): per
+/// delay level, the next SCHEDULE_TOPIC_XXXX queue offset (queue = level - 1) to deliver.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DelayOffsetTable {
+    #[serde(default)]
+    pub offset_table: BTreeMap<i32, i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +95,7 @@ mod tests {
         let o: ConsumerOffsetWrapper =
             decode_body(br#"{"offsetTable":{"T@G":{0:12,1:40}}}"#).unwrap();
         assert_eq!(o.offset_table["T@G"][&1], 40);
+        let d: DelayOffsetTable = decode_body(br#"{"offsetTable":{1:0,2:5}}"#).unwrap();
+        assert_eq!(d.offset_table[&2], 5);
     }
 }

@@ -2,6 +2,7 @@
 //! alphabetical order, which is the order fastjson writes them in.
 
 mod cluster;
+mod consume_queue;
 mod consumer;
 mod group;
 mod heartbeat;
@@ -11,6 +12,7 @@ mod route;
 mod stats;
 
 pub use cluster::*;
+pub use consume_queue::*;
 pub use consumer::*;
 pub use group::*;
 pub use heartbeat::*;

@@ -1,4 +1,4 @@
-//! Headers of QUERY_MESSAGE (12) and VIEW_MESSAGE_BY_ID (33).
+//! Headers of QUERY_MESSAGE (12), VIEW_MESSAGE_BY_ID (33) and QUERY_CONSUME_QUEUE (321).
 
 use crate::command_header;
 
@@ -29,5 +29,17 @@ command_header! {
     pub struct ViewMessageRequestHeader {
         "offset" => offset: required i64,
         "topic" => topic: optional String,
+    }
+}
+
+command_header! {
+    /// QUERY_CONSUME_QUEUE request: `count` consume-queue entries of a queue from `index`
+    /// (admin tools; read whatever the topic's permission).
+    pub struct QueryConsumeQueueRequestHeader {
+        "topic" => topic: required String,
+        "queueId" => queue_id: required i32,
+        "index" => index: required i64,
+        "count" => count: required i32,
+        "consumerGroup" => consumer_group: optional String,
     }
 }

@@ -16,6 +16,18 @@ pub mod keys {
     pub const TAGS: &str = "TAGS";
     pub const WAIT_STORE_MSG_OK: &str = "WAIT";
     pub const DELAY_TIME_LEVEL: &str = "DELAY";
+    /// Timer messages (RocketMQ 5, on the 4.x protocol): absolute due time, ms since the epoch.
+    pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+    /// Timer messages: due this many seconds after the broker receives them.
+    pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
+    /// Timer messages: due this many ms after the broker receives them.
+    pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    /// Set by the broker on a timer message: its due time, ms since the epoch.
+    pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    /// Fennec: set by the broker on a delayed or timer message it delivered to its real
+    /// topic, naming the staging entry (`<topic>:<queueId>:<queueOffset>`); a restart uses it
+    /// to deliver each message exactly once.
+    pub const DELIVERED_FROM: &str = "__DELIVERED_FROM";
     pub const RETRY_TOPIC: &str = "RETRY_TOPIC";
     pub const REAL_TOPIC: &str = "REAL_TOPIC";
     pub const REAL_QUEUE_ID: &str = "REAL_QID";

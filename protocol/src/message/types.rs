@@ -48,6 +48,37 @@ impl Message {
         self
     }
 
+    /// Delivers the message after delay level `level` of the broker's `messageDelayLevel`
+    /// (`DELAY`; by default level 1 is 1 s, 2 is 5 s, 3 is 10 s, ... 18 is 2 h).
+    pub fn with_delay_level(self, level: i32) -> Self {
+        self.with_property(keys::DELAY_TIME_LEVEL, level.to_string())
+    }
+
+    /// Delivers the message at `ms` since the epoch (`TIMER_DELIVER_MS`, by the broker's
+    /// clock).
+    pub fn with_deliver_time_ms(self, ms: i64) -> Self {
+        self.with_property(keys::TIMER_DELIVER_MS, ms.to_string())
+    }
+
+    /// Delivers the message `ms` after the broker stores it (`TIMER_DELAY_MS`).
+    pub fn with_delay_ms(self, ms: i64) -> Self {
+        self.with_property(keys::TIMER_DELAY_MS, ms.to_string())
+    }
+
+    /// Whether the message asks to be delivered later (a delay level or a timer).
+    pub fn is_deferred(&self) -> bool {
+        self.properties
+            .get(keys::DELAY_TIME_LEVEL)
+            .is_some_and(|v| v.trim().parse::<i32>().unwrap_or(0) > 0)
+            || [
+                keys::TIMER_DELIVER_MS,
+                keys::TIMER_DELAY_SEC,
+                keys::TIMER_DELAY_MS,
+            ]
+            .iter()
+            .any(|k| self.properties.get(k).is_some())
+    }
+
     pub fn tags(&self) -> Option<&str> {
         self.properties.get(keys::TAGS)
     }

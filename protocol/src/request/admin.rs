@@ -4,8 +4,9 @@
 use super::namesrv::{bare_requests, properties_text};
 use super::{done, header_requests, reply_body, success, with_header, ReplyError, Request};
 use crate::body::{
-    ConsumeStats, ConsumerConnection, KvTable, ResetOffsetBody, SubscriptionGroupConfig,
-    SubscriptionGroupWrapper, TopicConfigSerializeWrapper, TopicStatsTable,
+    ConsumeStats, ConsumerConnection, DelayOffsetTable, KvTable, ResetOffsetBody,
+    SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfigSerializeWrapper,
+    TopicStatsTable,
 };
 use crate::decode_body;
 use crate::encode_body;
@@ -39,6 +40,8 @@ bare_requests! {
     GetAllSubscriptionGroups => GET_ALL_SUBSCRIPTIONGROUP_CONFIG, SubscriptionGroupWrapper, |r| reply_body(r, "SubscriptionGroupWrapper");
     /// GET_ALL_TOPIC_CONFIG.
     GetAllTopicConfig => GET_ALL_TOPIC_CONFIG, TopicConfigSerializeWrapper, |r| reply_body(r, "TopicConfigSerializeWrapper");
+    /// GET_ALL_DELAY_OFFSET: per delay level, the next SCHEDULE_TOPIC_XXXX offset to deliver.
+    GetAllDelayOffset => GET_ALL_DELAY_OFFSET, DelayOffsetTable, |r| reply_body(r, "delay offset table");
 }
 
 /// Declares requests whose only field is a topic (they share [`TopicRequestHeader`]).

@@ -1,10 +1,15 @@
 //! Message lookups: QUERY_MESSAGE (by index key or UNIQ_KEY) and VIEW_MESSAGE_BY_ID (by
-//! commit log offset). Both answer raw records, as stored.
+//! commit log offset), both answering raw records as stored; and QUERY_CONSUME_QUEUE (the
+//! entries of a queue, for admin tools).
 
 use bytes::Bytes;
 
-use super::{header_requests, success, with_header, ReplyError, Request};
-use crate::header::{QueryMessageRequestHeader, ViewMessageRequestHeader, UNIQUE_KEY_QUERY};
+use super::{header_requests, reply_body, success, with_header, ReplyError, Request};
+use crate::body::QueryConsumeQueueResponseBody;
+use crate::header::{
+    QueryConsumeQueueRequestHeader, QueryMessageRequestHeader, ViewMessageRequestHeader,
+    UNIQUE_KEY_QUERY,
+};
 use crate::{RemotingCommand, RequestCode, ResponseCode};
 
 /// QUERY_MESSAGE: records of the topic whose index key hashes like `key` (the broker may
@@ -38,6 +43,8 @@ impl Request for QueryMessage {
 header_requests! {
     // The record at a commit log offset.
     ViewMessageRequestHeader => VIEW_MESSAGE_BY_ID, Bytes, |r| success(r).map(|r| r.body);
+    // Consume-queue entries of one queue.
+    QueryConsumeQueueRequestHeader => QUERY_CONSUME_QUEUE, QueryConsumeQueueResponseBody, |r| reply_body(r, "QueryConsumeQueueResponseBody");
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use super::client::AdminClient;
 use super::commands::cluster::{self, BrokerStatusArgs, ClusterListArgs};
 use super::commands::config::{self, GetBrokerConfigArgs, UpdateBrokerConfigArgs};
+use super::commands::dlq::{self, QueryDlqMsgArgs, ResendDlqMsgArgs};
 use super::commands::group::{self, ResetOffsetByTimeArgs, UpdateSubGroupArgs};
 use super::commands::message::{self, QueryMsgByIdArgs, QueryMsgByKeyArgs, QueryMsgByOffsetArgs};
 use super::commands::progress::{self, ConsumerProgressArgs};
@@ -99,6 +100,12 @@ pub enum Command {
     /// Print every message of a topic in a time range.
     #[command(name = "printMsg")]
     PrintMsg(PrintMsgArgs),
+    /// List a consumer group's dead letters (%DLQ%<group>).
+    #[command(name = "queryDlqMsg")]
+    QueryDlqMsg(QueryDlqMsgArgs),
+    /// Send one of a group's dead letters back to its original topic.
+    #[command(name = "resendDlqMsg")]
+    ResendDlqMsg(ResendDlqMsgArgs),
     /// Print broker configuration.
     #[command(name = "getBrokerConfig")]
     GetBrokerConfig(GetBrokerConfigArgs),
@@ -130,6 +137,8 @@ impl Command {
             Command::SendMessage(_) => "sendMessage",
             Command::ConsumeMessage(_) => "consumeMessage",
             Command::PrintMsg(_) => "printMsg",
+            Command::QueryDlqMsg(_) => "queryDlqMsg",
+            Command::ResendDlqMsg(_) => "resendDlqMsg",
             Command::GetBrokerConfig(_) => "getBrokerConfig",
             Command::UpdateBrokerConfig(_) => "updateBrokerConfig",
             Command::GetNamesrvConfig => "getNamesrvConfig",
@@ -198,6 +207,8 @@ async fn dispatch<W: Write>(
             let result = pull::print_msg(client, a, &mut sink).await;
             stream_end(p, result)
         }
+        Command::QueryDlqMsg(a) => emit(p, &dlq::query_dlq_msg(client, a).await?),
+        Command::ResendDlqMsg(a) => emit(p, &dlq::resend_dlq_msg(client, a).await?),
         Command::GetBrokerConfig(a) => emit(p, &config::get_broker_config(client, a).await?),
         Command::UpdateBrokerConfig(a) => emit(p, &config::update_broker_config(client, a).await?),
         Command::GetNamesrvConfig => emit(p, &config::get_namesrv_config(client).await?),

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::baseline::EchoServer;
 use super::consumer::{self, ConsumeMode, ConsumerWorkload};
-use super::producer::{self, Limit, ProducerWorkload, SendMode};
+use super::producer::{self, Defer, Limit, ProducerWorkload, SendMode};
 use super::report::{Live, Summary};
 use super::soak::{self, SoakArgs};
 use super::BenchError;
@@ -95,6 +95,28 @@ pub struct Load {
     /// broker at the same concurrency.
     #[arg(long)]
     pub tx: bool,
+    /// Send delayed messages of this delay level (DELAY).
+    #[arg(long, conflicts_with = "timer_delay_ms")]
+    pub delay_level: Option<i32>,
+    /// Send timer messages due this many ms after they are stored (TIMER_DELAY_MS).
+    #[arg(long)]
+    pub timer_delay_ms: Option<i64>,
+    /// With --timer-delay-ms: spread due times over this many more ms.
+    #[arg(long, default_value_t = 0, requires = "timer_delay_ms")]
+    pub timer_spread_ms: i64,
+}
+
+impl Load {
+    fn defer(&self) -> Defer {
+        match (self.delay_level, self.timer_delay_ms) {
+            (Some(level), _) => Defer::Level(level),
+            (None, Some(delay_ms)) => Defer::Timer {
+                delay_ms,
+                spread_ms: self.timer_spread_ms.max(0),
+            },
+            (None, None) => Defer::Now,
+        }
+    }
 }
 
 /// Where a producer or consumer workload goes.
@@ -160,6 +182,13 @@ pub struct ConsumerArgs {
     /// Messages per listener call (push).
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
+    /// Measure lateness instead of end-to-end latency: receipt minus due time (the
+    /// broker's TIMER_OUT_MS for timer messages, else send time plus --expected-delay-ms).
+    #[arg(long)]
+    pub lateness: bool,
+    /// With --lateness: the delay of delay-level messages, in ms.
+    #[arg(long, default_value_t = 0, requires = "lateness")]
+    pub expected_delay_ms: u64,
     #[command(flatten)]
     pub common: Common,
 }
@@ -185,6 +214,7 @@ fn workload(
         limit,
         rate: load.rate,
         transactional: load.tx,
+        defer: load.defer(),
         live: common.live(),
     }
 }
@@ -292,6 +322,7 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
                 mode: a.mode,
                 from_first: a.from == From::First,
                 batch: a.batch,
+                lateness: a.lateness.then_some(a.expected_delay_ms),
                 limit: a.common.limit(),
                 live: a.common.live(),
             };

@@ -1,5 +1,6 @@
 //! `mqbench consumer`: a push or pull consumer of the SDK that counts messages and measures
-//! end-to-end latency (send time in the body, or born time, to receipt).
+//! end-to-end latency (send time in the body, or born time, to receipt), or the lateness of
+//! delayed and timer messages (receipt minus due time).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,13 +34,32 @@ pub struct ConsumerWorkload {
     pub from_first: bool,
     /// Messages handed to the listener at once (push).
     pub batch: usize,
+    /// Measure lateness; the value is the expected delay (ms) of messages without a
+    /// TIMER_OUT_MS.
+    pub lateness: Option<u64>,
     pub limit: Limit,
     pub live: Live,
 }
 
-fn record(meter: &Meter, msgs: &[MessageExt]) {
+/// What a received message's latency sample is.
+#[derive(Debug, Clone, Copy)]
+struct Measure(Option<u64>);
+
+impl Measure {
+    fn micros(self, m: &MessageExt) -> u64 {
+        match self.0 {
+            None => payload::age_micros(m),
+            Some(expected_ms) => match payload::due_micros(m) {
+                Some(due) => payload::now_micros().saturating_sub(due),
+                None => payload::age_micros(m).saturating_sub(expected_ms * 1000),
+            },
+        }
+    }
+}
+
+fn record(meter: &Meter, msgs: &[MessageExt], measure: Measure) {
     for m in msgs {
-        meter.success(1, Duration::from_micros(payload::age_micros(m)));
+        meter.success(1, Duration::from_micros(measure.micros(m)));
     }
 }
 
@@ -50,7 +70,8 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
     let reporter = {
         let (meter, stop, scenario, live) =
             (meter.clone(), stop.clone(), scenario.to_string(), w.live);
-        tokio::spawn(async move { report(&meter, &scenario, "e2e", live, stop).await })
+        let what = if w.lateness.is_some() { "late" } else { "e2e" };
+        tokio::spawn(async move { report(&meter, &scenario, what, live, stop).await })
     };
     let from = if w.from_first {
         ConsumeFromWhere::ConsumeFromFirstOffset
@@ -87,7 +108,8 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
                 .consume_batch_max(w.batch.max(1))
                 .build()?;
             c.subscribe(&w.topic, "*")?;
-            c.start(Recorder(meter.clone())).await?;
+            c.start(Recorder(meter.clone(), Measure(w.lateness)))
+                .await?;
             done.await;
             c.shutdown().await;
         }
@@ -101,7 +123,7 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
             let polling = async {
                 loop {
                     match c.poll(Duration::from_millis(200)).await {
-                        Ok(msgs) => record(&meter, &msgs),
+                        Ok(msgs) => record(&meter, &msgs, Measure(w.lateness)),
                         Err(_) => meter.failure(),
                     }
                 }
@@ -120,11 +142,11 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
 }
 
 /// The push listener: counts what arrives.
-struct Recorder(Arc<Meter>);
+struct Recorder(Arc<Meter>, Measure);
 
 impl MessageListener for Recorder {
     async fn consume(&self, msgs: &[MessageExt], _: &ConsumeContext) -> ConsumeResult {
-        record(&self.0, msgs);
+        record(&self.0, msgs, self.1);
         ConsumeResult::Success
     }
 }

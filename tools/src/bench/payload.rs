@@ -5,6 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use fennec_protocol::message::properties::keys;
 use fennec_protocol::message::MessageExt;
 
 const MAGIC: &[u8; 4] = b"MQB1";
@@ -36,6 +37,13 @@ pub fn age_micros(m: &MessageExt) -> u64 {
         u64::try_from(m.born_timestamp).unwrap_or(0) * 1000
     };
     now_micros().saturating_sub(sent)
+}
+
+/// The due time of a timer message (its TIMER_OUT_MS), in µs since the epoch.
+pub fn due_micros(m: &MessageExt) -> Option<u64> {
+    m.property(keys::TIMER_OUT_MS)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|ms| ms * 1000)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `mqbench producer`: `concurrency` workers send messages through the SDK's producer (sync,
-//! async, oneway or batch), optionally paced to a fixed rate, for a count or a duration. With
+//! async, oneway or batch), optionally paced to a fixed rate, for a count or a duration;
+//! optionally delayed (a delay level) or timed (`TIMER_DELAY_MS`, spread over a window). With
 //! `transactional`, each sync send is a transaction: a half message, a local transaction that
 //! commits at once, END_TRANSACTION; a send counts when its local transaction committed.
 
@@ -33,6 +34,38 @@ pub enum Limit {
     Duration(Duration),
 }
 
+/// Whether messages are delivered later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Defer {
+    #[default]
+    Now,
+    /// `DELAY` = this level.
+    Level(i32),
+    /// `TIMER_DELAY_MS` = `delay_ms` plus a pseudo-random share of `spread_ms`.
+    Timer { delay_ms: i64, spread_ms: i64 },
+}
+
+impl Defer {
+    fn apply(self, m: Message, worker: usize, seq: u64) -> Message {
+        match self {
+            Defer::Now => m,
+            Defer::Level(level) => m.with_delay_level(level),
+            Defer::Timer {
+                delay_ms,
+                spread_ms,
+            } => {
+                let mix = (seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ worker as u64) >> 16;
+                let extra = if spread_ms > 0 {
+                    (mix % spread_ms as u64) as i64
+                } else {
+                    0
+                };
+                m.with_delay_ms(delay_ms + extra)
+            }
+        }
+    }
+}
+
 /// One producer workload.
 #[derive(Debug, Clone)]
 pub struct ProducerWorkload {
@@ -51,6 +84,7 @@ pub struct ProducerWorkload {
     pub rate: Option<u64>,
     /// Transactional sends (sync mode, no batches).
     pub transactional: bool,
+    pub defer: Defer,
     pub live: Live,
 }
 
@@ -194,7 +228,7 @@ fn message(w: &ProducerWorkload, worker: usize, seq: u64) -> Message {
     if w.keys {
         m = m.with_keys(&[format!("k{worker}-{seq}-{}", payload::now_micros())]);
     }
-    m
+    w.defer.apply(m, worker, seq)
 }
 
 struct Worker {

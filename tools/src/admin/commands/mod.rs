@@ -8,10 +8,12 @@
 //! * [`group`]: updateSubGroup, resetOffsetByTime; [`progress`]: consumerProgress.
 //! * [`message`]: queryMsgByKey, queryMsgById, queryMsgByOffset.
 //! * [`pull`]: consumeMessage, printMsg; [`send`]: sendMessage.
+//! * [`dlq`]: queryDlqMsg, resendDlqMsg (a group's dead letters).
 //! * [`target`]: flags and fan-out helpers shared by several commands.
 
 pub mod cluster;
 pub mod config;
+pub mod dlq;
 pub mod group;
 pub mod message;
 pub mod progress;

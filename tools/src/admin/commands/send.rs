@@ -1,6 +1,7 @@
 //! `sendMessage`: one SEND_MESSAGE_V2 with a fresh UNIQ_KEY and WAIT=true, to a chosen or
 //! random writable queue. A topic without a route goes through TBW102, as producers do, so a
-//! broker that auto-creates topics creates it.
+//! broker that auto-creates topics creates it. [`send_one`] is the same send for other
+//! commands (re-sending a dead letter).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 
@@ -67,21 +68,51 @@ pub async fn send_message(
     client: &AdminClient,
     args: &SendMessageArgs,
 ) -> Result<SendReport, AdminError> {
-    validate_topic(&args.topic).map_err(AdminError::Usage)?;
-    let (route, via_default) = match client.topic_route(&args.topic).await {
+    let mut props = Properties::new();
+    if let Some(t) = args.tags.as_deref().filter(|t| !t.is_empty()) {
+        props.insert(keys::TAGS, t);
+    }
+    if let Some(k) = args.keys.as_deref().filter(|k| !k.trim().is_empty()) {
+        props.insert(keys::KEYS, k.trim());
+    }
+    let place = Place {
+        broker_name: args.broker_name.as_deref(),
+        queue_id: args.queue_id,
+    };
+    send_one(client, &args.topic, place, args.body.as_bytes(), props).await
+}
+
+/// Where [`send_one`] sends: a broker and queue, or any writable queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Place<'a> {
+    pub broker_name: Option<&'a str>,
+    pub queue_id: Option<i32>,
+}
+
+/// Sends one message with `props` (a UNIQ_KEY is added unless present, and WAIT=true) to
+/// `topic`, compressing a large body as Java producers do.
+pub async fn send_one(
+    client: &AdminClient,
+    topic: &str,
+    place: Place<'_>,
+    body: &[u8],
+    mut props: Properties,
+) -> Result<SendReport, AdminError> {
+    validate_topic(topic).map_err(AdminError::Usage)?;
+    let (route, via_default) = match client.topic_route(topic).await {
         Ok(r) => (r, false),
         Err(AdminError::TopicNotExist(_)) => {
             match client.topic_route(AUTO_CREATE_TOPIC_KEY).await {
                 Ok(r) => (r, true),
                 Err(AdminError::TopicNotExist(_)) => {
-                    return Err(AdminError::TopicNotExist(args.topic.clone()))
+                    return Err(AdminError::TopicNotExist(topic.to_string()))
                 }
                 Err(e) => return Err(e),
             }
         }
         Err(e) => return Err(e),
     };
-    let mq = choose_queue(&args.topic, &route, via_default, args)?;
+    let mq = choose_queue(topic, &route, via_default, place)?;
     let addr = route
         .broker_datas
         .iter()
@@ -95,20 +126,19 @@ pub async fn send_message(
         })?
         .to_string();
 
-    let msg_id = UniqIdGenerator::new(local_ip(&addr)).next_id();
-    let mut props = Properties::new();
-    props.insert(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, msg_id.as_str());
+    let msg_id = match props.get(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX) {
+        Some(id) => id.to_string(),
+        None => {
+            let id = UniqIdGenerator::new(local_ip(&addr)).next_id();
+            props.insert(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id.as_str());
+            id
+        }
+    };
     props.insert(keys::WAIT_STORE_MSG_OK, "true");
-    if let Some(t) = args.tags.as_deref().filter(|t| !t.is_empty()) {
-        props.insert(keys::TAGS, t);
-    }
-    if let Some(k) = args.keys.as_deref().filter(|k| !k.trim().is_empty()) {
-        props.insert(keys::KEYS, k.trim());
-    }
-    let (body, sys_flag) = encode_body(args.body.as_bytes());
+    let (body, sys_flag) = encode_body(body);
     let header = SendMessageRequestHeaderV2 {
         producer_group: TOOLS_PRODUCER_GROUP.to_string(),
-        topic: args.topic.clone(),
+        topic: topic.to_string(),
         default_topic: AUTO_CREATE_TOPIC_KEY.to_string(),
         default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
         queue_id: mq.queue_id,
@@ -124,7 +154,7 @@ pub async fn send_message(
     };
     let (status, reply) = client.send(&addr, &header, body).await?;
     Ok(SendReport {
-        topic: args.topic.clone(),
+        topic: topic.to_string(),
         broker_name: mq.broker_name,
         queue_id: reply.queue_id,
         queue_offset: reply.queue_offset,
@@ -139,18 +169,14 @@ fn choose_queue(
     topic: &str,
     route: &TopicRouteData,
     via_default: bool,
-    args: &SendMessageArgs,
+    args: Place<'_>,
 ) -> Result<MessageQueue, AdminError> {
     let candidates: Vec<MessageQueue> = writable_queues(topic, route)
         .into_iter()
         .filter(|q| !via_default || q.queue_id < DEFAULT_TOPIC_QUEUE_NUMS)
-        .filter(|q| {
-            args.broker_name
-                .as_ref()
-                .is_none_or(|b| *b == q.broker_name)
-        })
+        .filter(|q| args.broker_name.is_none_or(|b| b == q.broker_name))
         .collect();
-    if let (Some(b), Some(i)) = (&args.broker_name, args.queue_id) {
+    if let (Some(b), Some(i)) = (args.broker_name, args.queue_id) {
         return candidates
             .into_iter()
             .find(|q| q.queue_id == i)
@@ -161,7 +187,7 @@ fn choose_queue(
             });
     }
     if candidates.is_empty() {
-        return Err(AdminError::NotFound(match &args.broker_name {
+        return Err(AdminError::NotFound(match args.broker_name {
             Some(b) => format!("topic {topic} has no writable queue on broker {b}"),
             None => format!("topic {topic} has no writable queue"),
         }));
@@ -228,13 +254,9 @@ mod tests {
     use super::*;
     use fennec_protocol::body::QueueData;
 
-    fn args(broker: Option<&str>, qid: Option<i32>) -> SendMessageArgs {
-        SendMessageArgs {
-            topic: "T".into(),
-            body: "b".into(),
-            keys: None,
-            tags: None,
-            broker_name: broker.map(str::to_string),
+    fn args(broker: Option<&str>, qid: Option<i32>) -> Place<'_> {
+        Place {
+            broker_name: broker,
             queue_id: qid,
         }
     }
@@ -251,16 +273,16 @@ mod tests {
             }],
             ..Default::default()
         };
-        let q = choose_queue("T", &route, false, &args(Some("a"), Some(5))).unwrap();
+        let q = choose_queue("T", &route, false, args(Some("a"), Some(5))).unwrap();
         assert_eq!(
             (q.broker_name.as_str(), q.queue_id, q.topic.as_str()),
             ("a", 5, "T")
         );
-        assert!(choose_queue("T", &route, false, &args(Some("a"), Some(9))).is_err());
-        assert!(choose_queue("T", &route, false, &args(Some("z"), None)).is_err());
+        assert!(choose_queue("T", &route, false, args(Some("a"), Some(9))).is_err());
+        assert!(choose_queue("T", &route, false, args(Some("z"), None)).is_err());
         for _ in 0..20 {
             assert!(
-                choose_queue("T", &route, true, &args(None, None))
+                choose_queue("T", &route, true, args(None, None))
                     .unwrap()
                     .queue_id
                     < 4

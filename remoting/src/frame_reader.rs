@@ -37,6 +37,8 @@ use crate::log_limit::LogLimiter;
 
 /// Smallest read: room for many small pipelined frames per system call.
 const READ_MIN: usize = 64 * 1024;
+/// Spare room below which a read first grows the buffer.
+const READ_SPARE_MIN: usize = 4 * 1024;
 /// Largest read into a frame's body.
 const READ_MAX: usize = 1024 * 1024;
 /// A buffer larger than this is dropped once its frame is decoded.
@@ -217,10 +219,14 @@ impl FrameReader {
             Some(total) => 4 + total,
             None => 4,
         };
-        let chunk = wanted
-            .saturating_sub(self.buf.len())
-            .clamp(READ_MIN, READ_MAX);
-        self.buf.reserve(chunk);
+        let missing = wanted.saturating_sub(self.buf.len());
+        let chunk = missing.clamp(READ_MIN, READ_MAX);
+        // Read into the spare room left behind the last frame while it is enough (as
+        // FramedRead does): reserving a whole chunk every time would allocate a new buffer
+        // per read whenever the previous frame is still being processed.
+        if self.buf.capacity() - self.buf.len() < missing.clamp(READ_SPARE_MIN, chunk) {
+            self.buf.reserve(chunk);
+        }
         if self.buf.is_empty() && self.buf.capacity() > RETAIN_MAX {
             self.buf = BytesMut::with_capacity(chunk);
         }

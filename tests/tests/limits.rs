@@ -211,23 +211,33 @@ async fn request_bytes_in_flight_are_bounded() {
     oversized.send(&partial_frame(2 * 1024 * 1024, 100));
     assert!(oversized.try_read_frame().is_none(), "connection kept open");
 
-    // A partial 700 KiB frame holds its budget; small requests still fit beside it.
+    // Two partial 700 KiB frames: whichever is read first takes its budget, the other one
+    // does not fit and its reader waits (and says so, once).
     let big = fennec_protocol::frame::encode_to_vec(&ping(false, 700 * KIB));
-    let mut holder = RawConn::connect(addr);
-    holder.send(&big[..1000]);
-    assert!(served(addr, false));
-    // A second 700 KiB frame does not fit: its reader waits (and says so, once).
-    let waiter = send_in_background(addr, big.clone());
-    wait_until("the reader to wait for budget", WAIT, || {
+    let (mut first, mut second) = (RawConn::connect(addr), RawConn::connect(addr));
+    first.send(&big[..1000]);
+    second.send(&big[..1000]);
+    wait_until("a reader to wait for budget", WAIT, || {
         let waiting = namesrv.stderr_log().contains("serverMaxInFlightBytes");
         async move { waiting }
     })
     .await;
-    // Once the first frame is complete and answered, the second is admitted and answered.
-    holder.send(&big[1000..]);
-    assert_eq!(holder.try_read_frame().map(|r| r.code), Some(0));
-    let mut waiter = waiter.join().expect("sender thread");
-    assert_eq!(waiter.try_read_frame().map(|r| r.code), Some(0));
+    // Once the admitted frame is complete and answered, the other is admitted and answered.
+    // (The writes go from threads: the waiting reader does not read until then.)
+    let rest = big[1000..].to_vec();
+    let senders: Vec<_> = [first, second]
+        .into_iter()
+        .map(|mut conn| {
+            let rest = rest.clone();
+            std::thread::spawn(move || {
+                conn.send(&rest);
+                conn.try_read_frame().map(|r| r.code)
+            })
+        })
+        .collect();
+    for sender in senders {
+        assert_eq!(sender.join().expect("sender thread"), Some(0));
+    }
     assert!(served(addr, false));
 }
 

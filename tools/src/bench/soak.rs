@@ -27,6 +27,22 @@ use super::cli::Target;
 use super::soak_verdict::{sample, ProcSample, Trend};
 use super::BenchError;
 
+/// `println!` that survives a failed write (a full disk must not end a long run).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that survives a failed write.
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Period of the heartbeat-only clients (the SDK's own period).
 const HEARTBEAT_PERIOD: Duration = Duration::from_secs(30);
 /// How long consumers may take to catch up after the producers stop.
@@ -91,7 +107,7 @@ impl Counters {
 
     fn error(&self, what: &str, e: &dyn std::fmt::Display) {
         if self.errors.fetch_add(1, Ordering::Relaxed) < 10 {
-            eprintln!("soak: {what} failed: {e}");
+            say_err!("soak: {what} failed: {e}");
         }
     }
 }
@@ -123,7 +139,7 @@ pub async fn run(a: &SoakArgs) -> Result<u64, BenchError> {
     }
     let heartbeats = heartbeat_clients(a, &counters, &stop);
     let producers = start_producers(a, &counters, &stop).await?;
-    println!(
+    say!(
         "soak: {} producers, {} push consumers in {} groups, {} idle clients, {} heartbeat-only \
          clients; {} msg/s of {} bytes for {} s",
         a.producers,
@@ -287,7 +303,7 @@ async fn report_until(a: &SoakArgs, counters: &Counters) -> Result<Vec<ProcSampl
             counters.received_total(),
         );
         let secs = interval.as_secs_f64();
-        println!(
+        say!(
             "t={:>5}s sent={:>6.0}/s received={:>6.0}/s errors={} heartbeats={} \
              broker rss={:.1}MiB anon={:.1}MiB fds={} sockets={}",
             start.elapsed().as_secs(),
@@ -344,15 +360,15 @@ fn verdict(
             )
         })
     };
-    println!("soak: sent {sent}, received {} (all groups), missing {missing}, errors {errors}, heartbeats {}",
+    say!("soak: sent {sent}, received {} (all groups), missing {missing}, errors {errors}, heartbeats {}",
         counters.received_total(), counters.heartbeats.load(Ordering::Relaxed));
-    println!("soak: broker at start: {}", show(first));
-    println!("soak: broker at end:   {}", show(last));
-    println!(
+    say!("soak: broker at start: {}", show(first));
+    say!("soak: broker at end:   {}", show(last));
+    say!(
         "soak: {}",
         anon.describe("anonymous memory", 1024.0, " MiB")
     );
-    println!("soak: {}", sockets.describe("sockets", 1.0, ""));
+    say!("soak: {}", sockets.describe("sockets", 1.0, ""));
     let mut failures = Vec::new();
     if errors > 0 {
         failures.push(format!("{errors} errors"));
@@ -372,10 +388,10 @@ fn verdict(
         } else {
             ""
         };
-        println!("soak: VERDICT PASS{judged}");
+        say!("soak: VERDICT PASS{judged}");
         Ok(sent)
     } else {
-        println!("soak: VERDICT FAIL: {}", failures.join(", "));
+        say!("soak: VERDICT FAIL: {}", failures.join(", "));
         Err(BenchError::Internal(format!(
             "soak failed: {}",
             failures.join(", ")

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use super::connection::{spawn_connection, ConnectionConfig, RequestProcessor};
 use super::frame_reader::ConnectionGuards;
+use crate::counters::{ConnectionRefusal, ServerCounters};
 use crate::log_limit::LogLimiter;
 
 /// Default `serverMaxConnections`.
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     pub max_in_flight_bytes: usize,
     /// How long shutdown waits for in-flight requests before giving up on them.
     pub shutdown_grace: Duration,
+    /// Connection counts, shared with whoever exports them.
+    pub counters: Arc<ServerCounters>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +54,7 @@ impl Default for ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             shutdown_grace: Duration::from_secs(10),
+            counters: Arc::default(),
         }
     }
 }
@@ -97,7 +101,10 @@ impl RemotingServer {
         let slots = Arc::new(Semaphore::new(
             config.max_connections.min(Semaphore::MAX_PERMITS),
         ));
-        let guards = Arc::new(ConnectionGuards::with_budget(config.max_in_flight_bytes));
+        let counters = config.counters.clone();
+        let guards = Arc::new(
+            ConnectionGuards::with_budget(config.max_in_flight_bytes).counting(counters.clone()),
+        );
         let log_refused = LogLimiter::default();
         let log_accept_error = LogLimiter::default();
         loop {
@@ -118,6 +125,7 @@ impl RemotingServer {
                 }
             };
             let Ok(permit) = slots.clone().try_acquire_owned() else {
+                counters.refuse(ConnectionRefusal::MaxConnections);
                 if let Some(suppressed) = log_refused.allow() {
                     warn!(
                         remote = %peer, limit = config.max_connections, suppressed,
@@ -138,8 +146,11 @@ impl RemotingServer {
             ) {
                 Ok(channel) => {
                     tracing::debug!(remote = %peer, "connection accepted");
+                    counters.opened();
+                    let counters = counters.clone();
                     tracker.spawn(async move {
                         channel.closed().await;
+                        counters.closed();
                         drop(permit);
                     });
                 }

@@ -45,7 +45,9 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
     } else {
         Duration::from_millis(b.config.short_polling_time_mills)
     };
-    let deadline = Instant::now() + hold;
+    // Moved forward by the time the pull is held, so that latency leaves the hold out.
+    let mut started = Instant::now();
+    let deadline = started + hold;
     let look = || {
         let result = b.store.get_messages(
             &h.topic,
@@ -65,6 +67,7 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
             || hold.is_zero()
             || b.shutdown.is_cancelled()
         {
+            b.stats.pull_latency.observe(started.elapsed());
             return Ok(respond(b, &h, result, code));
         }
         // Register before the final check so a message dispatched in between still wakes us.
@@ -74,13 +77,19 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
         if b.store.max_offset_in_queue(&h.topic, h.queue_id) > h.queue_offset {
             continue;
         }
+        let held = Instant::now();
         tokio::select! {
-            _ = woken => continue,
+            _ = woken => {
+                started += held.elapsed();
+                continue;
+            }
             _ = tokio::time::sleep_until(deadline) => {}
             _ = b.shutdown.cancelled() => {}
         }
         // Held long enough: one last look, then answer whatever it finds.
+        started += held.elapsed();
         let (result, code) = look();
+        b.stats.pull_latency.observe(started.elapsed());
         return Ok(respond(b, &h, result, code));
     }
 }
@@ -220,8 +229,12 @@ fn respond(
     };
     let mut resp = RemotingCommand::response(code, None).with_header(&header);
     if code == ResponseCode::SUCCESS {
-        b.stats
-            .add_get(&h.consumer_group, result.messages.len() as u64);
+        b.stats.add_get(
+            &h.consumer_group,
+            &h.topic,
+            result.messages.len() as u64,
+            result.total_bytes as u64,
+        );
         resp.body = concat(result.messages, result.total_bytes);
     }
     resp

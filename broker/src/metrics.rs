@@ -234,9 +234,9 @@ impl BrokerCollector {
         gauge(
             e,
             "fennec_long_polling_waiters",
-            "Pull requests held by long polling.",
+            "Pull requests held by long polling right now.",
             None,
-            b.pull_waiters.len() as u64,
+            b.pull_waiters.held() as u64,
         )?;
         gauge(
             e,

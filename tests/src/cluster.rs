@@ -176,8 +176,14 @@ pub struct Cluster {
 impl Cluster {
     /// Starts a nameserver and one broker per spec.
     pub fn start(specs: Vec<BrokerSpec>) -> Cluster {
+        Cluster::start_with_namesrv(&[], specs)
+    }
+
+    /// Starts a nameserver configured by `namesrv_conf` (`key=value` pairs) and one broker
+    /// per spec.
+    pub fn start_with_namesrv(namesrv_conf: &[(&str, &str)], specs: Vec<BrokerSpec>) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let namesrv = start_namesrv(dir.path(), &[]);
+        let namesrv = start_namesrv(dir.path(), namesrv_conf);
         let brokers = specs
             .into_iter()
             .map(|spec| {

@@ -13,6 +13,7 @@
 //! * [`sdk`]: SDK producers and consumers started against a cluster;
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
+//! * [`scrape`]: plain HTTP GET/POST and Prometheus text parsing (metrics, dashboard);
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
 //! * [`tx`]: scripted transaction listeners and the broker's op queue.
 //!
@@ -32,5 +33,6 @@ pub mod proxied;
 pub mod proxy;
 pub mod raw;
 pub mod scenario;
+pub mod scrape;
 pub mod sdk;
 pub mod tx;

@@ -3,7 +3,8 @@
 //! A pull that finds nothing new (PULL_NOT_FOUND) and may be suspended registers a waiter
 //! for its queue, re-checks the queue, and waits until the store's dispatcher reports a new
 //! message there (or the suspend time runs out, or the broker shuts down); then it pulls once
-//! more and answers. No timer polls the queue.
+//! more and answers. No timer polls the queue. A held pull whose connection closes ends
+//! without reading: nobody would receive the messages, and they must not count as delivered.
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use fennec_store::{GetMessageResult, GetMessageStatus};
 
-pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Handled {
+pub async fn pull(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
     let h: PullMessageRequestHeader = req.decode_header()?;
     let subscription = check_pull(b, &h)?;
     if h.sys_flag & PULL_FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
@@ -78,6 +79,7 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
             continue;
         }
         let held = Instant::now();
+        let holding = b.pull_waiters.hold();
         tokio::select! {
             _ = woken => {
                 started += held.elapsed();
@@ -85,7 +87,14 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
             }
             _ = tokio::time::sleep_until(deadline) => {}
             _ = b.shutdown.cancelled() => {}
+            _ = channel.closed() => {
+                return Ok(RemotingCommand::response(
+                    ResponseCode::PULL_NOT_FOUND,
+                    Some("connection closed while the pull was held".into()),
+                ));
+            }
         }
+        drop(holding);
         // Held long enough: one last look, then answer whatever it finds.
         started += held.elapsed();
         let (result, code) = look();

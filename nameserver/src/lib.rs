@@ -19,4 +19,5 @@ mod server;
 
 pub use config::NamesrvConfig;
 pub use error::NamesrvError;
+pub use kv_config::parse_kv_file;
 pub use server::{run, Nameserver};

@@ -26,6 +26,7 @@ mod subscription;
 
 pub use listener::{ConsumeContext, ConsumeResult, MessageListener};
 pub use lite_pull::{PullConsumer, PullConsumerBuilder};
+pub use offset_file::parse as parse_offset_file;
 pub use push::{PushConsumer, PushConsumerBuilder};
 
 pub(crate) use member::ConsumerRef;

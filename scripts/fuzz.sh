@@ -15,6 +15,7 @@
 #                    the long campaign, whose totals add up across runs.
 #   FUZZ_INSTALL=1   install cargo-afl and build its AFL++ first if missing (CI).
 #   FUZZ_BUILD=0     skip the build; FUZZ_BIN=DIR runs the target binaries in DIR.
+#   FUZZ_OUT=DIR     write to DIR instead of target/fuzz-out.
 # Replay a finding without AFL: copy it to fuzz/regressions/<target>/ and run
 # `cargo test -p fennec-fuzz --test replay`.
 set -euo pipefail
@@ -27,7 +28,7 @@ main() {
     shift || true
     mapfile -t all_targets < <(ls fuzz/seeds)
     targets=("${@:-${all_targets[@]}}")
-    out=target/fuzz-out
+    out=${FUZZ_OUT:-target/fuzz-out}
     bin=${FUZZ_BIN:-target/afl/fuzz}
 
     if [[ ${FUZZ_INSTALL:-0} == 1 ]]; then
@@ -50,6 +51,9 @@ main() {
 
     export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
     export AFL_NO_UI=1 AFL_FAST_CAL=1 AFL_HANG_TMOUT=10 AFL_IGNORE_SEED_PROBLEMS=1
+    # A panic must abort at once: printing a backtrace can outlast the 10 ms limit and turn a
+    # crash into a timeout.
+    export RUST_BACKTRACE=0
     status=0
     rows=()
     for t in "${targets[@]}"; do

@@ -31,12 +31,14 @@ pub fn fastjson(data: &[u8]) {
         );
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&standard) {
-        let legacy = to_legacy(&value.to_string());
-        let back = to_standard(legacy.as_bytes()).map(|s| serde_json::from_slice(&s).ok());
+        // Compared as text: serde_json does not read every float back bit for bit.
+        let text = value.to_string();
+        let legacy = to_legacy(&text);
+        let back = to_standard(legacy.as_bytes()).map(Cow::into_owned);
         assert_eq!(
-            back,
-            Ok(Some(value)),
-            "legacy form of {legacy:?} reads differently"
+            back.as_deref(),
+            Ok(text.as_bytes()),
+            "legacy form {legacy:?} reads differently"
         );
     }
 }

@@ -7,8 +7,8 @@
 # SECONDS (default 10) from its seeds in fuzz/seeds/<target>, one afl-fuzz at a time, and
 # prints executions, crashes and hangs per target. Exits non-zero if any target has a crash
 # or a hang. An input is at most 64 KiB (-G) and must run within 10 ms (-t; a hang is an
-# input whose fastest of three runs, re-timed by fuzz-replay, still takes longer); the stack
-# is limited to 2 MiB, a tokio worker's, so deep recursion crashes.
+# input that fuzz-replay, built without instrumentation, still times above 10 ms of CPU);
+# the stack is limited to 2 MiB, a tokio worker's, so deep recursion crashes.
 #
 # Output goes to target/fuzz-out/<target>/default (crashes/, hangs/, fuzzer_stats).
 #   FUZZ_RESUME=1    continue each target's previous run instead of starting from the seeds:
@@ -42,6 +42,8 @@ main() {
     if [[ ${FUZZ_BUILD:-1} == 1 ]]; then
         echo "== building fuzz targets with AFL instrumentation"
         cargo afl build --profile fuzz -p fennec-fuzz --features afl --bins --target-dir target/afl
+        echo "== building fuzz-replay without instrumentation (it times inputs)"
+        cargo build --profile fuzz -p fennec-fuzz --bin fuzz-replay
     fi
 
     # Object keys of the typed headers, so AFL can write requests the broker reads.
@@ -75,10 +77,11 @@ main() {
         stats=$out/$t/default/fuzzer_stats
         stat() { sed -n "s/^$1 *: //p" "$stats" 2>/dev/null; }
         crashes=$(stat saved_crashes)
-        # AFL saves every input that overran 10 ms twice; on a busy machine that includes quick
-        # inputs that were descheduled. fuzz-replay re-times them (and the whole queue) by their
-        # fastest of three runs: those still over 10 ms are the hangs.
-        replay=$( (ulimit -s 2048; "$bin/fuzz-replay" "$t" "$out/$t/default/queue" \
+        # AFL saves every input that overran 10 ms twice, by the wall clock and instrumented; on
+        # a busy machine that includes quick inputs that were descheduled. fuzz-replay, built
+        # without instrumentation, re-times them and the whole queue by the least CPU time of
+        # three runs: those still over 10 ms are the hangs.
+        replay=$( (ulimit -s 2048; target/fuzz/fuzz-replay "$t" "$out/$t/default/queue" \
             "$out/$t/default/hangs") 2>>"$out/$t.log" || true)
         hangs=$(sed -n 's/.*over_limit \([0-9]*\).*/\1/p' <<<"$replay")
         panics=$(sed -n 's/.*panics \([0-9]*\).*/\1/p' <<<"$replay")

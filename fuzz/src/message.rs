@@ -82,7 +82,8 @@ pub fn properties(data: &[u8]) {
         "properties do not round-trip"
     );
     assert!(iter_encoded(&text).count() >= decoded.len());
-    for (name, value) in decoded.iter() {
+    // A few lookups suffice: each scans the whole string, so all of them would be quadratic.
+    for (name, value) in decoded.iter().take(8) {
         assert_eq!(
             find_encoded(&text, name),
             Some(value),

@@ -4,14 +4,17 @@
 //! fuzz-replay TARGET PATH...     (files, or directories of files)
 //! ```
 //!
-//! Each input runs three times and counts its fastest run, so a busy machine does not make a
-//! quick input look slow; AFL's own timeouts are wall-clock and cannot tell the two apart.
+//! Each input runs three times and counts the least CPU time its thread used, so a busy
+//! machine does not make a quick input look slow; AFL's own timeouts are wall-clock and
+//! cannot tell the two apart.
 //! Prints `inputs N slowest_us T over_limit K worst PATH` and exits 1 if an input panics or
 //! takes more than `FUZZ_LIMIT_MS` (default 10) milliseconds.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use nix::time::{clock_gettime, ClockId};
 
 use fennec_fuzz::{Target, TARGETS};
 
@@ -30,13 +33,18 @@ fn files(path: &Path) -> Vec<PathBuf> {
     }
 }
 
-/// The fastest of three runs, or `None` if the target panics.
+/// CPU time this thread has used.
+fn cpu_time() -> Duration {
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(Duration::ZERO, Duration::from)
+}
+
+/// The least CPU time of three runs, or `None` if the target panics.
 fn time(target: &Target, data: &[u8]) -> Option<Duration> {
     let mut best = Duration::MAX;
     for _ in 0..3 {
-        let started = Instant::now();
+        let started = cpu_time();
         std::panic::catch_unwind(|| (target.run)(data)).ok()?;
-        best = best.min(started.elapsed());
+        best = best.min(cpu_time().saturating_sub(started));
     }
     Some(best)
 }

@@ -35,8 +35,11 @@ main() {
         if ! cargo afl --version >/dev/null 2>&1; then
             cargo install cargo-afl --version '^0.18' --locked
         fi
-        # Builds AFL++ for this rustc once; fails harmlessly when it is already built.
-        cargo afl config --build >/dev/null 2>&1 || true
+        # Builds AFL++ for this rustc once; refuses (harmlessly) when it is already built.
+        if ! log=$(cargo afl config --build 2>&1) && [[ $log != *"already built"* ]]; then
+            echo "$log" >&2
+            exit 1
+        fi
     fi
 
     if [[ ${FUZZ_BUILD:-1} == 1 ]]; then
@@ -56,6 +59,8 @@ main() {
     # A panic must abort at once: printing a backtrace can outlast the 10 ms limit and turn a
     # crash into a timeout.
     export RUST_BACKTRACE=0
+    # A rebuilt target cannot read the previous run's fast-resume state; resume from the queue.
+    export AFL_NO_FASTRESUME=1
     status=0
     rows=()
     for t in "${targets[@]}"; do

@@ -26,4 +26,5 @@ mod subscription;
 
 pub use listener::{Blocking, ConsumeContext, ConsumeResult, MessageListener};
 pub use lite_pull::{PullConsumer, PullConsumerBuilder};
+pub use offset_file::parse as parse_offset_file;
 pub use push::{PushConsumer, PushConsumerBuilder};

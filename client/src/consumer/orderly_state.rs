@@ -72,8 +72,16 @@ struct Owned {
     consume: ConsumeTask,
 }
 
-/// Owned queues, shared with the lock keeper.
-type Held = Arc<Mutex<HashMap<MessageQueue, Arc<OrderlyQueue>>>>;
+/// The owned queues, as the lock keeper renews them.
+#[derive(Default)]
+struct HeldQueues {
+    queues: Mutex<HashMap<MessageQueue, Arc<OrderlyQueue>>>,
+    /// Held by the keeper during a renewal round, and by a queue's release while it leaves
+    /// `queues`: a renewal never re-locks a queue after it was given up.
+    round: tokio::sync::Mutex<()>,
+}
+
+type Held = Arc<HeldQueues>;
 
 /// The owned queues of an orderly consumer and what starting one needs.
 pub(crate) struct OrderlyQueues {
@@ -141,7 +149,7 @@ impl QueueOwner for OrderlyQueues {
             mq.clone(),
             queue.clone(),
         );
-        self.held.lock().insert(mq.clone(), queue.clone());
+        self.held.queues.lock().insert(mq.clone(), queue.clone());
         self.map.insert(
             mq,
             Owned {
@@ -156,7 +164,10 @@ impl QueueOwner for OrderlyQueues {
         let Some(mut owned) = self.map.remove(mq) else {
             return;
         };
-        self.held.lock().remove(mq);
+        {
+            let _round = self.held.round.lock().await;
+            self.held.queues.lock().remove(mq);
+        }
         if let Some(pull) = owned.pull.take() {
             pull.stop().await;
         }
@@ -172,7 +183,7 @@ impl QueueOwner for OrderlyQueues {
         let (core, held, mq) = (self.core.clone(), self.held.clone(), mq.clone());
         self.tracker.spawn(async move {
             owned.consume.ended().await;
-            if !held.lock().contains_key(&mq) {
+            if !held.queues.lock().contains_key(&mq) {
                 queue_lock::unlock(&core, &[mq].into(), false).await;
             }
         });
@@ -242,14 +253,13 @@ impl QueueOwner for OrderlyQueues {
             warn!(group = %self.core.group, "offset commit before unlocking failed: {e}");
         }
         let owned: BTreeSet<MessageQueue> = self.map.keys().cloned().collect();
-        self.held.lock().clear();
+        self.held.queues.lock().clear();
         self.map.clear();
         queue_lock::unlock(&self.core, &owned, false).await;
     }
 }
 
-/// Renews the locks of the owned queues every `interval`, marking those refused as lost;
-/// a lock granted for a queue given up meanwhile is released again.
+/// Renews the locks of the owned queues every `interval`, marking those refused as lost.
 async fn keep_locks(
     core: Arc<ConsumerCore>,
     held: Held,
@@ -261,7 +271,9 @@ async fn keep_locks(
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}
         }
+        let _round = held.round.lock().await;
         let queues: Vec<(MessageQueue, Arc<OrderlyQueue>)> = held
+            .queues
             .lock()
             .iter()
             .map(|(mq, q)| (mq.clone(), q.clone()))
@@ -281,16 +293,6 @@ async fn keep_locks(
                 info!(group = %core.group, %mq, "queue lock not renewed: another client holds it");
                 q.lock.lost();
             }
-        }
-        let stale: BTreeSet<MessageQueue> = {
-            let held = held.lock();
-            granted
-                .into_iter()
-                .filter(|mq| !held.contains_key(mq))
-                .collect()
-        };
-        if !stale.is_empty() {
-            queue_lock::unlock(&core, &stale, false).await;
         }
     }
 }

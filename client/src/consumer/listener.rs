@@ -166,10 +166,11 @@ impl<L: MessageListener> DynListener for L {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn context() -> ConsumeContext {
+    /// The context of a batch of queue 0 of topic T.
+    pub(crate) fn context() -> ConsumeContext {
         ConsumeContext {
             message_queue: MessageQueue::new("T", "b", 0),
         }

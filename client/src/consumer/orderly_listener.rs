@@ -91,13 +91,7 @@ impl<L: OrderlyListener> DynListener<OrderlyResult> for L {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_protocol::body::MessageQueue;
-
-    fn context() -> ConsumeContext {
-        ConsumeContext {
-            message_queue: MessageQueue::new("T", "b", 0),
-        }
-    }
+    use crate::consumer::listener::tests::context;
 
     #[tokio::test]
     async fn closures_blocking_and_panics() {

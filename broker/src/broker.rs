@@ -1,5 +1,5 @@
 //! `Broker`: the state every processor shares (configuration, store, metadata managers,
-//! client registries, long-polling waiters, statistics) and how it is opened and closed.
+//! client registries, queue locks, long-polling waiters, statistics) and how it is opened and closed.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use crate::consumer_offset::ConsumerOffsetManager;
 use crate::error::BrokerError;
 use crate::long_polling::PullWaiters;
 use crate::persist::Persister;
+use crate::queue_locks::QueueLocks;
 use crate::runtime_config::RuntimeConfig;
 use crate::stats::BrokerStats;
 use crate::subscription_group::SubscriptionGroupManager;
@@ -34,6 +35,8 @@ pub struct Broker {
     pub offsets: ConsumerOffsetManager,
     pub consumers: ConsumerManager,
     pub producers: ProducerManager,
+    /// Queue locks of ordered consumption (LOCK_BATCH_MQ).
+    pub queue_locks: QueueLocks,
     pub pull_waiters: Arc<PullWaiters>,
     /// Half messages, their outcomes and the check-back thread.
     pub transactions: Transactions,
@@ -145,6 +148,9 @@ impl Broker {
             offsets,
             consumers: ConsumerManager::new(),
             producers: ProducerManager::new(),
+            queue_locks: QueueLocks::new(std::time::Duration::from_millis(
+                config.rebalance_lock_max_live_time,
+            )),
             pull_waiters,
             transactions,
             stats: BrokerStats::new(),

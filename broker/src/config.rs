@@ -112,6 +112,10 @@ fennec_common::config_struct! {
         "flushConsumerOffsetInterval" => flush_consumer_offset_interval: u64 = 5_000,
         /// A client not heard from for this many ms is dropped.
         "channelExpiredTimeout" => channel_expired_timeout: u64 = 120_000,
+        /// A queue lock of ordered consumption (LOCK_BATCH_MQ) lapses this many ms after its
+        /// holder last renewed it; another client of the group may then take the queue
+        /// (RocketMQ's system property `rocketmq.broker.rebalance.lockMaxLiveTime`).
+        "rebalanceLockMaxLiveTime" => rebalance_lock_max_live_time: u64 = 60_000,
         /// Notify consumers when their group's membership changes.
         "notifyConsumerIdsChangedEnable" => notify_consumer_ids_changed_enable: bool = true,
         /// Largest frame accepted from a client, in bytes.

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod persist;
 pub mod processor;
 pub mod progress;
+pub mod queue_locks;
 pub mod registration;
 pub mod runtime_config;
 pub mod stats;
@@ -159,7 +160,7 @@ impl BrokerServer {
 }
 
 /// Periodic chores: stats samples every second, consumer offsets every
-/// `flushConsumerOffsetInterval`, expired clients every 10 s.
+/// `flushConsumerOffsetInterval`, expired clients and queue locks every 10 s.
 async fn housekeeping(b: Arc<Broker>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let offsets_every = (b.config.flush_consumer_offset_interval / 1000).max(1);
@@ -176,6 +177,7 @@ async fn housekeeping(b: Arc<Broker>) {
         }
         if seconds.is_multiple_of(10) {
             processor::remove_expired_clients(&b);
+            b.queue_locks.purge_expired();
         }
     }
 }

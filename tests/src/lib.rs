@@ -11,6 +11,7 @@
 //! * [`raw`]: raw connections that send partial frames or stay silent;
 //! * [`mount`]: small tmpfs and failing ext4 file systems for disk-fault tests (root only);
 //! * [`sdk`]: SDK producers and consumers started against a cluster;
+//! * [`ordered`]: orderly consumers journaling keyed sequences, and the order verdict;
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
 //! * [`scrape`]: plain HTTP GET/POST and Prometheus text parsing (metrics, dashboard);
@@ -27,6 +28,7 @@ pub mod mount;
 pub mod mqadmin;
 pub mod namesrv;
 pub mod one_broker;
+pub mod ordered;
 pub mod poll;
 pub mod process;
 pub mod proxied;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod client;
+mod lock;
 mod offset;
 mod pull;
 mod query;
@@ -11,6 +12,7 @@ mod stats;
 mod transaction;
 
 pub use client::remove_expired_clients;
+pub use lock::client_left;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,6 +60,8 @@ impl RequestProcessor for BrokerProcessor {
             HEART_BEAT => client::heartbeat(b, &channel, &request),
             UNREGISTER_CLIENT => client::unregister(b, &channel, &request),
             GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(b, &request),
+            LOCK_BATCH_MQ => lock::lock_batch(b, &request),
+            UNLOCK_BATCH_MQ => lock::unlock_batch(b, &request),
             QUERY_MESSAGE => query::query_message(b, &request),
             VIEW_MESSAGE_BY_ID => query::view_message(b, &request),
             QUERY_CONSUME_QUEUE => query::query_consume_queue(b, &request),

@@ -10,7 +10,12 @@
 #
 # Scenarios (SECONDS per run, default 10): sync sends from 64 workers (1 KiB bodies), then a
 # push consumer draining the backlog those sends left. MQBENCH_PRODUCER_ARGS adds producer
-# flags (e.g. "--mode async").
+# flags (e.g. "--mode async"); A_BROKER_ARGS and B_BROKER_ARGS add mqbroker flags to one side,
+# so one build can be compared with itself under two settings, e.g. metrics off vs on:
+#   A_BROKER_ARGS="--metrics-port -1" B_BROKER_ARGS="--metrics-port 0" SCRAPE_EVERY=1 \
+#     scripts/bench_ab.sh target/release target/release 5
+# SCRAPE_EVERY=N fetches /metrics every N seconds while a side that serves metrics runs
+# (what a Prometheus server would do, at a much higher rate than its usual 15 s).
 set -euo pipefail
 a=${1:?A_BIN_DIR}
 b=${2:?B_BIN_DIR}
@@ -18,17 +23,20 @@ rounds=${3:-3}
 secs=${SECONDS_PER_RUN:-10}
 work=$(mktemp -d)
 pid=""
+scraper=""
 cleanup() {
+  [ -n "$scraper" ] && kill "$scraper" 2>/dev/null
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Starts $1/mqbroker --with-namesrv; sets NS.
+# Starts $1/mqbroker --with-namesrv with the flags $2; sets NS (and METRICS when served).
 start() {
   local dir="$work/store-$RANDOM"
   mkdir -p "$dir"
-  "$1/mqbroker" --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$dir" \
+  # shellcheck disable=SC2086
+  "$1/mqbroker" --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$dir" $2 \
     >"$dir.out" 2>"$dir.log" &
   pid=$!
   for _ in $(seq 1 300); do
@@ -37,6 +45,11 @@ start() {
     sleep 0.1
   done
   NS=$(sed -n 's/^NAMESRV_LISTENING //p' "$dir.out")
+  METRICS=$(sed -n 's/^METRICS_LISTENING //p' "$dir.out")
+  if [ -n "$METRICS" ] && [ -n "${SCRAPE_EVERY:-}" ]; then
+    (while sleep "$SCRAPE_EVERY"; do curl -sf "http://$METRICS/metrics" >/dev/null || true; done) &
+    scraper=$!
+  fi
   # The broker warms its next commit log file after start: let it finish first.
   local last=-1 now
   for _ in $(seq 1 30); do
@@ -48,6 +61,8 @@ start() {
 }
 
 stop() {
+  [ -n "$scraper" ] && kill "$scraper" 2>/dev/null
+  scraper=""
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   pid=""
@@ -60,8 +75,9 @@ declare -A results
 for round in $(seq 1 "$rounds"); do
   for side in A B; do
     bin=$a
-    [ "$side" = B ] && bin=$b
-    start "$bin"
+    flags=${A_BROKER_ARGS:-}
+    [ "$side" = B ] && bin=$b && flags=${B_BROKER_ARGS:-}
+    start "$bin" "$flags"
     # shellcheck disable=SC2086
     p=$("$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
       ${MQBENCH_PRODUCER_ARGS:-} 2>/dev/null | tps)

@@ -247,14 +247,27 @@ async fn serve_broker(
         ),
         None => None,
     };
+    // With an embedded nameserver the metrics port also serves the dashboard, asking the
+    // nameservers this broker registers with.
+    let dashboard_namesrv = namesrv
+        .is_some()
+        .then(|| fennec_common::net::split_addr_list(&config.namesrv_addr));
     let server = fennec_broker::BrokerServer::open(config, listener).await?;
     let metrics_token = CancellationToken::new();
     let mut metrics = None;
     if let Some(listener) = metrics_listener {
         server.register_metrics(&mut registry);
-        let router = fennec_metrics::router(std::sync::Arc::new(registry));
+        let mut router = fennec_metrics::router(std::sync::Arc::new(registry));
         let bound = listener.local_addr()?;
         tracing::info!("metrics on http://{bound}/metrics");
+        if let Some(addrs) = dashboard_namesrv {
+            let admin = fennec_tools::admin::AdminClient::new(
+                addrs,
+                fennec_tools::admin::client::DEFAULT_TIMEOUT,
+            );
+            router = router.merge(fennec_dashboard::router(admin));
+            tracing::info!("dashboard on http://{bound}/");
+        }
         let task = tokio::spawn(fennec_metrics::serve(
             listener,
             router,

@@ -15,6 +15,7 @@
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
 //! * [`scrape`]: plain HTTP GET/POST and Prometheus text parsing (metrics, dashboard);
+//! * [`quick_start`]: `mqbroker --with-namesrv` with metrics and the dashboard on;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
 //! * [`tx`]: scripted transaction listeners and the broker's op queue.
 //!
@@ -33,6 +34,7 @@ pub mod poll;
 pub mod process;
 pub mod proxied;
 pub mod proxy;
+pub mod quick_start;
 pub mod raw;
 pub mod scenario;
 pub mod scrape;

@@ -4,7 +4,6 @@
 //! keeps group totals; the nameserver lists its brokers; `mqbroker --with-namesrv` serves
 //! both on one port.
 
-use std::ffi::OsStr;
 use std::time::Duration;
 
 use fennec_client::{ClientConfig, ConsumeFromWhere, Producer, PushConsumer};
@@ -14,7 +13,7 @@ use fennec_tests::json::{array, int, text};
 use fennec_tests::mqadmin::Mqadmin;
 use fennec_tests::one_broker::OneBroker;
 use fennec_tests::poll::{poll_for, wait_until};
-use fennec_tests::process::ServerProcess;
+use fennec_tests::quick_start::quick_start;
 use fennec_tests::scrape::Scrape;
 use fennec_tests::sdk::{producer, send_each, Seen};
 
@@ -277,20 +276,7 @@ async fn nameserver_metrics_list_the_brokers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quick_start_serves_broker_and_nameserver_metrics() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let node = ServerProcess::start(
-        "mqbroker",
-        [
-            OsStr::new("--with-namesrv"),
-            "--namesrv-port".as_ref(),
-            "0".as_ref(),
-            "--listen-port".as_ref(),
-            "0".as_ref(),
-            "--metrics-port".as_ref(),
-            "0".as_ref(),
-            "--store-dir".as_ref(),
-            dir.path().as_os_str(),
-        ],
-    );
+    let node = quick_start(dir.path());
     let metrics = node
         .announced("METRICS_LISTENING")
         .expect("the node prints METRICS_LISTENING");

@@ -3,6 +3,7 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
+const rate = (v) => Number((v || 0).toFixed(2));
 
 function el(tag, props, ...children) {
   const e = document.createElement(tag);
@@ -54,7 +55,7 @@ const loadCluster = guard(async () => {
     ["Cluster", "Broker", "Id", "Role", "Address", "Version", "In TPS", "Out TPS",
       "In today", "Out today", "Disk used %"],
     brokers.map((b) => [b.cluster, b.brokerName, b.brokerId, b.role, b.addr, b.version,
-      b.inTps, b.outTps, b.inTotalToday, b.outTotalToday,
+      rate(b.inTps), rate(b.outTps), b.inTotalToday, b.outTotalToday,
       b.diskUsedPercent?.toFixed(1) ?? b.error ?? ""]));
   const sum = (k) => brokers.reduce((a, b) => a + (b[k] || 0), 0);
   history.push({ in: sum("inTps"), out: sum("outTps") });
@@ -132,7 +133,7 @@ $("#show-system").onchange = () => loadTopics();
 const loadGroups = guard(async () => {
   const groups = await api("/api/groups");
   fill($("#groups"), ["Group", "Clients", "Type", "Model", "Consume TPS", "Lag"],
-    groups.map((g) => [g.group, g.count, g.consumeType, g.messageModel, g.consumeTps, g.diffTotal]),
+    groups.map((g) => [g.group, g.count, g.consumeType, g.messageModel, rate(g.consumeTps), g.diffTotal]),
     (i) => showGroup(groups[i].group));
 });
 
@@ -159,7 +160,7 @@ const showGroup = guard(async (group) => {
     await showGroup(group);
   });
   $("#group-detail").replaceChildren(
-    el("h3", {}, `${group} — lag ${progress.diffTotal}, ${progress.consumeTps} msg/s`),
+    el("h3", {}, `${group} — lag ${progress.diffTotal}, ${rate(progress.consumeTps)} msg/s`),
     lag, el("h4", {}, "Online clients"), clients, el("h4", {}, "Reset offset to a time"), reset);
 });
 

@@ -166,6 +166,20 @@ pub fn start_namesrv(dir: &Path, conf: &[(&str, &str)]) -> ServerProcess {
     )
 }
 
+/// Starts `mqdashboard -n <namesrv>` on a free loopback port; its address is
+/// [`ServerProcess::addr`].
+pub fn start_dashboard(namesrv: &str) -> ServerProcess {
+    ServerProcess::start(
+        "mqdashboard",
+        [
+            std::ffi::OsStr::new("-n"),
+            namesrv.as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+        ],
+    )
+}
+
 /// A nameserver and its brokers.
 pub struct Cluster {
     pub namesrv: ServerProcess,

@@ -14,6 +14,7 @@
 //! * [`ordered`]: orderly consumers journaling keyed sequences, and the order verdict;
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
+//! * [`browser`]: headless Chromium (the dashboard's real-browser test);
 //! * [`scrape`]: plain HTTP GET/POST and Prometheus text parsing (metrics, dashboard);
 //! * [`quick_start`]: `mqbroker --with-namesrv` with metrics and the dashboard on;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
@@ -23,6 +24,7 @@
 //! `cargo build --workspace --bins` first.
 
 pub mod broker_api;
+pub mod browser;
 pub mod cluster;
 pub mod json;
 pub mod mount;

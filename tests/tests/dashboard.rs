@@ -4,16 +4,14 @@
 //! `mqadmin consumerProgress` and falls to zero after a reset to now, and messages are found
 //! by key and by id with their properties and body.
 
-use std::ffi::OsStr;
 use std::time::Duration;
 
 use fennec_client::Message;
-use fennec_tests::cluster::{BrokerSpec, CLUSTER_NAME};
+use fennec_tests::cluster::{start_dashboard, BrokerSpec, CLUSTER_NAME};
 use fennec_tests::json::{array, int, items, text};
 use fennec_tests::mqadmin::Mqadmin;
 use fennec_tests::one_broker::OneBroker;
 use fennec_tests::poll::{poll_for, wait_until};
-use fennec_tests::process::ServerProcess;
 use fennec_tests::quick_start::quick_start;
 use fennec_tests::scrape::{http_get, http_post_form};
 use fennec_tests::sdk::{producer, push_consumer, Deliveries};
@@ -48,15 +46,7 @@ fn topics(addr: &str) -> Vec<String> {
 async fn dashboard_endpoints_show_and_change_a_real_cluster() {
     let one = OneBroker::start(BrokerSpec::new("broker-d"));
     let ns = one.namesrv();
-    let dash = ServerProcess::start(
-        "mqdashboard",
-        [
-            OsStr::new("-n"),
-            ns.as_ref(),
-            "--port".as_ref(),
-            "0".as_ref(),
-        ],
-    );
+    let dash = start_dashboard(&ns);
     let web = dash.addr().to_string();
 
     // The page and its assets are served by the binary.

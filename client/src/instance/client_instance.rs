@@ -240,6 +240,28 @@ impl ClientInstance {
             })
     }
 
+    /// Where to read `mq`'s offsets and bounds: its master, or a slave while the route lists
+    /// no master (RocketMQ's clients fall back the same way).
+    pub(crate) async fn read_addr(&self, mq: &MessageQueue) -> Result<String, ClientError> {
+        if let Some(addr) = self.routes.lock().master_addr(&mq.broker_name) {
+            return Ok(addr);
+        }
+        if let Err(e) = self.update_route(&mq.topic).await {
+            debug!(topic = %mq.topic, "route refresh failed: {e}");
+        }
+        self.routes
+            .lock()
+            .read_addr(&mq.broker_name)
+            .ok_or_else(|| ClientError::BrokerNotFound {
+                broker_name: mq.broker_name.clone(),
+            })
+    }
+
+    /// The id of a slave of `broker_name`, if its route lists one.
+    pub(crate) fn slave_id(&self, broker_name: &str) -> Option<i64> {
+        self.routes.lock().slave_id(broker_name)
+    }
+
     /// The address to pull `mq` from (broker `id` when known), with whether it is a slave.
     pub(crate) fn broker_addr(&self, broker_name: &str, id: i64) -> Option<(String, bool)> {
         self.routes.lock().broker_addr(broker_name, id)

@@ -229,9 +229,10 @@ impl CommitLog {
                 "replicated bytes at offset {offset}, but the commit log ends at {max}"
             ))));
         }
-        let current = writer
-            .as_ref()
-            .is_some_and(|w| w.file().start_offset() + w.position() as i64 == offset);
+        let current = writer.as_ref().is_some_and(|w| {
+            w.file().start_offset() + w.position() as i64 == offset
+                && offset < w.file().end_offset()
+        });
         if !current {
             // The last file is full (it ended with a blank marker): the next one starts here.
             let taken = match roll {

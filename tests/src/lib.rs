@@ -15,10 +15,13 @@
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
 //! * [`tx`]: scripted transaction listeners and the broker's op queue.
+//! * [`acked`]: producers that note every acknowledged send, and the check they are stored;
+//! * [`replication`]: masters and slaves: catching up, topics copied, CommitLog bytes.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
 
+pub mod acked;
 pub mod broker_api;
 pub mod cluster;
 pub mod json;
@@ -31,6 +34,7 @@ pub mod process;
 pub mod proxied;
 pub mod proxy;
 pub mod raw;
+pub mod replication;
 pub mod scenario;
 pub mod sdk;
 pub mod tx;

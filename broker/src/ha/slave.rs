@@ -259,7 +259,8 @@ impl HaSlave {
                 " (this slave holds data its master does not: it is ahead of the master or \
                  was copied from another one)"
             } else {
-                ""
+                " (the master refused this slave's offset: the logs have diverged, or the \
+                 master no longer holds that offset; its log names the reason)"
             };
             return Err(Stop::Refused(format!(
                 "the master sent offset {offset}, but this slave's CommitLog continues at \

@@ -125,21 +125,11 @@ impl<P: RequestProcessor> RemotingClient<P> {
             return Ok(ch);
         }
         let timeout = self.inner.config.connect_timeout;
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => {
-                return Err(RemotingError::Connect {
-                    addr: addr.to_string(),
-                    source,
-                })
-            }
-            Err(_) => {
-                return Err(RemotingError::ConnectTimeout {
-                    addr: addr.to_string(),
-                    timeout,
-                })
-            }
+        let connect_error = |source| RemotingError::Connect {
+            addr: addr.to_string(),
+            source,
         };
+        let stream = within(addr, timeout, TcpStream::connect(addr), connect_error).await?;
         let ctx = ConnectionContext {
             processor: self.inner.processor.clone(),
             config: &self.inner.config.connection,
@@ -148,30 +138,16 @@ impl<P: RequestProcessor> RemotingClient<P> {
             tracker: &self.inner.tracker,
             hook: self.inner.config.hook.clone(),
         };
-        let connect_error = |source| RemotingError::Connect {
-            addr: addr.to_string(),
-            source,
-        };
         let channel = match &self.inner.config.tls {
             None => spawn_connection(stream, ctx).map_err(connect_error)?,
             Some(tls) => {
                 stream.set_nodelay(true).map_err(connect_error)?;
+                let tls_error = |source| RemotingError::Tls {
+                    addr: addr.to_string(),
+                    source,
+                };
                 let tls_stream =
-                    match tokio::time::timeout(timeout, tls.connect(addr, stream)).await {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(source)) => {
-                            return Err(RemotingError::Tls {
-                                addr: addr.to_string(),
-                                source,
-                            })
-                        }
-                        Err(_) => {
-                            return Err(RemotingError::ConnectTimeout {
-                                addr: addr.to_string(),
-                                timeout,
-                            })
-                        }
-                    };
+                    within(addr, timeout, tls.connect(addr, stream), tls_error).await?;
                 spawn_connection(tls_stream, ctx).map_err(connect_error)?
             }
         };
@@ -261,6 +237,22 @@ impl<P: RequestProcessor> RemotingClient<P> {
         }
         self.inner.tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.tracker.wait()).await;
+    }
+}
+
+/// Runs one step of connecting to `addr` (TCP connect, TLS handshake) within `timeout`.
+async fn within<T>(
+    addr: &str,
+    timeout: Duration,
+    step: impl std::future::Future<Output = std::io::Result<T>>,
+    error: impl FnOnce(std::io::Error) -> RemotingError,
+) -> Result<T, RemotingError> {
+    match tokio::time::timeout(timeout, step).await {
+        Ok(result) => result.map_err(error),
+        Err(_) => Err(RemotingError::ConnectTimeout {
+            addr: addr.to_string(),
+            timeout,
+        }),
     }
 }
 

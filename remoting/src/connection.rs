@@ -183,7 +183,7 @@ impl Channel {
     /// Applies the connection's hook (signing) to a request about to be sent.
     fn prepare(&self, cmd: &mut RemotingCommand) {
         if let Some(hook) = &self.inner.hook {
-            hook.before_request(&self.inner.remote.to_string(), cmd);
+            hook.before_request(self.inner.remote, cmd);
         }
     }
 

@@ -5,13 +5,14 @@
 //! a broker's outbound requests share it.
 
 use std::fmt;
+use std::net::SocketAddr;
 
 use fennec_protocol::{signature, RemotingCommand};
 
 /// Changes every request before it is sent.
 pub trait RpcHook: Send + Sync + fmt::Debug + 'static {
-    /// Called with each request to `remote` (`ip:port`) just before it is queued.
-    fn before_request(&self, remote: &str, request: &mut RemotingCommand);
+    /// Called with each request to `remote` just before it is queued.
+    fn before_request(&self, remote: SocketAddr, request: &mut RemotingCommand);
 }
 
 /// Signs every request with an account of the servers' `plain_acl.yml`: adds `AccessKey`
@@ -45,7 +46,7 @@ impl fmt::Debug for AclRpcHook {
 }
 
 impl RpcHook for AclRpcHook {
-    fn before_request(&self, _remote: &str, request: &mut RemotingCommand) {
+    fn before_request(&self, _remote: SocketAddr, request: &mut RemotingCommand) {
         signature::sign(request, &self.access_key, &self.secret_key);
     }
 }
@@ -60,7 +61,7 @@ mod tests {
         let hook = AclRpcHook::new("ak", "very-secret");
         assert!(!format!("{hook:?}").contains("very-secret"));
         let mut cmd = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(b"{}".to_vec());
-        hook.before_request("127.0.0.1:10911", &mut cmd);
+        hook.before_request(([127, 0, 0, 1], 10911).into(), &mut cmd);
         assert!(signature::verify(&cmd, "very-secret"));
         assert_eq!(cmd.ext(signature::ACCESS_KEY), Some("ak"));
     }

@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use fennec_common::config::{self, ConfigErrors, ConfigKeys, ConfigProblem, ConfigValue};
+use fennec_common::config::{self, ConfigErrors, ConfigKeys, ConfigProblem, ConfigValue, Secret};
+use fennec_remoting::tls::{TlsClientSettings, TlsServerSettings};
 pub use fennec_store::{FlushDiskType, StoreConfig};
 
 /// `brokerRole`.
@@ -135,10 +136,24 @@ fennec_common::config_struct! {
         "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: usize = 32,
         /// Share of RAM within which the commit log tail counts as "in memory".
         "accessMessageInMemoryMaxRatio" => access_message_in_memory_max_ratio: u32 = 40,
+        /// Check every request against the accounts of `plain_acl.yml` (RocketMQ's plain ACL).
+        "aclEnable" => acl_enable: bool = false,
+        /// The ACL file; empty: `plain_acl.yml` beside broker.conf (`conf/plain_acl.yml`
+        /// without `-c`). Fennec's key. Changes to the file apply without a restart.
+        "aclFilePath" => acl_file_path: Option<PathBuf> = None,
+        /// With `aclEnable`, the account the broker signs its own requests with
+        /// (registrations, and requests to other servers). Fennec's key.
+        "aclAccessKey" => acl_access_key: String = String::new(),
+        /// The secret key of `aclAccessKey` (shown as `******`). Fennec's key.
+        "aclSecretKey" => acl_secret_key: Secret = Secret::default(),
     }
     embeds {
         /// The message store's keys.
         store: StoreConfig,
+        /// `tls.server.*`: TLS of the broker's port.
+        tls_server: TlsServerSettings,
+        /// `tls.enable`, `tls.client.*`: TLS of the broker's connections to nameservers.
+        tls_client: TlsClientSettings,
     }
 }
 

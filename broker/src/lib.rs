@@ -2,6 +2,7 @@
 //! consumers and admin tools over the RocketMQ remoting protocol, and registration with the
 //! nameservers. [`run`] serves one broker on a listener until its token is cancelled.
 
+pub mod acl;
 pub mod broker;
 pub mod client;
 pub mod config;
@@ -48,6 +49,8 @@ pub async fn run(
 pub struct BrokerServer {
     broker: Arc<Broker>,
     listener: TcpListener,
+    /// `tls.server.*` (`None`: plain TCP only).
+    tls: Option<fennec_remoting::TlsServer>,
     broker_token: CancellationToken,
     /// Topic table changes since just before the first registration.
     topic_changes: watch::Receiver<i64>,
@@ -62,9 +65,12 @@ impl BrokerServer {
             .map_err(|e| BrokerError::io("reading the listen address", e))?;
         let broker_token = CancellationToken::new();
         let token = broker_token.clone();
-        let broker = tokio::task::spawn_blocking(move || Broker::open(config, local, token))
-            .await
-            .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
+        let (broker, tls) = tokio::task::spawn_blocking(move || {
+            let tls = config.tls_server.load()?;
+            Broker::open(config, local, token).map(|b| (b, tls))
+        })
+        .await
+        .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
         let broker = Arc::new(broker);
         // Watch before registering: a topic created once clients can connect (before the
         // registration task first runs) must still trigger a registration.
@@ -77,6 +83,7 @@ impl BrokerServer {
         Ok(BrokerServer {
             broker,
             listener,
+            tls,
             broker_token,
             topic_changes,
         })
@@ -94,6 +101,7 @@ impl BrokerServer {
         let BrokerServer {
             broker,
             listener,
+            tls,
             broker_token,
             topic_changes,
         } = self;
@@ -102,6 +110,10 @@ impl BrokerServer {
         tasks.spawn(housekeeping(broker.clone()));
         transaction::Transactions::start(&broker, tokio::runtime::Handle::current())
             .map_err(|e| BrokerError::io("starting the transaction check thread", e))?;
+        if let Some(acl) = &broker.acl {
+            acl::spawn_watcher(acl.clone(), broker_token.clone())
+                .map_err(|e| BrokerError::io("starting the ACL file watcher thread", e))?;
+        }
         let server_token = CancellationToken::new();
         let c = &broker.config;
         let server_config = ServerConfig::with_limits(
@@ -109,7 +121,8 @@ impl BrokerServer {
             c.server_channel_max_idle_time_seconds,
             c.server_max_in_flight_bytes,
             c.max_frame_length,
-        );
+        )
+        .with_tls(tls);
         let server = tokio::spawn(RemotingServer::serve(
             listener,
             Arc::new(processor::BrokerProcessor::new(broker.clone())),

@@ -15,12 +15,14 @@
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
-//! * [`tx`]: scripted transaction listeners and the broker's op queue.
+//! * [`tx`]: scripted transaction listeners and the broker's op queue;
+//! * [`certs`]: throw-away CA, server and client certificates for TLS tests.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
 
 pub mod broker_api;
+pub mod certs;
 pub mod cluster;
 pub mod json;
 pub mod mount;

@@ -75,6 +75,8 @@ impl ClientInstance {
             let processor = Arc::new(InstanceProcessor::new(weak.clone()));
             let remoting_config = fennec_remoting::ClientConfig {
                 connect_timeout: config.connect_timeout,
+                tls: config.tls.clone(),
+                hook: config.rpc_hook.clone(),
                 ..Default::default()
             };
             let remoting = RemotingClient::new(processor, remoting_config);

@@ -1,15 +1,17 @@
 //! `Broker`: the state every processor shares (configuration, store, metadata managers,
-//! client registries, long-polling waiters, statistics) and how it is opened and closed.
+//! client registries, queue locks, long-polling waiters, statistics) and how it is opened and closed.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use fennec_protocol::message::msg_id::UniqIdGenerator;
-use fennec_remoting::RemotingClient;
+use fennec_remoting::{AclRpcHook, ClientConfig, NotSupported, RemotingClient, RpcHook};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::acl::Acl;
 use crate::client::{ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
 use crate::consumer_offset::ConsumerOffsetManager;
@@ -17,6 +19,7 @@ use crate::error::BrokerError;
 use crate::ha::{Ha, HaMaster, HaSlave};
 use crate::long_polling::PullWaiters;
 use crate::persist::Persister;
+use crate::queue_locks::QueueLocks;
 use crate::runtime_config::RuntimeConfig;
 use crate::stats::BrokerStats;
 use crate::subscription_group::SubscriptionGroupManager;
@@ -36,6 +39,8 @@ pub struct Broker {
     pub offsets: ConsumerOffsetManager,
     pub consumers: ConsumerManager,
     pub producers: ProducerManager,
+    /// Queue locks of ordered consumption (LOCK_BATCH_MQ).
+    pub queue_locks: QueueLocks,
     pub pull_waiters: Arc<PullWaiters>,
     /// Half messages, their outcomes and the check-back thread.
     pub transactions: Transactions,
@@ -53,8 +58,11 @@ pub struct Broker {
     pub register_now: Arc<Notify>,
     /// Generates UNIQ_KEYs for messages that arrive without one.
     pub uniq_ids: UniqIdGenerator,
-    /// Outbound connections (nameservers).
+    /// Outbound connections (nameservers), over TLS with `tls.enable` and signed with
+    /// `aclAccessKey` when ACL is on.
     pub outbound: RemotingClient,
+    /// The plain ACL every request is checked against (`aclEnable`).
+    pub acl: Option<Arc<Acl>>,
     pub boot_timestamp: i64,
     /// Physical memory of the host, for RocketMQ's "message still in memory" estimate.
     pub total_memory: u64,
@@ -136,6 +144,15 @@ impl Broker {
         )
         .map_err(|e| BrokerError::io("loading config/transactionProgress.json", e))?;
 
+        let acl = if config.acl_enable {
+            let acl = Acl::load(acl_file_path(&config))?;
+            info!(file = %acl.path().display(), accounts = acl.accounts(), "ACL enabled");
+            Some(Arc::new(acl))
+        } else {
+            None
+        };
+        let outbound = outbound_client(&config)?;
+
         let pull_waiters = Arc::new(PullWaiters::new());
         let waiters = pull_waiters.clone();
         store.set_arrival_listener(Arc::new(
@@ -167,11 +184,15 @@ impl Broker {
             offsets,
             consumers: ConsumerManager::new(),
             producers: ProducerManager::new(),
+            queue_locks: QueueLocks::new(std::time::Duration::from_millis(
+                config.rebalance_lock_max_live_time,
+            )),
             pull_waiters,
             transactions,
             stats: BrokerStats::new(),
             persister,
-            outbound: RemotingClient::default(),
+            outbound,
+            acl,
             boot_timestamp: fennec_protocol::time::now_millis(),
             total_memory: total_memory_bytes(),
             shutdown,
@@ -205,6 +226,32 @@ impl Broker {
     pub fn is_readable(&self) -> bool {
         fennec_protocol::perm::is_readable(self.runtime.broker_permission())
     }
+}
+
+/// `aclFilePath`, or `conf/plain_acl.yml` (mqbroker sets it beside `-c broker.conf`).
+fn acl_file_path(config: &BrokerConfig) -> PathBuf {
+    config
+        .acl_file_path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("conf").join("plain_acl.yml"))
+}
+
+/// The client of the broker's own requests: TLS with `tls.enable`, signed with
+/// `aclAccessKey` when ACL is on. Reads the TLS files: blocking.
+fn outbound_client(config: &BrokerConfig) -> Result<RemotingClient, BrokerError> {
+    let hook = (config.acl_enable && !config.acl_access_key.is_empty()).then(|| {
+        let hook: Arc<dyn RpcHook> = Arc::new(AclRpcHook::new(
+            config.acl_access_key.clone(),
+            config.acl_secret_key.expose(),
+        ));
+        hook
+    });
+    let client_config = ClientConfig {
+        tls: config.tls_client.load()?,
+        hook,
+        ..ClientConfig::default()
+    };
+    Ok(RemotingClient::new(Arc::new(NotSupported), client_config))
 }
 
 /// MemTotal from /proc/meminfo (8 GiB when unreadable).

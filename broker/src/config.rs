@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use fennec_common::config::{self, ConfigErrors, ConfigKeys, ConfigProblem};
+use fennec_common::config::{self, ConfigErrors, ConfigKeys, ConfigProblem, Secret};
+use fennec_remoting::tls::{TlsClientSettings, TlsServerSettings};
 pub use fennec_store::{BrokerRole, FlushDiskType, StoreConfig};
 
 /// A configuration that cannot be used.
@@ -78,6 +79,10 @@ fennec_common::config_struct! {
         "flushConsumerOffsetInterval" => flush_consumer_offset_interval: u64 = 5_000,
         /// A client not heard from for this many ms is dropped.
         "channelExpiredTimeout" => channel_expired_timeout: u64 = 120_000,
+        /// A queue lock of ordered consumption (LOCK_BATCH_MQ) lapses this many ms after its
+        /// holder last renewed it; another client of the group may then take the queue
+        /// (RocketMQ's system property `rocketmq.broker.rebalance.lockMaxLiveTime`).
+        "rebalanceLockMaxLiveTime" => rebalance_lock_max_live_time: u64 = 60_000,
         /// Notify consumers when their group's membership changes.
         "notifyConsumerIdsChangedEnable" => notify_consumer_ids_changed_enable: bool = true,
         /// Largest frame accepted from a client, in bytes.
@@ -106,10 +111,24 @@ fennec_common::config_struct! {
         /// How often, in ms, a slave copies its master's topics, subscription groups,
         /// consumer offsets and delay progress (Fennec's key; RocketMQ 4.x: every 10 s).
         "slaveSyncInterval" => slave_sync_interval: u64 = 10_000,
+        /// Check every request against the accounts of `plain_acl.yml` (RocketMQ's plain ACL).
+        "aclEnable" => acl_enable: bool = false,
+        /// The ACL file; empty: `plain_acl.yml` beside broker.conf (`conf/plain_acl.yml`
+        /// without `-c`). Fennec's key. Changes to the file apply without a restart.
+        "aclFilePath" => acl_file_path: Option<PathBuf> = None,
+        /// With `aclEnable`, the account the broker signs its own requests with
+        /// (registrations, and requests to other servers). Fennec's key.
+        "aclAccessKey" => acl_access_key: String = String::new(),
+        /// The secret key of `aclAccessKey` (shown as `******`). Fennec's key.
+        "aclSecretKey" => acl_secret_key: Secret = Secret::default(),
     }
     embeds {
         /// The message store's keys.
         store: StoreConfig,
+        /// `tls.server.*`: TLS of the broker's port.
+        tls_server: TlsServerSettings,
+        /// `tls.enable`, `tls.client.*`: TLS of the broker's connections to nameservers.
+        tls_client: TlsClientSettings,
     }
 }
 

@@ -2,6 +2,7 @@
 //! consumers and admin tools over the RocketMQ remoting protocol, and registration with the
 //! nameservers. [`run`] serves one broker on a listener until its token is cancelled.
 
+pub mod acl;
 pub mod broker;
 pub mod client;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod ha;
 pub mod long_polling;
 pub mod persist;
 pub mod processor;
+pub mod queue_locks;
 pub mod registration;
 pub mod runtime_config;
 pub mod stats;
@@ -49,6 +51,8 @@ pub async fn run(
 pub struct BrokerServer {
     broker: Arc<Broker>,
     listener: TcpListener,
+    /// `tls.server.*` (`None`: plain TCP only).
+    tls: Option<fennec_remoting::TlsServer>,
     broker_token: CancellationToken,
     /// Topic table changes since just before the first registration.
     topic_changes: watch::Receiver<i64>,
@@ -77,10 +81,12 @@ impl BrokerServer {
         };
         let broker_token = CancellationToken::new();
         let token = broker_token.clone();
-        let broker =
-            tokio::task::spawn_blocking(move || Broker::open(config, local, ha_port, token))
-                .await
-                .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
+        let (broker, tls) = tokio::task::spawn_blocking(move || {
+            let tls = config.tls_server.load()?;
+            Broker::open(config, local, ha_port, token).map(|b| (b, tls))
+        })
+        .await
+        .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
         let broker = Arc::new(broker);
         // Watch before registering: a topic created once clients can connect (before the
         // registration task first runs) must still trigger a registration.
@@ -93,6 +99,7 @@ impl BrokerServer {
         Ok(BrokerServer {
             broker,
             listener,
+            tls,
             broker_token,
             topic_changes,
             ha_listener,
@@ -111,6 +118,7 @@ impl BrokerServer {
         let BrokerServer {
             broker,
             listener,
+            tls,
             broker_token,
             topic_changes,
             ha_listener,
@@ -130,6 +138,10 @@ impl BrokerServer {
             }
             (ha::Ha::Master(_), None) => {}
         }
+        if let Some(acl) = &broker.acl {
+            acl::spawn_watcher(acl.clone(), broker_token.clone())
+                .map_err(|e| BrokerError::io("starting the ACL file watcher thread", e))?;
+        }
         let server_token = CancellationToken::new();
         let c = &broker.config;
         let server_config = ServerConfig::with_limits(
@@ -137,7 +149,8 @@ impl BrokerServer {
             c.server_channel_max_idle_time_seconds,
             c.server_max_in_flight_bytes,
             c.max_frame_length,
-        );
+        )
+        .with_tls(tls);
         let server = tokio::spawn(RemotingServer::serve(
             listener,
             Arc::new(processor::BrokerProcessor::new(broker.clone())),
@@ -189,7 +202,7 @@ async fn ha_listen(config: &BrokerConfig, local: SocketAddr) -> Result<TcpListen
 }
 
 /// Periodic chores: stats samples every second, consumer offsets every
-/// `flushConsumerOffsetInterval`, expired clients every 10 s.
+/// `flushConsumerOffsetInterval`, expired clients and queue locks every 10 s.
 async fn housekeeping(b: Arc<Broker>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let offsets_every = (b.config.flush_consumer_offset_interval / 1000).max(1);
@@ -206,6 +219,7 @@ async fn housekeeping(b: Arc<Broker>) {
         }
         if seconds.is_multiple_of(10) {
             processor::remove_expired_clients(&b);
+            b.queue_locks.purge_expired();
         }
     }
 }

@@ -113,6 +113,11 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, BoxError> {
         for warning in config.apply_file(path)? {
             tracing::warn!("{warning}");
         }
+        // RocketMQ keeps plain_acl.yml in conf/, beside broker.conf.
+        if config.acl_file_path.is_none() {
+            let dir = path.parent().unwrap_or_else(|| std::path::Path::new(""));
+            config.acl_file_path = Some(dir.join("plain_acl.yml"));
+        }
     }
     // With an embedded nameserver, NAMESRV_ADDR (usually set for the clients) is not
     // taken: the broker registers with its own nameserver plus any given with -n or namesrvAddr.
@@ -177,6 +182,8 @@ async fn serve(
                 .store_path_root_dir
                 .join("namesrv")
                 .join("kvConfig.json"),
+            // The whole node speaks TLS alike.
+            tls_server: config.tls_server.clone(),
             ..fennec_nameserver::NamesrvConfig::default()
         };
         let task = tokio::spawn(fennec_nameserver::run(

@@ -3,9 +3,12 @@
 //! [`ClientError`]. Requests are built and answers decoded by the request types themselves;
 //! the few methods here add what only the SDK knows (a send's result, a queue's offsets).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use fennec_protocol::body::{HeartbeatData, MessageQueue, TopicRouteData};
+use fennec_protocol::body::{
+    HeartbeatData, LockBatchRequestBody, MessageQueue, TopicRouteData, UnlockBatchRequestBody,
+};
 use fennec_protocol::header::{
     ConsumerSendMsgBackRequestHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader,
     GetRouteInfoRequestHeader, PullMessageRequestHeader, QueryConsumerOffsetRequestHeader,
@@ -13,6 +16,7 @@ use fennec_protocol::header::{
     UpdateConsumerOffsetRequestHeader,
 };
 use fennec_protocol::request::client::{GetConsumerList, Heartbeat};
+use fennec_protocol::request::lock::{LockBatchMq, UnlockBatchMq};
 use fennec_protocol::request::pull::PullReply;
 use fennec_protocol::request::send::{SendBatch, SendMessage, SendReply};
 use fennec_protocol::request::{ReplyError, Request};
@@ -259,6 +263,30 @@ impl<P: RequestProcessor> Api<P> {
         header: &ConsumerSendMsgBackRequestHeader,
     ) -> Result<(), ClientError> {
         self.call(addr, header).await
+    }
+
+    /// LOCK_BATCH_MQ: the queues of `body` the broker now holds for its client.
+    pub(crate) async fn lock_batch(
+        &self,
+        addr: &str,
+        body: LockBatchRequestBody,
+    ) -> Result<BTreeSet<MessageQueue>, ClientError> {
+        self.call(addr, &LockBatchMq(body)).await
+    }
+
+    /// UNLOCK_BATCH_MQ, as a oneway request or waiting for the answer.
+    pub(crate) async fn unlock_batch(
+        &self,
+        addr: &str,
+        body: UnlockBatchRequestBody,
+        oneway: bool,
+    ) -> Result<(), ClientError> {
+        let request = UnlockBatchMq(body);
+        if oneway {
+            self.call_oneway(addr, &request).await
+        } else {
+            self.call(addr, &request).await
+        }
     }
 
     /// UNREGISTER_CLIENT.

@@ -20,7 +20,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use fennec_protocol::decode_body;
+use fennec_protocol::{decode_body, BodyError};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,16 @@ struct Table {
     namespaces: Namespaces,
 }
 
+/// Parses the content of a KV file (fastjson quirks accepted) into namespace → key → value;
+/// empty or blank content is an empty table. What [`KvConfig::load`] reads, and what the
+/// `json_file` fuzz target feeds.
+pub fn parse_kv_file(text: &[u8]) -> Result<BTreeMap<String, BTreeMap<String, String>>, BodyError> {
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Namespaces::new());
+    }
+    Ok(decode_body::<KvFile>(text)?.config_table)
+}
+
 impl KvConfig {
     /// Loads the store from `path`; a missing or empty file is an empty store, a file that
     /// does not parse is an error (and is left as it is).
@@ -76,22 +86,18 @@ impl KvConfig {
         })
         .await
         .map_err(NamesrvError::KvTask)??;
-        let file = if text.iter().all(u8::is_ascii_whitespace) {
-            KvFile::default()
-        } else {
-            decode_body::<KvFile>(&text).map_err(|source| NamesrvError::KvParse {
-                path: path.clone(),
-                source,
-            })?
-        };
-        let pairs: usize = file.config_table.values().map(BTreeMap::len).sum();
+        let namespaces = parse_kv_file(&text).map_err(|source| NamesrvError::KvParse {
+            path: path.clone(),
+            source,
+        })?;
+        let pairs: usize = namespaces.values().map(BTreeMap::len).sum();
         tracing::info!(path = %path.display(), pairs, "KV config loaded");
         Ok(KvConfig {
             inner: Arc::new(Inner {
                 path,
                 table: RwLock::new(Table {
                     version: 0,
-                    namespaces: file.config_table,
+                    namespaces,
                 }),
                 persisted: Mutex::new(0),
             }),

@@ -21,5 +21,6 @@ mod server;
 
 pub use config::NamesrvConfig;
 pub use error::NamesrvError;
+pub use kv_config::parse_kv_file;
 pub use route_limits::RouteLimits;
 pub use server::{run, Nameserver};

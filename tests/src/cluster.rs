@@ -24,6 +24,8 @@ pub struct BrokerSpec {
     pub sync_flush: bool,
     /// Extra `key=value` lines for broker.conf.
     pub extra: Vec<(String, String)>,
+    /// Files written beside broker.conf before the broker starts (name, contents).
+    pub files: Vec<(String, String)>,
 }
 
 impl BrokerSpec {
@@ -34,6 +36,7 @@ impl BrokerSpec {
             broker_id: 0,
             sync_flush: false,
             extra: Vec::new(),
+            files: Vec::new(),
         }
     }
 
@@ -72,6 +75,12 @@ impl BrokerSpec {
 
     pub fn with(mut self, key: &str, value: &str) -> Self {
         self.extra.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Writes file `name` (e.g. `plain_acl.yml`) beside broker.conf before starting.
+    pub fn with_file(mut self, name: &str, contents: &str) -> Self {
+        self.files.push((name.to_string(), contents.to_string()));
         self
     }
 
@@ -132,6 +141,9 @@ impl TestBroker {
             text.push_str(&format!("{k}={v}\n"));
         }
         std::fs::write(&conf, text).expect("write broker.conf");
+        for (name, contents) in &spec.files {
+            std::fs::write(dir.join(name), contents).expect("write a file beside broker.conf");
+        }
         let process =
             ServerProcess::start("mqbroker", [std::ffi::OsStr::new("-c"), conf.as_os_str()]);
         TestBroker {

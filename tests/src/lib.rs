@@ -11,24 +11,28 @@
 //! * [`raw`]: raw connections that send partial frames or stay silent;
 //! * [`mount`]: small tmpfs and failing ext4 file systems for disk-fault tests (root only);
 //! * [`sdk`]: SDK producers and consumers started against a cluster;
+//! * [`ordered`]: orderly consumers journaling keyed sequences, and the order verdict;
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
-//! * [`tx`]: scripted transaction listeners and the broker's op queue.
+//! * [`tx`]: scripted transaction listeners and the broker's op queue;
 //! * [`acked`]: producers that note every acknowledged send, and the check they are stored;
-//! * [`replication`]: masters and slaves: catching up, topics copied, CommitLog bytes.
+//! * [`replication`]: masters and slaves: catching up, topics copied, CommitLog bytes;
+//! * [`certs`]: throw-away CA, server and client certificates for TLS tests.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
 
 pub mod acked;
 pub mod broker_api;
+pub mod certs;
 pub mod cluster;
 pub mod json;
 pub mod mount;
 pub mod mqadmin;
 pub mod namesrv;
 pub mod one_broker;
+pub mod ordered;
 pub mod poll;
 pub mod process;
 pub mod proxied;

@@ -1,13 +1,15 @@
 //! The producer against two real brokers whose answers a fault proxy in front of each
 //! changes: retriable error codes send it to the other broker, a code that is not
 //! retriable ends the send at once, a dropped connection is retried elsewhere and
-//! reconnected later, and a send that times out may still be stored. The sections run one
+//! reconnected later, a send that times out may still be stored, and a send with a queue
+//! selector (ordered messages) is never retried on another queue. The sections run one
 //! after another on one cluster (their faults are on the same request code), each with its
 //! own topic and producer, and clear their faults when done.
 
 use std::time::Duration;
 
-use fennec_client::{ClientError, Message, MessageQueue, Producer};
+use fennec_client::{ClientError, Message, MessageQueue, Producer, QueueSelector};
+use fennec_protocol::message::properties::{keys, Properties};
 use fennec_remoting::{RequestCode, ResponseCode};
 use fennec_tests::proxied::ProxiedCluster;
 use fennec_tests::proxy::Fault;
@@ -23,6 +25,7 @@ async fn producer_faults_against_two_real_brokers_behind_proxies() {
     sends_retry_on_another_broker(&env).await;
     dropped_connection_is_retried_elsewhere_and_reconnected(&env).await;
     timed_out_send_may_still_be_stored(&env).await;
+    selector_send_fails_instead_of_moving_to_another_queue(&env).await;
 }
 
 fn clear_send_faults(env: &ProxiedCluster) {
@@ -131,5 +134,57 @@ async fn timed_out_send_may_still_be_stored(env: &ProxiedCluster) {
     clear_send_faults(env);
     // And so it is.
     env.stored(A, TOPIC, 1, 1).await;
+    producer.shutdown().await;
+}
+
+async fn selector_send_fails_instead_of_moving_to_another_queue(env: &ProxiedCluster) {
+    const TOPIC: &str = "FaultOrdered";
+    env.create_topic(TOPIC, 2, &[A, B]).await;
+    let producer = producer(&env.namesrv(), "FaultOrderedProducer").await;
+    // The topic's queues in route order: broker-a's 0 and 1, then broker-b's.
+    let on_a = QueueSelector::custom(|queues, _| {
+        assert_eq!(queues.len(), 4, "writable queues of both brokers");
+        1
+    });
+    let r = producer
+        .send_with_selector(Message::new(TOPIC, "in order"), &on_a)
+        .await
+        .expect("send to broker-a queue 1");
+    assert_eq!(r.message_queue, MessageQueue::new(TOPIC, env.name(A), 1));
+
+    env.proxies[A].fail(SEND, ResponseCode::SYSTEM_BUSY, "busy (test proxy)");
+    let before = (env.sends(A, TOPIC).len(), env.sends(B, TOPIC).len());
+    let err = producer
+        .send_with_selector(Message::new(TOPIC, "must wait"), &on_a)
+        .await
+        .expect_err("the selected queue refused");
+    assert!(
+        matches!(err, ClientError::Broker { code: 2, .. }),
+        "the broker's refusal is returned as it is: {err:?}"
+    );
+    assert_eq!(env.sends(A, TOPIC).len() - before.0, 1, "one attempt");
+    assert_eq!(env.sends(B, TOPIC).len(), before.1, "never on broker-b");
+    clear_send_faults(env);
+
+    // A hash selector records its key, and one key always lands in one queue.
+    let by_key = QueueSelector::by_hash("order-7");
+    let mut queues = Vec::new();
+    for step in 0..3 {
+        let r = producer
+            .send_with_selector(Message::new(TOPIC, format!("order-7 step {step}")), &by_key)
+            .await
+            .expect("send by hash");
+        queues.push(r.message_queue);
+    }
+    assert!(queues.windows(2).all(|w| w[0] == w[1]), "{queues:?}");
+    let broker = if queues[0].broker_name == env.name(A) {
+        A
+    } else {
+        B
+    };
+    let sent = env.sends(broker, TOPIC);
+    let last = sent.last().expect("the broker saw the send");
+    let props = Properties::decode(last.properties.as_deref().unwrap_or_default());
+    assert_eq!(props.get(keys::SHARDING_KEY), Some("order-7"));
     producer.shutdown().await;
 }

@@ -130,22 +130,23 @@ impl ConsumerManager {
         removed
     }
 
-    /// Removes a closed connection from every group; returns the groups that lost a member.
-    pub fn channel_closed(&self, channel: &Channel) -> Vec<String> {
+    /// Removes a closed connection from every group; returns (group, client id) of each
+    /// member it was.
+    pub fn channel_closed(&self, channel: &Channel) -> Vec<(String, String)> {
         let mut groups = self.groups.write();
         let mut changed = Vec::new();
         for (name, info) in groups.iter_mut() {
             if let Some(m) = info.members.remove(&channel.id()) {
                 info!(group = %name, client_id = %m.client_id, "consumer left (connection closed)");
-                changed.push(name.clone());
+                changed.push((name.clone(), m.client_id));
             }
         }
         groups.retain(|_, info| !info.members.is_empty());
         changed
     }
 
-    /// Drops members not heard from within `timeout`; returns (group, channel) of each.
-    pub fn remove_expired(&self, timeout: Duration) -> Vec<(String, Channel)> {
+    /// Drops members not heard from within `timeout`; returns (group, member) of each.
+    pub fn remove_expired(&self, timeout: Duration) -> Vec<(String, ClientChannelInfo)> {
         let now = Instant::now();
         let mut groups = self.groups.write();
         let mut expired = Vec::new();
@@ -153,7 +154,7 @@ impl ConsumerManager {
             info.members.retain(|_, m| {
                 let alive = now.duration_since(m.last_update) < timeout;
                 if !alive {
-                    expired.push((name.clone(), m.channel.clone()));
+                    expired.push((name.clone(), m.clone()));
                 }
                 alive
             });

@@ -1,6 +1,7 @@
 //! Client management: HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP
 //! (38), connection close, and NOTIFY_CONSUMER_IDS_CHANGED (40) pushed to a group whenever
-//! its membership or subscriptions change.
+//! its membership or subscriptions change. A consumer that leaves its group (unregisters,
+//! disconnects, expires) gives up its queue locks ([`super::lock::client_left`]).
 
 use std::time::Instant;
 
@@ -76,6 +77,7 @@ pub fn unregister(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handl
     }
     if let Some(group) = h.consumer_group.as_deref().filter(|g| !g.is_empty()) {
         if b.consumers.unregister(group, channel) {
+            super::lock::client_left(b, group, &h.client_id);
             notify_group_changed(b, group);
         }
     }
@@ -101,7 +103,8 @@ pub fn consumer_list(b: &Broker, req: &RemotingCommand) -> Handled {
 /// Forgets a closed connection and tells the groups it belonged to.
 pub fn channel_closed(b: &Broker, channel: &Channel) {
     b.producers.channel_closed(channel);
-    for group in b.consumers.channel_closed(channel) {
+    for (group, client_id) in b.consumers.channel_closed(channel) {
+        super::lock::client_left(b, &group, &client_id);
         notify_group_changed(b, &group);
     }
 }
@@ -109,8 +112,10 @@ pub fn channel_closed(b: &Broker, channel: &Channel) {
 /// Drops clients silent for longer than `channelExpiredTimeout` and closes their connections.
 pub fn remove_expired_clients(b: &Broker) {
     let timeout = std::time::Duration::from_millis(b.config.channel_expired_timeout);
-    for (group, channel) in b.consumers.remove_expired(timeout) {
+    for (group, member) in b.consumers.remove_expired(timeout) {
+        let channel = &member.channel;
         tracing::info!(%group, remote = %channel.remote_addr(), "consumer expired: no heartbeat");
+        super::lock::client_left(b, &group, &member.client_id);
         channel.close();
         notify_group_changed(b, &group);
     }

@@ -1,7 +1,9 @@
-//! Request dispatch: one processor per request family, chosen by request code.
+//! Request dispatch: one processor per request family, chosen by request code, after the
+//! ACL check (`crate::acl`) when `aclEnable` is on.
 
 mod admin;
 mod client;
+mod lock;
 mod offset;
 mod pull;
 mod query;
@@ -11,6 +13,7 @@ mod stats;
 mod transaction;
 
 pub use client::remove_expired_clients;
+pub use lock::client_left;
 
 use std::sync::Arc;
 
@@ -33,6 +36,15 @@ impl RequestProcessor for BrokerProcessor {
     async fn process(&self, channel: Channel, request: RemotingCommand) -> Option<RemotingCommand> {
         use RequestCode::*;
         let b = &self.broker;
+        if let Some(acl) = &b.acl {
+            if let Err(remark) = acl.check(&request, channel.remote_addr().ip()) {
+                tracing::debug!(remote = %channel.remote_addr(), code = request.code, "ACL: {remark}");
+                return Some(RemotingCommand::response(
+                    fennec_remoting::ResponseCode::NO_PERMISSION,
+                    Some(remark),
+                ));
+            }
+        }
         let Ok(code) = RequestCode::try_from(request.code) else {
             return Some(fennec_remoting::not_supported(&request));
         };
@@ -52,6 +64,8 @@ impl RequestProcessor for BrokerProcessor {
             HEART_BEAT => client::heartbeat(b, &channel, &request),
             UNREGISTER_CLIENT => client::unregister(b, &channel, &request),
             GET_CONSUMER_LIST_BY_GROUP => client::consumer_list(b, &request),
+            LOCK_BATCH_MQ => lock::lock_batch(b, &request),
+            UNLOCK_BATCH_MQ => lock::unlock_batch(b, &request),
             QUERY_MESSAGE => query::query_message(b, &request),
             VIEW_MESSAGE_BY_ID => query::view_message(b, &request),
             QUERY_CONSUME_QUEUE => query::query_consume_queue(b, &request),

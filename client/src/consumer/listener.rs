@@ -86,12 +86,30 @@ pub struct Blocking<F> {
     f: Arc<F>,
 }
 
-impl<F> Blocking<F>
-where
-    F: Fn(&[MessageExt], &ConsumeContext) -> ConsumeResult + Send + Sync + 'static,
-{
+impl<F> Blocking<F> {
+    /// `f` as a listener: a concurrent [`MessageListener`] when it returns a
+    /// [`ConsumeResult`], an [`super::OrderlyListener`] when it returns an
+    /// [`super::OrderlyResult`].
     pub fn new(f: F) -> Self {
         Blocking { f: Arc::new(f) }
+    }
+
+    /// Runs `f` on the blocking pool with copies of the batch; `None` if it panicked.
+    pub(crate) async fn run_blocking<R>(
+        &self,
+        msgs: &[MessageExt],
+        context: &ConsumeContext,
+    ) -> Option<R>
+    where
+        F: Fn(&[MessageExt], &ConsumeContext) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        let f = self.f.clone();
+        let (msgs, context) = (msgs.to_vec(), context.clone());
+        // A panic in `f` surfaces as a join error.
+        tokio::task::spawn_blocking(move || f(&msgs, &context))
+            .await
+            .ok()
     }
 }
 
@@ -106,28 +124,36 @@ where
     F: Fn(&[MessageExt], &ConsumeContext) -> ConsumeResult + Send + Sync + 'static,
 {
     async fn consume(&self, msgs: &[MessageExt], context: &ConsumeContext) -> ConsumeResult {
-        let f = self.f.clone();
-        let (msgs, context) = (msgs.to_vec(), context.clone());
-        // A panic in `f` surfaces as a join error.
-        tokio::task::spawn_blocking(move || f(&msgs, &context))
+        self.run_blocking(msgs, context)
             .await
             .unwrap_or(ConsumeResult::ReconsumeLater)
     }
 }
 
-/// A listener behind a pointer: the object-safe form the consume service holds.
-pub(crate) trait DynListener: Send + Sync {
-    /// Runs the listener; a panic is [`ConsumeResult::ReconsumeLater`] and is reported.
+/// A listener behind a pointer: the object-safe form the consume services hold, for
+/// listeners answering `R` ([`ConsumeResult`], or [`super::OrderlyResult`] for orderly ones).
+pub(crate) trait DynListener<R = ConsumeResult>: Send + Sync {
+    /// Runs the listener; a panic is reported as [`Panicked`].
     fn run<'a>(
         &'a self,
         msgs: &'a [MessageExt],
         context: &'a ConsumeContext,
-    ) -> BoxFuture<'a, Result<ConsumeResult, Panicked>>;
+    ) -> BoxFuture<'a, Result<R, Panicked>>;
 }
 
 /// The listener panicked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Panicked;
+
+/// `consume` with its panic caught.
+pub(crate) fn catching<'a, R>(
+    consume: impl Future<Output = R> + Send + 'a,
+) -> BoxFuture<'a, Result<R, Panicked>> {
+    AssertUnwindSafe(consume)
+        .catch_unwind()
+        .map(|r| r.map_err(|_| Panicked))
+        .boxed()
+}
 
 impl<L: MessageListener> DynListener for L {
     fn run<'a>(
@@ -135,18 +161,16 @@ impl<L: MessageListener> DynListener for L {
         msgs: &'a [MessageExt],
         context: &'a ConsumeContext,
     ) -> BoxFuture<'a, Result<ConsumeResult, Panicked>> {
-        AssertUnwindSafe(self.consume(msgs, context))
-            .catch_unwind()
-            .map(|r| r.map_err(|_| Panicked))
-            .boxed()
+        catching(self.consume(msgs, context))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn context() -> ConsumeContext {
+    /// The context of a batch of queue 0 of topic T.
+    pub(crate) fn context() -> ConsumeContext {
         ConsumeContext {
             message_queue: MessageQueue::new("T", "b", 0),
         }
@@ -177,7 +201,10 @@ mod tests {
         );
 
         let panicking = |_: Vec<MessageExt>, _: ConsumeContext| async move {
-            panic!("listener bug");
+            if true {
+                panic!("listener bug");
+            }
+            ConsumeResult::Success
         };
         assert_eq!(panicking.run(&msgs, &context()).await, Err(Panicked));
         let blocking_panic =

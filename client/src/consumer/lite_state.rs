@@ -113,7 +113,7 @@ impl QueueOwner for LiteQueues {
         self.tasks.insert(mq, task);
     }
 
-    fn take_queue(&mut self, mq: &MessageQueue) -> Option<PullTask> {
+    async fn release_queue(&mut self, mq: &MessageQueue) {
         let state = self.states.lock().remove(mq);
         if let (
             true,
@@ -124,7 +124,9 @@ impl QueueOwner for LiteQueues {
         {
             self.core.offsets.update(mq, o, false);
         }
-        self.tasks.remove(mq)
+        if let Some(task) = self.tasks.remove(mq) {
+            task.stop().await;
+        }
     }
 
     fn drain(&mut self) -> Vec<PullTask> {

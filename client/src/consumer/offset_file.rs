@@ -16,7 +16,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use fennec_protocol::body::{MessageQueue, MqMap};
-use fennec_protocol::decode_body;
+use fennec_protocol::{decode_body, BodyError};
 use serde::Deserialize;
 
 use crate::error::ClientError;
@@ -52,11 +52,16 @@ pub(crate) fn read(path: &Path) -> Result<HashMap<MessageQueue, i64>, ClientErro
             })
         }
     };
-    let table: OffsetTable =
-        decode_body(&bytes).map_err(|source| ClientError::OffsetFileFormat {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    parse(&bytes).map_err(|source| ClientError::OffsetFileFormat {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parses the content of an offset file (what [`read`] reads, and what the `json_file` fuzz
+/// target feeds).
+pub fn parse(bytes: &[u8]) -> Result<HashMap<MessageQueue, i64>, BodyError> {
+    let table: OffsetTable = decode_body(bytes)?;
     Ok(table.offset_table.0.into_iter().collect())
 }
 

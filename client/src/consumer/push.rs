@@ -1,6 +1,7 @@
 //! [`PushConsumer`]: the consumer that pulls in the background and calls a
 //! [`MessageListener`] with what arrives (RocketMQ's DefaultMQPushConsumer with a concurrent
-//! listener).
+//! listener), or, started with [`PushConsumer::start_orderly`], an [`OrderlyListener`] with
+//! each queue's messages in order (MessageListenerOrderly; see [`super::orderly_state`]).
 //!
 //! ```no_run
 //! use fennec_client::{ConsumeContext, ConsumeResult, MessageExt, PushConsumer};
@@ -26,11 +27,15 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use fennec_protocol::body::MessageQueue;
 
+use super::core::ConsumerCore;
 use super::listener::MessageListener;
 use super::options::{consumer_setters, ConsumerSettings};
+use super::orderly_listener::OrderlyListener;
+use super::orderly_state::{self, OrderlySettings, OrderlyShared};
 use super::process_queue::FlowLimits;
 use super::push_state::{self, PushSettings, PushShared};
 use super::subscription::Subscriptions;
@@ -41,12 +46,13 @@ use crate::lifecycle::{shutdown_on_drop, Lifecycle};
 /// Builds a [`PushConsumer`]. Defaults are RocketMQ's: CLUSTERING, CONSUME_FROM_LAST_OFFSET,
 /// pull batch 32, consume batch 1, 20 concurrent listener calls, at most 1000 messages or
 /// 100 MiB in flight per queue, the group's `retryMaxTimes` (16) redeliveries before the
-/// dead-letter queue.
+/// dead-letter queue; when orderly, queues suspended for 1 s and locks renewed every 20 s.
 #[derive(Debug, Clone)]
 pub struct PushConsumerBuilder {
     group: String,
     settings: ConsumerSettings,
     push: PushSettings,
+    orderly: OrderlySettings,
 }
 
 impl PushConsumerBuilder {
@@ -77,11 +83,26 @@ impl PushConsumerBuilder {
         self
     }
 
-    /// Most redeliveries of a message before the broker moves it to the dead-letter queue
+    /// Most redeliveries of a message before it goes to the dead-letter queue
     /// `%DLQ%<group>`. Unset, the group's `retryMaxTimes` applies (16 unless `mqadmin
-    /// updateSubGroup -r` changed it).
+    /// updateSubGroup -r` changed it); an orderly consumer then retries without limit.
     pub fn max_reconsume_times(mut self, n: i32) -> Self {
         self.push.max_reconsume_times = Some(n);
+        self
+    }
+
+    /// Orderly: how long a queue waits after its listener answered
+    /// SuspendCurrentQueueAMoment (10 ms to 30 s; default 1 s).
+    pub fn suspend_current_queue_time(mut self, pause: Duration) -> Self {
+        self.orderly.suspend = pause;
+        self
+    }
+
+    /// Orderly: how often the locks of the consumer's queues are renewed on the brokers
+    /// (default 20 s; the broker keeps a lock `rebalanceLockMaxLiveTime`, 60 s, after its
+    /// last renewal, so this must be well below that).
+    pub fn lock_renew_interval(mut self, every: Duration) -> Self {
+        self.orderly.lock_renew_interval = every;
         self
     }
 
@@ -104,13 +125,54 @@ impl PushConsumerBuilder {
                 "pull thresholds must be positive".into(),
             ));
         }
+        let o = &self.orderly;
+        if !(Duration::from_millis(10)..=Duration::from_secs(30)).contains(&o.suspend) {
+            return Err(ClientError::Config(
+                "the suspend time must be in 10 ms..=30 s".into(),
+            ));
+        }
+        if o.lock_renew_interval < Duration::from_millis(100) {
+            return Err(ClientError::Config(
+                "the lock renew interval must be at least 100 ms".into(),
+            ));
+        }
         Ok(PushConsumer {
             group: self.group,
             settings: self.settings,
             push: self.push,
+            orderly: self.orderly,
             subscriptions: Arc::new(Subscriptions::default()),
             lifecycle: Lifecycle::default(),
         })
+    }
+}
+
+/// A running push consumer.
+enum Running {
+    Concurrent(Arc<PushShared>),
+    Orderly(Arc<OrderlyShared>),
+}
+
+impl Running {
+    fn core(&self) -> &Arc<ConsumerCore> {
+        match self {
+            Running::Concurrent(r) => r.core(),
+            Running::Orderly(r) => r.core(),
+        }
+    }
+
+    async fn shutdown(&self) {
+        match self {
+            Running::Concurrent(r) => r.shutdown().await,
+            Running::Orderly(r) => r.shutdown().await,
+        }
+    }
+
+    async fn assignment(&self) -> BTreeSet<MessageQueue> {
+        match self {
+            Running::Concurrent(r) => r.assignment().await,
+            Running::Orderly(r) => r.assignment().await,
+        }
     }
 }
 
@@ -120,8 +182,9 @@ pub struct PushConsumer {
     group: String,
     settings: ConsumerSettings,
     push: PushSettings,
+    orderly: OrderlySettings,
     subscriptions: Arc<Subscriptions>,
-    lifecycle: Lifecycle<PushShared>,
+    lifecycle: Lifecycle<Running>,
 }
 
 impl PushConsumer {
@@ -139,6 +202,10 @@ impl PushConsumer {
                     max_span: 2000,
                 },
                 max_reconsume_times: None,
+            },
+            orderly: OrderlySettings {
+                suspend: Duration::from_secs(1),
+                lock_renew_interval: Duration::from_secs(20),
             },
         }
     }
@@ -172,13 +239,38 @@ impl PushConsumer {
     /// the first rebalance is done.
     pub async fn start<L: MessageListener>(&self, listener: L) -> Result<(), ClientError> {
         self.lifecycle
-            .start_with(push_state::start(
-                &self.group,
-                &self.settings,
-                &self.push,
-                self.subscriptions.clone(),
-                Arc::new(listener),
-            ))
+            .start_with(async {
+                let shared = push_state::start(
+                    &self.group,
+                    &self.settings,
+                    &self.push,
+                    self.subscriptions.clone(),
+                    Arc::new(listener),
+                )
+                .await?;
+                Ok(Arc::new(Running::Concurrent(shared)))
+            })
+            .await
+    }
+
+    /// Starts consuming in order: each queue's messages go to `listener` one batch at a
+    /// time, in queue order, only while this consumer holds the queue's lock on its broker
+    /// (so one member of the group at a time). Returns once the first rebalance is done.
+    /// Messages sent with one [`crate::QueueSelector::by_hash`] key arrive in send order.
+    pub async fn start_orderly<L: OrderlyListener>(&self, listener: L) -> Result<(), ClientError> {
+        self.lifecycle
+            .start_with(async {
+                let shared = orderly_state::start(
+                    &self.group,
+                    &self.settings,
+                    &self.push,
+                    &self.orderly,
+                    self.subscriptions.clone(),
+                    Arc::new(listener),
+                )
+                .await?;
+                Ok(Arc::new(Running::Orderly(shared)))
+            })
             .await
     }
 

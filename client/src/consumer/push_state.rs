@@ -1,6 +1,7 @@
 //! The push consumer's queues ([`PushQueues`]): each owned queue has a [`ProcessQueue`] and
 //! a pull task that feeds the [`ConsumeService`]. Start, rebalance, resets and shutdown are
-//! the shared [`ConsumerRuntime`]'s.
+//! the shared [`ConsumerRuntime`]'s. [`PushSink`] feeds a pull into a [`Deliver`]: the
+//! concurrent consume service here, an orderly queue in [`super::orderly_state`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,7 +56,7 @@ impl PushQueues {
             core: self.core.clone(),
             mq: mq.clone(),
             pq: pq.clone(),
-            consume: self.consume.clone(),
+            to: self.consume.clone(),
             limits: self.limits,
         };
         let task = PullTask::spawn(
@@ -79,10 +80,11 @@ impl QueueOwner for PushQueues {
         self.spawn(mq, Arc::new(ProcessQueue::default()), offset);
     }
 
-    fn take_queue(&mut self, mq: &MessageQueue) -> Option<PullTask> {
-        let q = self.map.remove(mq)?;
-        q.pq.drop_queue();
-        Some(q.task)
+    async fn release_queue(&mut self, mq: &MessageQueue) {
+        if let Some(q) = self.map.remove(mq) {
+            q.pq.drop_queue();
+            q.task.stop().await;
+        }
     }
 
     fn drain(&mut self) -> Vec<PullTask> {
@@ -108,16 +110,33 @@ impl QueueOwner for PushQueues {
     }
 }
 
-/// Feeds one queue's pulls into its process queue and the listener.
-struct PushSink {
-    core: Arc<ConsumerCore>,
-    mq: MessageQueue,
-    pq: Arc<ProcessQueue>,
-    consume: Arc<ConsumeService>,
-    limits: FlowLimits,
+/// Where a push consumer's pulled messages go.
+pub(crate) trait Deliver: Send + Sync + 'static {
+    /// Hands over `msgs` of `mq`, whose in-flight accounting is `pq`.
+    fn deliver(&self, mq: &MessageQueue, pq: &Arc<ProcessQueue>, msgs: Vec<MessageExt>);
+    /// Forgets every message in flight (the broker moved the offset).
+    fn reset(&self, pq: &ProcessQueue) {
+        pq.reset();
+    }
 }
 
-impl PullSink for PushSink {
+impl Deliver for Arc<ConsumeService> {
+    fn deliver(&self, mq: &MessageQueue, pq: &Arc<ProcessQueue>, msgs: Vec<MessageExt>) {
+        let epoch = pq.put(&msgs);
+        self.submit(mq, pq, epoch, msgs);
+    }
+}
+
+/// Feeds one queue's pulls into its process queue and on to `to`.
+pub(crate) struct PushSink<D> {
+    pub(crate) core: Arc<ConsumerCore>,
+    pub(crate) mq: MessageQueue,
+    pub(crate) pq: Arc<ProcessQueue>,
+    pub(crate) to: D,
+    pub(crate) limits: FlowLimits,
+}
+
+impl<D: Deliver> PullSink for PushSink<D> {
     fn subscription(&self, core: &ConsumerCore, topic: &str) -> Option<Arc<SubscriptionData>> {
         core.subscriptions.get(topic)
     }
@@ -134,8 +153,7 @@ impl PullSink for PushSink {
     }
 
     async fn deliver(&self, msgs: Vec<MessageExt>, _next: i64) {
-        let epoch = self.pq.put(&msgs);
-        self.consume.submit(&self.mq, &self.pq, epoch, msgs);
+        self.to.deliver(&self.mq, &self.pq, msgs);
     }
 
     fn skipped(&self, next: i64) {
@@ -144,7 +162,7 @@ impl PullSink for PushSink {
     }
 
     async fn offset_moved(&self, next: i64) {
-        self.pq.reset();
+        self.to.reset(&self.pq);
         self.core.offsets.update(&self.mq, next, false);
         if let Err(e) = self.core.offsets.persist(&self.mq).await {
             warn!(mq = %self.mq, "commit of the moved offset failed: {e}");
@@ -155,6 +173,27 @@ impl PullSink for PushSink {
 /// A running push consumer.
 pub(crate) type PushShared = ConsumerRuntime<PushQueues>;
 
+/// The core of a push consumer of either kind: subscribed to its retry topic when
+/// clustering, its client instance joined.
+pub(crate) async fn start_core(
+    group: &str,
+    settings: &ConsumerSettings,
+    subscriptions: Arc<Subscriptions>,
+) -> Result<Arc<ConsumerCore>, ClientError> {
+    if settings.model == MessageModel::Clustering {
+        subscriptions.subscribe(&retry_topic(group), "*")?;
+    }
+    Ok(Arc::new(
+        ConsumerCore::start(
+            group,
+            settings,
+            ConsumeType::ConsumePassively,
+            subscriptions,
+        )
+        .await?,
+    ))
+}
+
 /// Starts a push consumer: subscribes it to its retry topic when clustering, joins the
 /// instance and does the first rebalance.
 pub(crate) async fn start(
@@ -164,18 +203,7 @@ pub(crate) async fn start(
     subscriptions: Arc<Subscriptions>,
     listener: Arc<dyn DynListener>,
 ) -> Result<Arc<PushShared>, ClientError> {
-    if settings.model == MessageModel::Clustering {
-        subscriptions.subscribe(&retry_topic(group), "*")?;
-    }
-    let core = Arc::new(
-        ConsumerCore::start(
-            group,
-            settings,
-            ConsumeType::ConsumePassively,
-            subscriptions,
-        )
-        .await?,
-    );
+    let core = start_core(group, settings, subscriptions).await?;
     let consume = Arc::new(ConsumeService::new(
         core.clone(),
         listener,

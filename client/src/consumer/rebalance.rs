@@ -47,25 +47,46 @@ pub(crate) async fn target_queues(core: &ConsumerCore, topic: &str) -> Option<Ve
     }
 }
 
-/// One rebalance of every subscribed topic.
-pub(crate) async fn rebalance<O: QueueOwner>(core: &ConsumerCore, owner: &mut O) {
-    let subscribed: HashSet<String> = core.subscriptions.topics().into_iter().collect();
-    let mut target = BTreeSet::new();
-    let mut decided = HashSet::new();
-    for topic in &subscribed {
+/// What a rebalance decided: the queues to own, and the topics it could decide for.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub(crate) target: BTreeSet<MessageQueue>,
+    subscribed: HashSet<String>,
+    decided: HashSet<String>,
+}
+
+impl Plan {
+    /// Whether an owned queue outside the target may be given up: its topic is no longer
+    /// subscribed, or its topic's share was decided.
+    pub(crate) fn may_drop(&self, mq: &MessageQueue) -> bool {
+        !self.subscribed.contains(&mq.topic) || self.decided.contains(&mq.topic)
+    }
+}
+
+/// The queues of every subscribed topic this consumer should own.
+pub(crate) async fn plan(core: &ConsumerCore) -> Plan {
+    let mut plan = Plan {
+        subscribed: core.subscriptions.topics().into_iter().collect(),
+        ..Plan::default()
+    };
+    for topic in &plan.subscribed {
         if let Some(queues) = target_queues(core, topic).await {
-            decided.insert(topic.clone());
-            target.extend(queues);
+            plan.decided.insert(topic.clone());
+            plan.target.extend(queues);
         }
     }
-    apply(core, owner, &target, |mq| {
-        !subscribed.contains(&mq.topic) || decided.contains(&mq.topic)
-    })
-    .await;
+    plan
+}
+
+/// One rebalance of every subscribed topic.
+pub(crate) async fn rebalance<O: QueueOwner>(core: &ConsumerCore, owner: &mut O) {
+    let plan = plan(core).await;
+    apply(core, owner, &plan.target, |mq| plan.may_drop(mq)).await;
 }
 
 /// Moves `owner` to `target`: owned queues outside it for which `may_drop` holds are given
-/// up, queues of `target` not owned yet are started.
+/// up (stopped, their offset committed, then [`QueueOwner::released`]), queues of `target`
+/// not owned yet are started.
 pub(crate) async fn apply<O: QueueOwner>(
     core: &ConsumerCore,
     owner: &mut O,
@@ -77,13 +98,12 @@ pub(crate) async fn apply<O: QueueOwner>(
         .iter()
         .filter(|mq| !target.contains(*mq) && may_drop(mq))
     {
-        if let Some(task) = owner.take_queue(mq) {
-            task.stop().await;
-        }
+        owner.release_queue(mq).await;
         if let Err(e) = core.offsets.persist(mq).await {
             warn!(group = %core.group, %mq, "offset commit of a released queue failed: {e}");
         }
         core.offsets.remove(mq);
+        owner.released(mq).await;
         info!(group = %core.group, %mq, "queue released");
     }
     for mq in target.iter().filter(|mq| !owned.contains(*mq)) {

@@ -29,8 +29,13 @@ pub(crate) trait QueueOwner: Send + 'static {
     fn owned(&self) -> Vec<MessageQueue>;
     /// Starts reading `mq` at `offset`.
     fn start_queue(&mut self, mq: MessageQueue, offset: i64);
-    /// Gives `mq` up (a rebalance took it away); the caller stops the returned task.
-    fn take_queue(&mut self, mq: &MessageQueue) -> Option<PullTask>;
+    /// Gives `mq` up (a rebalance took it away): stops its pull task, and whatever else
+    /// works on it, before its offset is committed.
+    fn release_queue(&mut self, mq: &MessageQueue) -> impl Future<Output = ()> + Send;
+    /// Runs once the offset of a queue given up is committed.
+    fn released(&mut self, _mq: &MessageQueue) -> impl Future<Output = ()> + Send {
+        async {}
+    }
     /// Every pull task, for shutdown: the queues stay as they are, so work in flight
     /// still completes.
     fn drain(&mut self) -> Vec<PullTask>;
@@ -42,6 +47,8 @@ pub(crate) trait QueueOwner: Send + 'static {
     fn rebalance(&mut self, core: &ConsumerCore) -> impl Future<Output = ()> + Send;
     /// Runs once every pull task has stopped during shutdown.
     fn after_stop(&mut self) -> impl Future<Output = ()> + Send;
+    /// The connection to the broker at `addr` closed.
+    fn connection_closed(&mut self, _core: &ConsumerCore, _addr: &str) {}
 }
 
 struct Queues<Q> {
@@ -76,7 +83,11 @@ impl<Q: QueueOwner> ConsumerRuntime<Q> {
             token,
             tracker,
         });
-        core.join(runtime.clone()).await?;
+        if let Err(e) = core.join(runtime.clone()).await {
+            // Whatever `owner` started stops.
+            runtime.token.cancel();
+            return Err(e);
+        }
         runtime.rebalance_queues().await;
         info!(group = %core.group, client_id = core.client_id(), "consumer started");
         Ok(runtime)
@@ -172,6 +183,14 @@ impl<Q: QueueOwner> GroupMember for ConsumerRuntime<Q> {
                     info!(%mq, offset, "offset reset");
                 }
             }
+        }
+        .boxed()
+    }
+
+    fn connection_closed<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, ()> {
+        async move {
+            self.with_owner(|owner| owner.connection_closed(&self.core, addr))
+                .await;
         }
         .boxed()
     }

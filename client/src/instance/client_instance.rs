@@ -75,6 +75,8 @@ impl ClientInstance {
             let processor = Arc::new(InstanceProcessor::new(weak.clone()));
             let remoting_config = fennec_remoting::ClientConfig {
                 connect_timeout: config.connect_timeout,
+                tls: config.tls.clone(),
+                hook: config.rpc_hook.clone(),
                 ..Default::default()
             };
             let remoting = RemotingClient::new(processor, remoting_config);
@@ -222,6 +224,11 @@ impl ClientInstance {
 
     pub(crate) fn subscribe_queues(&self, topic: &str) -> Option<Vec<MessageQueue>> {
         self.routes.lock().subscribe_queues(topic)
+    }
+
+    /// The master address of broker group `broker_name`, if the routes know it.
+    pub(crate) fn known_master_addr(&self, broker_name: &str) -> Option<String> {
+        self.routes.lock().master_addr(broker_name)
     }
 
     /// The master of `mq`'s broker, refreshing the route of `mq`'s topic once if unknown.
@@ -407,6 +414,16 @@ impl ClientInstance {
         for c in self.consumers() {
             c.rebalance().await;
         }
+    }
+
+    /// Tells every consumer that the connection to the broker at `addr` closed.
+    pub(crate) fn connection_closed(self: &Arc<Self>, addr: String) {
+        let instance = self.clone();
+        self.spawn(async move {
+            for c in instance.consumers() {
+                c.connection_closed(&addr).await;
+            }
+        });
     }
 
     pub(crate) async fn persist_all_offsets(&self) {

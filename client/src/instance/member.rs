@@ -26,6 +26,9 @@ pub(crate) trait GroupMember: Send + Sync + 'static {
         topic: &'a str,
         offsets: &'a [(MessageQueue, i64)],
     ) -> BoxFuture<'a, ()>;
+    /// The connection to the broker at `addr` closed (the broker dropped this client's
+    /// membership and queue locks there).
+    fn connection_closed<'a>(&'a self, addr: &'a str) -> BoxFuture<'a, ()>;
 }
 
 /// How the instance holds a member.

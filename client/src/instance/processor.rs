@@ -3,7 +3,8 @@
 //! ResetOffsetBody `{"offsetTable":{MQ:offset}}`: move the group's offsets and pull again from
 //! there) and CHECK_TRANSACTION_STATE (39, oneway, body the half message: the transaction
 //! producer of its PGROUP answers with END_TRANSACTION). Every other code gets
-//! REQUEST_CODE_NOT_SUPPORTED.
+//! REQUEST_CODE_NOT_SUPPORTED. A closed connection is reported to the consumers, whose
+//! queue locks on that broker went with it.
 
 use std::sync::Weak;
 
@@ -53,6 +54,12 @@ impl RequestProcessor for InstanceProcessor {
                 None
             }
             _ => NotSupported.process(channel, request).await,
+        }
+    }
+
+    fn on_close(&self, channel: &Channel) {
+        if let Some(instance) = self.instance.upgrade() {
+            instance.connection_closed(channel.remote_addr().to_string());
         }
     }
 }

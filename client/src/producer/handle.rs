@@ -17,11 +17,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fennec_protocol::body::MessageQueue;
+use fennec_protocol::message::properties::keys;
 use fennec_protocol::message::Message;
 use tokio::time::Instant;
-use tracing::warn;
+use tracing::{debug, warn};
 
-use super::prepare::{prepare_batch, prepare_message, Outgoing};
+use super::prepare::{check_message, prepare_batch, prepare_message, Outgoing};
+use super::selector::QueueSelector;
 use super::sender::Sender;
 use super::settings::ProducerSettings;
 use super::SendResult;
@@ -191,6 +193,41 @@ impl Producer {
         let timeout = self.settings.send_timeout;
         let deadline = Instant::now() + timeout;
         tokio::time::timeout_at(deadline, sender.send_to(mq, &out, timeout))
+            .await
+            .map_err(|_| ClientError::Timeout(timeout))?
+    }
+
+    /// Sends to the queue `selector` picks among the topic's writable queues, for ordered
+    /// messages: messages with one sharding key sent with [`QueueSelector::by_hash`] land in
+    /// one queue in send order. The send is tried once, on that queue only: retrying on
+    /// another queue could break the order, so a failure is returned (within the send
+    /// timeout). `by_hash` records its key as the message's sharding key (`__SHARDINGKEY`).
+    pub async fn send_with_selector(
+        &self,
+        mut msg: Message,
+        selector: &QueueSelector,
+    ) -> Result<SendResult, ClientError> {
+        if let Some(key) = selector.sharding_key() {
+            msg.properties.insert(keys::SHARDING_KEY, key);
+        }
+        check_message(&msg, &self.settings.limits)?;
+        let sender = self.lifecycle.running()?;
+        let timeout = self.settings.send_timeout;
+        let deadline = Instant::now() + timeout;
+        let send = async {
+            let info = sender.publish_info(&msg.topic).await?;
+            let mq = selector.select(&info.queues, &msg)?.clone();
+            let out = self.prepare(&sender, msg)?;
+            let result = sender.send_to(&mq, &out, timeout).await;
+            if let Err(e) = &result {
+                if e.is_retriable_send() {
+                    sender.instance.refresh_route_soon(&out.topic);
+                }
+                debug!(%mq, "send with a queue selector failed: {e}");
+            }
+            result
+        };
+        tokio::time::timeout_at(deadline, send)
             .await
             .map_err(|_| ClientError::Timeout(timeout))?
     }

@@ -1,11 +1,11 @@
-//! Consumer-group bodies: GET_CONSUMER_LIST_BY_GROUP's answer, LOCK/UNLOCK_BATCH_MQ, and
+//! Consumer-group bodies: GET_CONSUMER_LIST_BY_GROUP's answer and
 //! GET_CONSUMER_CONNECTION_LIST's ConsumerConnection.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConsumeFromWhere, ConsumeType, MessageModel, MessageQueue, SubscriptionData};
+use super::{ConsumeFromWhere, ConsumeType, MessageModel, SubscriptionData};
 
 /// `{"consumerIdList":["cid",...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,25 +13,6 @@ use super::{ConsumeFromWhere, ConsumeType, MessageModel, MessageQueue, Subscript
 pub struct ConsumerListBody {
     #[serde(default)]
     pub consumer_id_list: Vec<String>,
-}
-
-/// LOCK_BATCH_MQ / UNLOCK_BATCH_MQ request body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LockBatchRequestBody {
-    pub client_id: String,
-    pub consumer_group: String,
-    #[serde(default)]
-    pub mq_set: BTreeSet<MessageQueue>,
-    #[serde(default)]
-    pub only_this_broker: bool,
-}
-
-/// LOCK_BATCH_MQ reply body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockBatchResponseBody {
-    #[serde(rename = "lockOKMQSet", default)]
-    pub lock_ok_mq_set: BTreeSet<MessageQueue>,
 }
 
 /// One client connection as the broker sees it.

@@ -13,8 +13,12 @@ use super::sysflag;
 pub const COMPRESS_OVER: usize = 4 * 1024;
 /// Java's default ZLIB level.
 pub const COMPRESS_LEVEL: u32 = 5;
-/// Refuse to inflate past this size (a corrupt or hostile body).
-const MAX_INFLATED: u64 = 64 * 1024 * 1024;
+/// Refuse to inflate past this size (a corrupt or hostile body). Producers check a body's
+/// size against `maxMessageSize` (4 MiB by default) before compressing it, so twice that
+/// covers every body a default cluster stores, and keeps the worst input (a 64 KiB ZLIB
+/// bomb) to a few milliseconds of CPU. A body that inflates further is handed over still
+/// compressed (sysflag COMPRESSED kept), with a warning.
+const MAX_INFLATED: u64 = 8 * 1024 * 1024;
 
 /// ZLIB-compresses `body`.
 pub fn compress(body: &[u8]) -> io::Result<Vec<u8>> {

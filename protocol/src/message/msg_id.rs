@@ -29,14 +29,17 @@ pub fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Bytes of a hex string (either case); `None` if it is not hex.
+/// Bytes of a hex string (either case); `None` if it is not hex. Only the digits 0-9, a-f
+/// and A-F count: `from_str_radix` would also take a sign (`"+F"`).
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    let digits = s.as_bytes();
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    let nibble = |d: u8| char::from(d).to_digit(16).map(|v| v as u8);
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
         .collect()
 }
 
@@ -161,6 +164,9 @@ mod tests {
         assert_eq!(id.len(), 56);
         assert_eq!(decode_offset_msg_id(&id).unwrap(), (v6, 42));
         assert!(decode_offset_msg_id("XYZ").is_err());
+        // Found by the msg_id fuzz target: signs were taken as digits.
+        assert_eq!(from_hex("+F+f"), None);
+        assert!(decode_offset_msg_id("+0A8000200002A9F0000000000000000").is_err());
         assert!(decode_offset_msg_id("C0A80002").is_err());
     }
 

@@ -10,11 +10,12 @@
 //! `RemotingClient::call(addr, &request, timeout)`.
 //!
 //! Families: [`namesrv`] (routes, registration, KV), [`send`], [`pull`], [`offset`], [`query`], [`client`]
-//! (heartbeats and consumer groups), [`transaction`] (ending and checking half messages),
+//! (heartbeats and consumer groups), [`lock`] (queue locks of ordered consumption), [`transaction`] (ending and checking half messages),
 //! [`admin`] (broker administration).
 
 pub mod admin;
 pub mod client;
+pub mod lock;
 pub mod namesrv;
 pub mod offset;
 pub mod pull;

@@ -7,9 +7,13 @@ use std::sync::Arc;
 
 use fennec_client::{Message, Producer, SendStatus};
 use fennec_remoting::RemotingClient;
-use fennec_tests::broker_api::{create_topic, max_offset, query_by_key, send_raw, wait_for_route};
-use fennec_tests::cluster::{BrokerSpec, Cluster};
-use fennec_tests::replication::{commit_log_bytes, wait_caught_up, wait_slaves, wait_topic};
+use fennec_tests::broker_api::{
+    create_topic, max_offset, query_by_key, runtime_info, send_raw, wait_for_route,
+};
+use fennec_tests::cluster::{BrokerSpec, Cluster, TestBroker};
+use fennec_tests::replication::{
+    commit_log_bytes, info_number, wait_caught_up, wait_slaves, wait_topic,
+};
 use fennec_tests::sdk::producer;
 use nix::sys::signal::Signal;
 use parking_lot::Mutex;
@@ -200,4 +204,47 @@ async fn a_slave_restarted_mid_stream_catches_up() {
             "queue {q}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slave_uses_ha_master_address_when_it_is_set() {
+    let mut cluster = Cluster::start(vec![BrokerSpec::master("broker-h", "ASYNC_MASTER")]);
+    let admin = RemotingClient::default();
+    let master = cluster.brokers[0].addr();
+    let info = runtime_info(&admin, &master).await;
+    let ha = info.get("haListenAddr").expect("haListenAddr").clone();
+    let ns = cluster.namesrv.addr();
+    let start_slave = |cluster: &Cluster, id: i64, address: &str| {
+        let dir = cluster.dir().join(format!("broker-h-{id}"));
+        std::fs::create_dir_all(&dir).expect("slave dir");
+        let spec = BrokerSpec::slave("broker-h", id).with("haMasterAddress", address);
+        TestBroker::start(ns, &dir, spec)
+    };
+
+    // Configured: it connects there, whatever the nameserver says.
+    let good = start_slave(&cluster, 1, &ha);
+    wait_slaves(&admin, &master, 1).await;
+    let info = runtime_info(&admin, &good.addr()).await;
+    assert_eq!(info.get("haMasterAddr"), Some(&ha));
+    cluster.brokers.push(good);
+
+    // A configured address where nothing listens (port 1) is not replaced by the
+    // nameserver's.
+    let dead_addr = "127.0.0.1:1".to_string();
+    let lost = start_slave(&cluster, 2, &dead_addr);
+    let lost_addr = lost.addr();
+    cluster.brokers.push(lost);
+    fennec_tests::poll::wait_until(
+        "the slave with a dead haMasterAddress reporting it",
+        std::time::Duration::from_secs(30),
+        || async {
+            let info = runtime_info(&admin, &lost_addr).await;
+            info.get("haLastError")
+                .is_some_and(|e| e.contains(&dead_addr))
+        },
+    )
+    .await;
+    let info = runtime_info(&admin, &lost_addr).await;
+    assert_eq!(info.get("haConnected").map(String::as_str), Some("false"));
+    assert_eq!(info_number(&admin, &master, "haSlaveNum").await, 1);
 }

@@ -2,10 +2,11 @@
 //! with their roles, `brokerStatus` shows how far the slave is behind (bytes) on the master
 //! and the slave's connection on the slave.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fennec_remoting::RemotingClient;
-use fennec_tests::broker_api::{create_topic, runtime_info, send_raw};
+use fennec_tests::broker_api::{create_topic, runtime_info, send_raw, wait_for_route};
 use fennec_tests::cluster::{BrokerSpec, Cluster, CLUSTER_NAME};
 use fennec_tests::json::{array, int, text};
 use fennec_tests::mqadmin::Mqadmin;
@@ -82,6 +83,17 @@ async fn mqadmin_shows_roles_and_replication_lag() {
 
     // A stopped slave falls behind by exactly what the master stored since.
     create_topic(&client, &master, "Lag", 1).await;
+    // The topic's route lists the master under id 0 and the slave under id 1.
+    let route = wait_for_route(&client, &cluster.namesrv_addr(), "Lag", 1).await;
+    let addrs: Vec<_> = route
+        .broker_datas
+        .iter()
+        .map(|b| b.broker_addrs.clone())
+        .collect();
+    assert_eq!(
+        addrs,
+        [BTreeMap::from([(0, master.clone()), (1, slave.clone())])]
+    );
     let slave_end = wait_caught_up(&client, &master, &slave).await;
     cluster.brokers[1].process.signal(Signal::SIGSTOP);
     let r = send_raw(&client, &master, ("Lag", 0), "k", &"l".repeat(1000)).await;

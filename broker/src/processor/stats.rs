@@ -88,9 +88,10 @@ pub fn runtime_info(b: &Broker) -> Handled {
 }
 
 /// Replication (Fennec keys; RocketMQ 4.x logs `slaveFallBehindMuch` only).
-/// * A master: `haSlaveNum` connected slaves, `slaveFallBehindMuch` = bytes the best slave
-///   has not acknowledged (`commitLogMaxOffset` − the highest acknowledged offset), and per
-///   slave `slaveAckOffset_<addr>` and `slaveFallBehind_<addr>` (bytes behind).
+/// * A master: `haListenAddr` (the HA address it gives slaves), `haSlaveNum` connected
+///   slaves, `slaveFallBehindMuch` = bytes the best slave has not acknowledged
+///   (`commitLogMaxOffset` − the highest acknowledged offset), and per slave
+///   `slaveAckOffset_<addr>` and `slaveFallBehind_<addr>` (bytes behind).
 /// * A slave: `haMasterAddr`, `haConnected`, `haMasterOffset` (end of what the master sent)
 ///   and `haLastError` (why the last session failed; "" if it did not).
 fn replication_stats(b: &Broker, t: &mut BTreeMap<String, String>) {
@@ -100,6 +101,7 @@ fn replication_stats(b: &Broker, t: &mut BTreeMap<String, String>) {
     match &b.ha {
         Ha::Master(m) => {
             let slaves = m.slaves();
+            put("haListenAddr".into(), b.ha_addr.clone());
             put("haSlaveNum".into(), slaves.len().to_string());
             let behind = match slaves.is_empty() {
                 true => -1,

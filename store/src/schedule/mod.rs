@@ -228,7 +228,6 @@ impl DeliveryService {
         };
     }
 
-    /// Per delay level, the next offset to deliver (GET_ALL_DELAY_OFFSET).
     /// A slave's copy of its master's level progress (the thread does not run on a slave):
     /// kept in memory for GET_ALL_DELAY_OFFSET and written to `config/delayOffset.json`.
     pub(crate) fn adopt_levels(&self, table: &DelayOffsetTable) -> Result<(), StoreError> {
@@ -247,6 +246,7 @@ impl DeliveryService {
         Ok(())
     }
 
+    /// Per delay level, the next offset to deliver (GET_ALL_DELAY_OFFSET).
     pub(crate) fn delay_offsets(&self) -> DelayOffsetTable {
         self.published.lock().levels.clone()
     }

@@ -32,7 +32,8 @@ pub async fn wait_slaves(admin: &RemotingClient, master: &str, n: i64) {
     .await;
 }
 
-/// Waits until the slave's CommitLog ends where the master's does; returns that end.
+/// Waits until the slave's CommitLog ends where the master's does and the slave has
+/// dispatched all of it to its queues and index; returns that end.
 pub async fn wait_caught_up(admin: &RemotingClient, master: &str, slave: &str) -> i64 {
     let end = info_number(admin, master, "commitLogMaxOffset").await;
     wait_until(
@@ -41,7 +42,19 @@ pub async fn wait_caught_up(admin: &RemotingClient, master: &str, slave: &str) -
         || async { info_number(admin, slave, "commitLogMaxOffset").await == end },
     )
     .await;
+    wait_dispatched(admin, slave).await;
     end
+}
+
+/// Waits until the broker at `addr` has dispatched its whole CommitLog to its queues and
+/// index (a slave acknowledges bytes once appended, before they are dispatched).
+pub async fn wait_dispatched(admin: &RemotingClient, addr: &str) {
+    wait_until(
+        &format!("{addr} to dispatch its CommitLog"),
+        CATCH_UP,
+        || async { info_number(admin, addr, "dispatchBehindBytes").await == 0 },
+    )
+    .await;
 }
 
 /// Waits until the broker at `addr` knows `topic` (a slave copies it from its master).

@@ -10,7 +10,9 @@ use fennec_tests::acked::{assert_acked_stored, send_until_failure, Acked};
 use fennec_tests::broker_api::{create_topic, wait_for_route};
 use fennec_tests::cluster::{BrokerSpec, Cluster};
 use fennec_tests::poll::wait_until;
-use fennec_tests::replication::{info_number, wait_caught_up, wait_slaves, wait_topic};
+use fennec_tests::replication::{
+    info_number, wait_caught_up, wait_dispatched, wait_slaves, wait_topic,
+};
 use fennec_tests::sdk::Deliveries;
 
 /// Client timers short enough that clients notice a route change within a test.
@@ -53,6 +55,7 @@ async fn every_message_a_killed_sync_master_acknowledged_is_on_its_slave() {
     }
 
     // Everything acknowledged is on the slave, in queues without gaps.
+    wait_dispatched(&admin, &slave).await;
     assert_acked_stored(&admin, &slave, ("Acked", 4), &acked).await;
 }
 

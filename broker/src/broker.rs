@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use fennec_protocol::message::msg_id::UniqIdGenerator;
 use fennec_remoting::{AclRpcHook, ClientConfig, NotSupported, RemotingClient, RpcHook};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -15,6 +16,7 @@ use crate::client::{ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
 use crate::consumer_offset::ConsumerOffsetManager;
 use crate::error::BrokerError;
+use crate::ha::{Ha, HaMaster, HaSlave};
 use crate::long_polling::PullWaiters;
 use crate::persist::Persister;
 use crate::queue_locks::QueueLocks;
@@ -48,8 +50,12 @@ pub struct Broker {
     pub broker_addr: String,
     /// Store host written into records and offset msgIds.
     pub store_host: SocketAddr,
-    /// HA address advertised to slaves (listen port + 1).
+    /// HA address advertised to slaves (`haListenPort`, by default listen port + 1).
     pub ha_addr: String,
+    /// Replication: the master's slaves, or the slave's master.
+    pub ha: Ha,
+    /// Wakes the registration task for a registration now (a slave looking for its master).
+    pub register_now: Arc<Notify>,
     /// Generates UNIQ_KEYs for messages that arrive without one.
     pub uniq_ids: UniqIdGenerator,
     /// Outbound connections (nameservers), over TLS with `tls.enable` and signed with
@@ -65,11 +71,12 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Opens the store (running recovery) and loads the metadata files. Blocking: call from a
-    /// blocking thread.
+    /// Opens the store (running recovery) and loads the metadata files. `ha_port` is the
+    /// port a master's HA listener bound. Blocking: call from a blocking thread.
     pub fn open(
         config: BrokerConfig,
         local_addr: SocketAddr,
+        ha_port: Option<u16>,
         shutdown: CancellationToken,
     ) -> Result<Broker, BrokerError> {
         let mut config = config;
@@ -98,7 +105,10 @@ impl Broker {
         } else {
             config.broker_ip2.clone()
         };
-        let ha_addr = format!("{ha_ip}:{}", local_addr.port().wrapping_add(1));
+        let ha_port = ha_port
+            .or(config.store.ha_listen_port)
+            .unwrap_or_else(|| local_addr.port().wrapping_add(1));
+        let ha_addr = format!("{ha_ip}:{ha_port}");
 
         let store = MessageStore::open(config.store.clone()).map_err(BrokerError::Store)?;
         let config_dir = config.store.store_path_root_dir.join("config");
@@ -150,11 +160,23 @@ impl Broker {
                 waiters.notify(topic, queue_id, max_offset)
             },
         ));
-        info!(broker = %config.broker_name, addr = %store_host, store = %config.store.store_path_root_dir.display(), "broker opened");
+        let register_now = Arc::new(Notify::new());
+        let ha = if config.store.broker_role.is_slave() {
+            Ha::Slave(HaSlave::new(
+                store.clone(),
+                &config.store,
+                register_now.clone(),
+            ))
+        } else {
+            Ha::Master(HaMaster::new(store.clone(), &config.store))
+        };
+        info!(broker = %config.broker_name, role = %config.store.broker_role, addr = %store_host, store = %config.store.store_path_root_dir.display(), "broker opened");
         Ok(Broker {
             broker_addr: store_host.to_string(),
             store_host,
             ha_addr,
+            ha,
+            register_now,
             uniq_ids: UniqIdGenerator::new(ip),
             store,
             topics,
@@ -190,6 +212,15 @@ impl Broker {
 
     pub fn is_writeable(&self) -> bool {
         fennec_protocol::perm::is_writeable(self.runtime.broker_permission())
+    }
+
+    /// Whether the CommitLog at `offset` is still "in memory" by RocketMQ's estimate: within
+    /// `accessMessageInMemoryMaxRatio` percent of RAM of the log's end.
+    pub fn in_memory(&self, offset: i64) -> bool {
+        let behind = self.store.commit_log_max_offset() - offset;
+        let memory =
+            self.total_memory / 100 * u64::from(self.config.access_message_in_memory_max_ratio);
+        behind <= i64::try_from(memory).unwrap_or(i64::MAX)
     }
 
     pub fn is_readable(&self) -> bool {

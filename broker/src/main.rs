@@ -217,7 +217,7 @@ async fn serve_broker(
     let summary = format!(
         "{} ({}, {}), store {}, configuration {origin}, nameservers {}",
         config.broker_name,
-        config.broker_role,
+        config.store.broker_role,
         config.store.flush_disk_type.show(),
         std::fs::canonicalize(&config.store.store_path_root_dir)
             .unwrap_or_else(|_| config.store.store_path_root_dir.clone())

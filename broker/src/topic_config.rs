@@ -240,6 +240,23 @@ impl TopicConfigManager {
         self.table.read().clone()
     }
 
+    /// A slave takes its master's topics (GET_ALL_TOPIC_CONFIG) when their data version
+    /// differs from the one held; returns whether anything changed.
+    pub fn adopt(&self, master: TopicConfigSerializeWrapper) -> bool {
+        let content = {
+            let mut table = self.table.write();
+            if table.data_version == master.data_version
+                && table.topic_config_table == master.topic_config_table
+            {
+                return false;
+            }
+            *table = master;
+            serde_json::to_vec_pretty(&*table).unwrap_or_default()
+        };
+        self.persister.submit(self.path.clone(), content);
+        true
+    }
+
     /// All topic names.
     pub fn topic_names(&self) -> Vec<String> {
         self.table

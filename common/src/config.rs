@@ -95,6 +95,20 @@ impl ConfigValue for Option<PathBuf> {
     }
 }
 
+/// An optional port: empty means none (the key's documented default applies).
+impl ConfigValue for Option<u16> {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        u16::parse_value(s).map(Some)
+    }
+    fn show(&self) -> String {
+        self.map(|p| p.to_string()).unwrap_or_default()
+    }
+}
+
 /// A secret setting (a secret key): listings show `******` in its place, debug output never
 /// shows it; [`Secret::expose`] gives the text to the code that uses it.
 #[derive(Clone, Default, PartialEq, Eq)]

@@ -16,11 +16,14 @@
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
 //! * [`tx`]: scripted transaction listeners and the broker's op queue;
+//! * [`acked`]: producers that note every acknowledged send, and the check they are stored;
+//! * [`replication`]: masters and slaves: catching up, topics copied, CommitLog bytes;
 //! * [`certs`]: throw-away CA, server and client certificates for TLS tests.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
 
+pub mod acked;
 pub mod broker_api;
 pub mod certs;
 pub mod cluster;
@@ -35,6 +38,7 @@ pub mod process;
 pub mod proxied;
 pub mod proxy;
 pub mod raw;
+pub mod replication;
 pub mod scenario;
 pub mod sdk;
 pub mod tx;

@@ -17,31 +17,9 @@ results="$out/results.jsonl"
 cargo build --release --bins
 bin="$root/target/release"
 work=$(mktemp -d)
-broker_pid=""
 
-start_broker() { # $1 = flushDiskType
-  local dir="$work/$1"
-  mkdir -p "$dir"
-  printf 'flushDiskType=%s\n' "$1" >"$dir/broker.conf"
-  "$bin/mqbroker" --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$dir/store" \
-    -c "$dir/broker.conf" >"$dir/out" 2>"$dir/log" &
-  broker_pid=$!
-  for _ in $(seq 1 300); do
-    grep -q '^LISTENING ' "$dir/out" && break
-    kill -0 "$broker_pid" 2>/dev/null || { cat "$dir/log" >&2; exit 1; }
-    sleep 0.1
-  done
-  NS=$(sed -n 's/^NAMESRV_LISTENING //p' "$dir/out")
-  export NAMESRV_ADDR=$NS
-}
-
-stop_broker() {
-  if [ -n "$broker_pid" ]; then
-    kill "$broker_pid" 2>/dev/null || true
-    wait "$broker_pid" 2>/dev/null || true
-    broker_pid=""
-  fi
-}
+# start_broker, stop_broker, wait_idle.
+. "$root/scripts/bench_lib.sh"
 
 cleanup() {
   stop_broker
@@ -49,18 +27,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-# Waits until the broker has been idle for a second (it warms the next commit log file in the
-# background after start), so that scenarios do not compete with it.
-wait_idle() {
-  local last=-1 now
-  for _ in $(seq 1 30); do
-    now=$(awk '{print $14 + $15}' "/proc/$broker_pid/stat")
-    [ "$now" = "$last" ] && return
-    last=$now
-    sleep 1
-  done
-}
 
 rss_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$broker_pid/status" 2>/dev/null || echo 0; }
 
@@ -84,7 +50,7 @@ bench() { # $1 = scenario, rest = mqbench args
     "$json" "$name" "$(cat "$work/rss.max")" | tee -a "$results" >&2
 }
 
-start_broker ASYNC_FLUSH
+start_broker ASYNC_FLUSH "flushDiskType=ASYNC_FLUSH"
 wait_idle
 idle_rss=$(rss_kb)
 bench "async c1" producer -s 1024 -w 1 --duration "$secs"
@@ -104,7 +70,7 @@ wait "$consumer" || true
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["scenario"]="10k/s e2e"; d["rss_mb"]=0; print(json.dumps(d))' "$work/e2e.json" | tee -a "$results" >&2
 stop_broker
 
-start_broker SYNC_FLUSH
+start_broker SYNC_FLUSH "flushDiskType=SYNC_FLUSH"
 wait_idle
 bench "sync-flush c64" producer -s 1024 -w 64 --duration "$secs"
 stop_broker

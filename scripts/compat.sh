@@ -9,7 +9,9 @@
 # Arguments go to both suites (--skip-tx, --skip-ordered). Exits non-zero if a suite failed.
 # The broker checks transactions back quickly (transactionCheckInterval=2000,
 # transactionTimeOut=1000), so that the transaction scenarios resolve their UNKNOWN message in
-# seconds; COMPAT_BROKER_CONF names a broker.conf to use instead.
+# seconds; COMPAT_BROKER_CONF names a broker.conf to use instead. COMPAT_RUN names a command
+# to run against the node (with NAMESRV_ADDR set and the arguments) instead of the suites
+# (scripts/compat_acl.sh uses both).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared_run="${COMPAT_SHARED_RUN:-$root/../shared/compat/run.sh}"
@@ -60,11 +62,17 @@ export NAMESRV_ADDR="$namesrv"
 export MQADMIN="$root/target/debug/mqadmin" # the ali-ons scenarios create their topics with it
 
 failed=()
-if [ $run_shared = 0 ]; then
+if [ -n "${COMPAT_RUN:-}" ]; then
+  run_shared=0
+  echo "== $COMPAT_RUN $*"
+  "$COMPAT_RUN" "$@" || failed+=("$COMPAT_RUN")
+elif [ $run_shared = 0 ]; then
   echo "compat: the shared suite is not run ($shared_run: not here, or COMPAT_SHARED=0)"
 fi
-echo "== the project's suite: tests/compat/run.sh $*"
-tests/compat/run.sh "$@" || failed+=("tests/compat/run.sh")
+if [ -z "${COMPAT_RUN:-}" ]; then
+  echo "== the project's suite: tests/compat/run.sh $*"
+  tests/compat/run.sh "$@" || failed+=("tests/compat/run.sh")
+fi
 if [ $run_shared = 1 ]; then
   echo "== the shared suite: $shared_run $*"
   "$shared_run" "$@" || failed+=("$shared_run")

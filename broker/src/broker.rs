@@ -2,17 +2,21 @@
 //! client registries, queue locks, long-polling waiters, statistics) and how it is opened and closed.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use fennec_protocol::message::msg_id::UniqIdGenerator;
-use fennec_remoting::RemotingClient;
+use fennec_remoting::{AclRpcHook, ClientConfig, NotSupported, RemotingClient, RpcHook};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::acl::Acl;
 use crate::client::{ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
 use crate::consumer_offset::ConsumerOffsetManager;
 use crate::error::BrokerError;
+use crate::ha::{Ha, HaMaster, HaSlave};
 use crate::long_polling::PullWaiters;
 use crate::persist::Persister;
 use crate::queue_locks::QueueLocks;
@@ -46,12 +50,19 @@ pub struct Broker {
     pub broker_addr: String,
     /// Store host written into records and offset msgIds.
     pub store_host: SocketAddr,
-    /// HA address advertised to slaves (listen port + 1).
+    /// HA address advertised to slaves (`haListenPort`, by default listen port + 1).
     pub ha_addr: String,
+    /// Replication: the master's slaves, or the slave's master.
+    pub ha: Ha,
+    /// Wakes the registration task for a registration now (a slave looking for its master).
+    pub register_now: Arc<Notify>,
     /// Generates UNIQ_KEYs for messages that arrive without one.
     pub uniq_ids: UniqIdGenerator,
-    /// Outbound connections (nameservers).
+    /// Outbound connections (nameservers), over TLS with `tls.enable` and signed with
+    /// `aclAccessKey` when ACL is on.
     pub outbound: RemotingClient,
+    /// The plain ACL every request is checked against (`aclEnable`).
+    pub acl: Option<Arc<Acl>>,
     pub boot_timestamp: i64,
     /// Physical memory of the host, for RocketMQ's "message still in memory" estimate.
     pub total_memory: u64,
@@ -60,11 +71,12 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Opens the store (running recovery) and loads the metadata files. Blocking: call from a
-    /// blocking thread.
+    /// Opens the store (running recovery) and loads the metadata files. `ha_port` is the
+    /// port a master's HA listener bound. Blocking: call from a blocking thread.
     pub fn open(
         config: BrokerConfig,
         local_addr: SocketAddr,
+        ha_port: Option<u16>,
         shutdown: CancellationToken,
     ) -> Result<Broker, BrokerError> {
         let mut config = config;
@@ -93,7 +105,10 @@ impl Broker {
         } else {
             config.broker_ip2.clone()
         };
-        let ha_addr = format!("{ha_ip}:{}", local_addr.port().wrapping_add(1));
+        let ha_port = ha_port
+            .or(config.store.ha_listen_port)
+            .unwrap_or_else(|| local_addr.port().wrapping_add(1));
+        let ha_addr = format!("{ha_ip}:{ha_port}");
 
         let store = MessageStore::open(config.store.clone()).map_err(BrokerError::Store)?;
         let config_dir = config.store.store_path_root_dir.join("config");
@@ -129,6 +144,15 @@ impl Broker {
         )
         .map_err(|e| BrokerError::io("loading config/transactionProgress.json", e))?;
 
+        let acl = if config.acl_enable {
+            let acl = Acl::load(acl_file_path(&config))?;
+            info!(file = %acl.path().display(), accounts = acl.accounts(), "ACL enabled");
+            Some(Arc::new(acl))
+        } else {
+            None
+        };
+        let outbound = outbound_client(&config)?;
+
         let pull_waiters = Arc::new(PullWaiters::new());
         let waiters = pull_waiters.clone();
         store.set_arrival_listener(Arc::new(
@@ -136,11 +160,23 @@ impl Broker {
                 waiters.notify(topic, queue_id, max_offset)
             },
         ));
-        info!(broker = %config.broker_name, addr = %store_host, store = %config.store.store_path_root_dir.display(), "broker opened");
+        let register_now = Arc::new(Notify::new());
+        let ha = if config.store.broker_role.is_slave() {
+            Ha::Slave(HaSlave::new(
+                store.clone(),
+                &config.store,
+                register_now.clone(),
+            ))
+        } else {
+            Ha::Master(HaMaster::new(store.clone(), &config.store))
+        };
+        info!(broker = %config.broker_name, role = %config.store.broker_role, addr = %store_host, store = %config.store.store_path_root_dir.display(), "broker opened");
         Ok(Broker {
             broker_addr: store_host.to_string(),
             store_host,
             ha_addr,
+            ha,
+            register_now,
             uniq_ids: UniqIdGenerator::new(ip),
             store,
             topics,
@@ -155,7 +191,8 @@ impl Broker {
             transactions,
             stats: BrokerStats::new(),
             persister,
-            outbound: RemotingClient::default(),
+            outbound,
+            acl,
             boot_timestamp: fennec_protocol::time::now_millis(),
             total_memory: total_memory_bytes(),
             shutdown,
@@ -177,9 +214,44 @@ impl Broker {
         fennec_protocol::perm::is_writeable(self.runtime.broker_permission())
     }
 
+    /// Whether the CommitLog at `offset` is still "in memory" by RocketMQ's estimate: within
+    /// `accessMessageInMemoryMaxRatio` percent of RAM of the log's end.
+    pub fn in_memory(&self, offset: i64) -> bool {
+        let behind = self.store.commit_log_max_offset() - offset;
+        let memory =
+            self.total_memory / 100 * u64::from(self.config.access_message_in_memory_max_ratio);
+        behind <= i64::try_from(memory).unwrap_or(i64::MAX)
+    }
+
     pub fn is_readable(&self) -> bool {
         fennec_protocol::perm::is_readable(self.runtime.broker_permission())
     }
+}
+
+/// `aclFilePath`, or `conf/plain_acl.yml` (mqbroker sets it beside `-c broker.conf`).
+fn acl_file_path(config: &BrokerConfig) -> PathBuf {
+    config
+        .acl_file_path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("conf").join("plain_acl.yml"))
+}
+
+/// The client of the broker's own requests: TLS with `tls.enable`, signed with
+/// `aclAccessKey` when ACL is on. Reads the TLS files: blocking.
+fn outbound_client(config: &BrokerConfig) -> Result<RemotingClient, BrokerError> {
+    let hook = (config.acl_enable && !config.acl_access_key.is_empty()).then(|| {
+        let hook: Arc<dyn RpcHook> = Arc::new(AclRpcHook::new(
+            config.acl_access_key.clone(),
+            config.acl_secret_key.expose(),
+        ));
+        hook
+    });
+    let client_config = ClientConfig {
+        tls: config.tls_client.load()?,
+        hook,
+        ..ClientConfig::default()
+    };
+    Ok(RemotingClient::new(Arc::new(NotSupported), client_config))
 }
 
 /// MemTotal from /proc/meminfo (8 GiB when unreadable).

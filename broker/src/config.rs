@@ -6,41 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use fennec_common::config::{self, ConfigErrors, ConfigKeys, ConfigProblem, ConfigValue};
-pub use fennec_store::{FlushDiskType, StoreConfig};
-
-/// `brokerRole`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BrokerRole {
-    AsyncMaster,
-    SyncMaster,
-    Slave,
-}
-
-impl ConfigValue for BrokerRole {
-    fn parse_value(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "ASYNC_MASTER" => Ok(BrokerRole::AsyncMaster),
-            "SYNC_MASTER" => Ok(BrokerRole::SyncMaster),
-            "SLAVE" => Ok(BrokerRole::Slave),
-            _ => Err("expected ASYNC_MASTER, SYNC_MASTER or SLAVE".to_string()),
-        }
-    }
-    fn show(&self) -> String {
-        match self {
-            BrokerRole::AsyncMaster => "ASYNC_MASTER",
-            BrokerRole::SyncMaster => "SYNC_MASTER",
-            BrokerRole::Slave => "SLAVE",
-        }
-        .to_string()
-    }
-}
-
-impl std::fmt::Display for BrokerRole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.show())
-    }
-}
+use fennec_common::config::{self, ConfigErrors, ConfigKeys, ConfigProblem, Secret};
+use fennec_remoting::tls::{TlsClientSettings, TlsServerSettings};
+pub use fennec_store::{BrokerRole, FlushDiskType, StoreConfig};
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +43,6 @@ fennec_common::config_struct! {
         "brokerIP1" => broker_ip1: String = String::new(),
         /// HA address advertised to slaves; empty = brokerIP1.
         "brokerIP2" => broker_ip2: String = String::new(),
-        "brokerRole" => broker_role: BrokerRole = BrokerRole::AsyncMaster,
         /// Permission bits of the whole broker (6 = read and write). This and the other keys of
         /// `runtime_config::RUNTIME_KEYS` can change while the broker runs: read their live
         /// values from `Broker::runtime`.
@@ -133,8 +100,27 @@ fennec_common::config_struct! {
         /// Bytes and messages per pull served from memory.
         "maxTransferBytesOnMessageInMemory" => max_transfer_bytes_on_message_in_memory: usize = 256 * 1024,
         "maxTransferCountOnMessageInMemory" => max_transfer_count_on_message_in_memory: usize = 32,
-        /// Share of RAM within which the commit log tail counts as "in memory".
+        /// Share of RAM within which the commit log tail counts as "in memory"; a consumer
+        /// further behind is told to read from a slave (with `slaveReadEnable`).
         "accessMessageInMemoryMaxRatio" => access_message_in_memory_max_ratio: u32 = 40,
+        /// Let consumers read from slaves: a pull whose messages have fallen out of memory
+        /// suggests the group's `whichBrokerWhenConsumeSlowly` (1), and a slave suggests the
+        /// group's `brokerId` (0) again once the consumer has caught up. Consumers read from
+        /// a slave whenever its master is down, whatever this says.
+        "slaveReadEnable" => slave_read_enable: bool = false,
+        /// How often, in ms, a slave copies its master's topics, subscription groups,
+        /// consumer offsets and delay progress (Fennec's key; RocketMQ 4.x: every 10 s).
+        "slaveSyncInterval" => slave_sync_interval: u64 = 10_000,
+        /// Check every request against the accounts of `plain_acl.yml` (RocketMQ's plain ACL).
+        "aclEnable" => acl_enable: bool = false,
+        /// The ACL file; empty: `plain_acl.yml` beside broker.conf (`conf/plain_acl.yml`
+        /// without `-c`). Fennec's key. Changes to the file apply without a restart.
+        "aclFilePath" => acl_file_path: Option<PathBuf> = None,
+        /// With `aclEnable`, the account the broker signs its own requests with
+        /// (registrations, and requests to other servers). Fennec's key.
+        "aclAccessKey" => acl_access_key: String = String::new(),
+        /// The secret key of `aclAccessKey` (shown as `******`). Fennec's key.
+        "aclSecretKey" => acl_secret_key: Secret = Secret::default(),
         /// HTTP port of the Prometheus endpoint (`/metrics`; with `--with-namesrv` also the
         /// dashboard): -1 = off (the default, except with `--with-namesrv`: 8080), 0 picks a
         /// free port. Fennec's key; it binds `bindAddress`.
@@ -146,6 +132,10 @@ fennec_common::config_struct! {
     embeds {
         /// The message store's keys.
         store: StoreConfig,
+        /// `tls.server.*`: TLS of the broker's port.
+        tls_server: TlsServerSettings,
+        /// `tls.enable`, `tls.client.*`: TLS of the broker's connections to nameservers.
+        tls_client: TlsClientSettings,
     }
 }
 
@@ -259,11 +249,16 @@ impl BrokerConfig {
                 reason,
             )));
         }
-        if self.broker_id != 0 || self.broker_role == BrokerRole::Slave {
+        let slave = self.store.broker_role.is_slave();
+        if self.broker_id < 0 || (self.broker_id > 0) != slave {
             return Err(invalid(
-                "brokerRole",
-                self.broker_role.to_string(),
-                "slaves are not supported yet; run a master (brokerId=0)",
+                "brokerId",
+                self.broker_id.to_string(),
+                &format!(
+                    "brokerRole is {}: a master has brokerId 0, a slave (brokerRole=SLAVE) \
+                     brokerId 1 or more",
+                    self.store.broker_role
+                ),
             ));
         }
         if self.transaction_check_interval == 0 {

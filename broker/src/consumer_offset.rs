@@ -122,6 +122,21 @@ impl ConsumerOffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// A slave takes its master's offsets (GET_ALL_CONSUMER_OFFSET): every queue the master
+    /// knows gets the master's offset; queues only the slave knows (committed to it while
+    /// the master was down) keep theirs.
+    pub fn adopt(&self, master: ConsumerOffsetWrapper) {
+        let mut table = self.table.write();
+        for (k, queues) in master.offset_table {
+            let mine = table.entry(k).or_default();
+            for (queue_id, offset) in queues {
+                if mine.insert(queue_id, offset) != Some(offset) {
+                    self.dirty.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
     /// Writes a snapshot now and completes once it is on disk (acknowledged commits under
     /// SYNC_FLUSH).
     pub async fn persist_durably(&self) {

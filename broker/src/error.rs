@@ -14,6 +14,10 @@ pub enum BrokerError {
     Config(#[from] ConfigError),
     #[error("store: {0}")]
     Store(#[source] StoreError),
+    #[error("ACL: {0}")]
+    Acl(#[from] crate::acl::AclError),
+    #[error("TLS: {0}")]
+    Tls(#[from] fennec_remoting::tls::TlsError),
     #[error("{context}: {source}")]
     Io {
         context: String,

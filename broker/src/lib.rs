@@ -2,11 +2,13 @@
 //! consumers and admin tools over the RocketMQ remoting protocol, and registration with the
 //! nameservers. [`run`] serves one broker on a listener until its token is cancelled.
 
+pub mod acl;
 pub mod broker;
 pub mod client;
 pub mod config;
 pub mod consumer_offset;
 pub mod error;
+pub mod ha;
 pub mod long_polling;
 pub mod metrics;
 pub mod persist;
@@ -21,6 +23,7 @@ pub mod topic_config;
 pub mod traffic;
 pub mod transaction;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,11 +54,15 @@ pub async fn run(
 pub struct BrokerServer {
     broker: Arc<Broker>,
     listener: TcpListener,
+    /// `tls.server.*` (`None`: plain TCP only).
+    tls: Option<fennec_remoting::TlsServer>,
     broker_token: CancellationToken,
     /// Topic table changes since just before the first registration.
     topic_changes: watch::Receiver<i64>,
     /// Connection counts of the remoting server, for the metrics.
     connections: Arc<fennec_remoting::ServerCounters>,
+    /// A master's listener for its slaves.
+    ha_listener: Option<TcpListener>,
 }
 
 impl BrokerServer {
@@ -65,11 +72,26 @@ impl BrokerServer {
         let local = listener
             .local_addr()
             .map_err(|e| BrokerError::io("reading the listen address", e))?;
+        let ha_listener = match config.store.broker_role.is_slave() {
+            true => None,
+            false => Some(ha_listen(&config, local).await?),
+        };
+        let ha_port = match &ha_listener {
+            Some(l) => Some(
+                l.local_addr()
+                    .map_err(|e| BrokerError::io("reading the HA listen address", e))?
+                    .port(),
+            ),
+            None => None,
+        };
         let broker_token = CancellationToken::new();
         let token = broker_token.clone();
-        let broker = tokio::task::spawn_blocking(move || Broker::open(config, local, token))
-            .await
-            .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
+        let (broker, tls) = tokio::task::spawn_blocking(move || {
+            let tls = config.tls_server.load()?;
+            Broker::open(config, local, ha_port, token).map(|b| (b, tls))
+        })
+        .await
+        .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;
         let broker = Arc::new(broker);
         // Watch before registering: a topic created once clients can connect (before the
         // registration task first runs) must still trigger a registration.
@@ -82,9 +104,11 @@ impl BrokerServer {
         Ok(BrokerServer {
             broker,
             listener,
+            tls,
             broker_token,
             topic_changes,
             connections: Arc::default(),
+            ha_listener,
         })
     }
 
@@ -110,15 +134,31 @@ impl BrokerServer {
         let BrokerServer {
             broker,
             listener,
+            tls,
             broker_token,
             topic_changes,
             connections,
+            ha_listener,
         } = self;
         let tasks = TaskTracker::new();
         tasks.spawn(registration::run(broker.clone(), topic_changes));
         tasks.spawn(housekeeping(broker.clone()));
-        transaction::Transactions::start(&broker, tokio::runtime::Handle::current())
-            .map_err(|e| BrokerError::io("starting the transaction check thread", e))?;
+        match (&broker.ha, ha_listener) {
+            (ha::Ha::Master(master), Some(listener)) => {
+                tasks.spawn(master.clone().serve(listener, broker_token.clone()));
+                transaction::Transactions::start(&broker, tokio::runtime::Handle::current())
+                    .map_err(|e| BrokerError::io("starting the transaction check thread", e))?;
+            }
+            (ha::Ha::Slave(slave), _) => {
+                tasks.spawn(slave.clone().run(broker_token.clone()));
+                tasks.spawn(ha::metadata_sync(broker.clone(), slave.clone()));
+            }
+            (ha::Ha::Master(_), None) => {}
+        }
+        if let Some(acl) = &broker.acl {
+            acl::spawn_watcher(acl.clone(), broker_token.clone())
+                .map_err(|e| BrokerError::io("starting the ACL file watcher thread", e))?;
+        }
         let server_token = CancellationToken::new();
         let c = &broker.config;
         let server_config = ServerConfig {
@@ -129,6 +169,7 @@ impl BrokerServer {
                 c.server_max_in_flight_bytes,
                 c.max_frame_length,
             )
+            .with_tls(tls)
         };
         let server = tokio::spawn(RemotingServer::serve(
             listener,
@@ -157,6 +198,27 @@ impl BrokerServer {
         info!("broker stopped");
         Ok(())
     }
+}
+
+/// Binds a master's HA listener: `haListenPort`, or the listen port + 1 (an ephemeral
+/// port when the broker's own is).
+async fn ha_listen(config: &BrokerConfig, local: SocketAddr) -> Result<TcpListener, BrokerError> {
+    let port = config
+        .store
+        .ha_listen_port
+        .unwrap_or(match config.listen_port {
+            0 => 0,
+            _ => local.port().wrapping_add(1),
+        });
+    let ip = local.ip();
+    let listener = TcpListener::bind((ip, port)).await.map_err(|e| {
+        BrokerError::io(
+            &format!("listening for slaves on {ip}:{port} (haListenPort)"),
+            e,
+        )
+    })?;
+    info!(addr = %listener.local_addr().map_or_else(|_| format!("{ip}:{port}"), |a| a.to_string()), "listening for slaves");
+    Ok(listener)
 }
 
 /// Periodic chores: stats samples every second, consumer offsets every

@@ -122,6 +122,11 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, BoxError> {
         for warning in config.apply_file(path)? {
             tracing::warn!("{warning}");
         }
+        // RocketMQ keeps plain_acl.yml in conf/, beside broker.conf.
+        if config.acl_file_path.is_none() {
+            let dir = path.parent().unwrap_or_else(|| std::path::Path::new(""));
+            config.acl_file_path = Some(dir.join("plain_acl.yml"));
+        }
     }
     // With an embedded nameserver, NAMESRV_ADDR (usually set for the clients) is not
     // taken: the broker registers with its own nameserver plus any given with -n or namesrvAddr.
@@ -189,6 +194,8 @@ async fn serve(
                 .store_path_root_dir
                 .join("namesrv")
                 .join("kvConfig.json"),
+            // The whole node speaks TLS alike.
+            tls_server: config.tls_server.clone(),
             ..fennec_nameserver::NamesrvConfig::default()
         };
         let nameserver = fennec_nameserver::Nameserver::new(ns_config).await?;
@@ -221,7 +228,7 @@ async fn serve_broker(
     let summary = format!(
         "{} ({}, {}), store {}, configuration {origin}, nameservers {}",
         config.broker_name,
-        config.broker_role,
+        config.store.broker_role,
         config.store.flush_disk_type.show(),
         std::fs::canonicalize(&config.store.store_path_root_dir)
             .unwrap_or_else(|_| config.store.store_path_root_dir.clone())

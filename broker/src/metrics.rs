@@ -307,7 +307,7 @@ impl Collector for BrokerCollector {
                     ("cluster", b.config.broker_cluster_name.clone()),
                     ("broker", b.config.broker_name.clone()),
                     ("addr", b.broker_addr.clone()),
-                    ("role", b.config.broker_role.to_string()),
+                    ("role", b.config.store.broker_role.to_string()),
                     ("version", fennec_protocol::FENNEC_VERSION_DESC.to_string()),
                 ],
                 1u64,

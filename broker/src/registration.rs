@@ -1,6 +1,7 @@
 //! Registration with the nameservers: REGISTER_BROKER to every nameserver at start, every
 //! `registerNameServerPeriod` (clamped to 10-60 s) and whenever the topic table changes;
-//! UNREGISTER_BROKER on graceful shutdown. A broker that is not both readable and writable
+//! UNREGISTER_BROKER on graceful shutdown. A slave also registers when it looks for its
+//! master, and takes the master's addresses from the answer. A broker that is not both readable and writable
 //! registers every topic with its permission masked by the broker's (as RocketMQ does), so
 //! clients stop sending to a read-only broker.
 
@@ -54,11 +55,28 @@ pub async fn register_all(b: &Broker) {
     let request = &request;
     let calls = b.config.namesrv_addrs().into_iter().map(|addr| async move {
         match b.outbound.call(&addr, request, timeout(b)).await {
-            Ok(_) => debug!(namesrv = %addr, "registered"),
-            Err(e) => warn!(namesrv = %addr, "registration failed: {e}"),
+            Ok(reply) => {
+                debug!(namesrv = %addr, "registered");
+                Some(reply)
+            }
+            Err(e) => {
+                warn!(namesrv = %addr, "registration failed: {e}");
+                None
+            }
         }
     });
-    join_all(calls).await;
+    let replies = join_all(calls).await;
+    // A slave learns where its master is (RocketMQ's BrokerController does the same).
+    if let Some(slave) = b.ha.slave() {
+        let master = replies
+            .into_iter()
+            .flatten()
+            .find(|r| r.master_addr.as_deref().is_some_and(|a| !a.is_empty()));
+        match master {
+            Some(r) => slave.set_master(r.ha_server_addr, r.master_addr),
+            None => debug!("no nameserver knows this slave's master yet"),
+        }
+    }
 }
 
 /// Unregisters from every nameserver (graceful shutdown).
@@ -91,6 +109,7 @@ pub async fn run(b: Arc<Broker>, mut topics: watch::Receiver<i64>) {
         tokio::select! {
             _ = b.shutdown.cancelled() => return,
             _ = tokio::time::sleep(period(&b)) => {}
+            _ = b.register_now.notified() => {}
             changed = topics.changed() => if changed.is_err() { return },
         }
         topics.mark_unchanged();

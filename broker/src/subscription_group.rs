@@ -83,6 +83,21 @@ impl SubscriptionGroupManager {
         removed
     }
 
+    /// A slave takes its master's groups (GET_ALL_SUBSCRIPTIONGROUP_CONFIG); returns
+    /// whether anything changed.
+    pub fn adopt(&self, master: SubscriptionGroupWrapper) -> bool {
+        let content = {
+            let mut t = self.table.write();
+            if *t == master {
+                return false;
+            }
+            *t = master;
+            serde_json::to_vec_pretty(&*t).unwrap_or_default()
+        };
+        self.persister.submit(self.path.clone(), content);
+        true
+    }
+
     pub fn snapshot(&self) -> SubscriptionGroupWrapper {
         self.table.read().clone()
     }

@@ -289,6 +289,29 @@ impl TopicConfigManager {
         self.table.read().configs.clone()
     }
 
+    /// A slave takes its master's topics (GET_ALL_TOPIC_CONFIG) when their data version
+    /// differs from the one held; returns whether anything changed.
+    pub fn adopt(&self, master: TopicConfigSerializeWrapper) -> bool {
+        let content = {
+            let mut table = self.table.write();
+            if table.configs.data_version == master.data_version
+                && table.configs.topic_config_table == master.topic_config_table
+            {
+                return false;
+            }
+            let Table { configs, traffic } = &mut *table;
+            *configs = master;
+            // Traffic counters follow the topics: kept for those still there, new for the rest.
+            traffic.retain(|topic, _| configs.topic_config_table.contains_key(topic));
+            for topic in configs.topic_config_table.keys() {
+                traffic.entry(topic.clone()).or_default();
+            }
+            serde_json::to_vec_pretty(configs).unwrap_or_default()
+        };
+        self.persister.submit(self.path.clone(), content);
+        true
+    }
+
     /// All topic names.
     pub fn topic_names(&self) -> Vec<String> {
         self.table

@@ -6,13 +6,18 @@
 //! `pid#nanos`, so every producer and consumer of a process gets its own instance unless the
 //! application gives two of them the same name, in which case they share one (one connection
 //! pool, one route cache, one heartbeat).
+//!
+//! Security: [`ClientConfig::rpc_hook`] changes every request before it is sent
+//! ([`AclRpcHook`] signs them for servers with ACL, as Java's `AclClientRPCHook`), and
+//! [`ClientConfig::tls`] makes every connection TLS.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fennec_protocol::topic::validate_topic;
-use fennec_remoting::SerializeType;
+use fennec_remoting::{AclRpcHook, RpcHook, SerializeType, TlsClient};
 
 use crate::error::ClientError;
 
@@ -44,6 +49,11 @@ pub struct ClientConfig {
     /// Apache RocketMQ servers answer in kind, and it costs both sides far less than JSON)
     /// or JSON (what Java clients send by default).
     pub serialize_type: SerializeType,
+    /// Applied to every request sent (Java's RPCHook); [`AclRpcHook`] signs them for
+    /// servers with ACL.
+    pub rpc_hook: Option<Arc<dyn RpcHook>>,
+    /// Connect to name servers and brokers over TLS (`None`: plain TCP).
+    pub tls: Option<TlsClient>,
 }
 
 impl Default for ClientConfig {
@@ -59,6 +69,8 @@ impl Default for ClientConfig {
             serialize_type: SerializeType::RocketMq,
             request_timeout: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(3),
+            rpc_hook: None,
+            tls: None,
         }
     }
 }
@@ -67,6 +79,12 @@ impl ClientConfig {
     /// Sets the name servers from a `;`-separated list such as `10.0.0.1:9876;10.0.0.2:9876`.
     pub fn with_namesrv_addr(mut self, addrs: &str) -> Self {
         self.namesrv_addrs = fennec_common::net::split_addr_list(addrs);
+        self
+    }
+
+    /// Signs every request with an account of the servers' `plain_acl.yml`.
+    pub fn with_acl(mut self, access_key: &str, secret_key: &str) -> Self {
+        self.rpc_hook = Some(Arc::new(AclRpcHook::new(access_key, secret_key)));
         self
     }
 
@@ -125,6 +143,25 @@ macro_rules! client_setters {
         /// Every client setting at once (name servers, instance name, IP, timers).
         pub fn client_config(mut self, config: $crate::config::ClientConfig) -> Self {
             self.settings.client = config;
+            self
+        }
+
+        /// Signs every request with this account of the servers' `plain_acl.yml`
+        /// (Java: `new AclClientRPCHook(new SessionCredentials(accessKey, secretKey))`).
+        pub fn acl(mut self, access_key: &str, secret_key: &str) -> Self {
+            self.settings.client = self.settings.client.with_acl(access_key, secret_key);
+            self
+        }
+
+        /// Passes every request through `hook` before it is sent (Java's RPCHook).
+        pub fn rpc_hook(mut self, hook: std::sync::Arc<dyn fennec_remoting::RpcHook>) -> Self {
+            self.settings.client.rpc_hook = Some(hook);
+            self
+        }
+
+        /// Connects to name servers and brokers over TLS.
+        pub fn tls(mut self, tls: fennec_remoting::TlsClient) -> Self {
+            self.settings.client.tls = Some(tls);
             self
         }
 

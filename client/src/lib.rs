@@ -13,6 +13,10 @@
 //! environment variable). Everything is async on tokio; listeners and send callbacks run on
 //! tokio's blocking pool. Clients with the same client ID (`clientIP@instanceName`) share
 //! one client instance: connections, route cache, heartbeats and timers.
+//!
+//! Against servers with ACL, give the client an account ([`AclRpcHook`], the builders'
+//! `acl(access_key, secret_key)`): every request is then signed. Against servers with TLS,
+//! give it a [`TlsClient`] (`tls(...)`, e.g. `TlsClient::from_pem_files(ca, None)`).
 
 mod api;
 pub mod config;
@@ -31,6 +35,7 @@ pub use consumer::{
 pub use error::ClientError;
 pub use fennec_protocol::body::{ConsumeFromWhere, MessageModel, MessageQueue};
 pub use fennec_protocol::message::{Message, MessageExt, Properties};
+pub use fennec_remoting::{AclRpcHook, RpcHook, TlsClient};
 pub use producer::{
     BlockingTransactionListener, LocalTransactionState, Producer, ProducerBuilder, QueueSelector,
     SendResult, SendStatus, TransactionListener, TransactionProducer, TransactionSendResult,

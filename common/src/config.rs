@@ -95,6 +95,63 @@ impl ConfigValue for Option<PathBuf> {
     }
 }
 
+/// An optional port: empty means none (the key's documented default applies).
+impl ConfigValue for Option<u16> {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        u16::parse_value(s).map(Some)
+    }
+    fn show(&self) -> String {
+        self.map(|p| p.to_string()).unwrap_or_default()
+    }
+}
+
+/// A secret setting (a secret key): listings show `******` in its place, debug output never
+/// shows it; [`Secret::expose`] gives the text to the code that uses it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Secret(text.into())
+    }
+
+    /// The secret text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "Secret(empty)"
+        } else {
+            "Secret(******)"
+        })
+    }
+}
+
+impl ConfigValue for Secret {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        Ok(Secret(s.trim().to_string()))
+    }
+    fn show(&self) -> String {
+        if self.0.is_empty() {
+            String::new()
+        } else {
+            "******".to_string()
+        }
+    }
+}
+
 /// A duration written in milliseconds, as every RocketMQ interval key is.
 impl ConfigValue for Duration {
     fn parse_value(s: &str) -> Result<Self, String> {

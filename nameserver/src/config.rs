@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fennec_common::config::{self, ConfigErrors, ConfigProblem};
+use fennec_remoting::tls::TlsServerSettings;
 use fennec_remoting::{self as remoting, ServerConfig};
 
 use crate::error::NamesrvError;
@@ -59,6 +60,8 @@ fennec_common::config_struct! {
     embeds {
         /// `maxBrokers`, `maxTopics`, `maxClusters`: bounds of the route table.
         route_limits: RouteLimits,
+        /// `tls.server.*`: TLS of the nameserver's port.
+        tls_server: TlsServerSettings,
     }
 }
 
@@ -143,7 +146,7 @@ impl NamesrvConfig {
         }
     }
 
-    /// The remoting server's settings.
+    /// The remoting server's settings (TLS aside: see `tls_server`).
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig::with_limits(
             self.server_max_connections,

@@ -19,6 +19,10 @@ pub enum NamesrvError {
     /// Every problem of the configuration file (or command line).
     #[error("{0}")]
     Config(#[from] fennec_common::config::ConfigErrors),
+    #[error("TLS: {0}")]
+    Tls(#[from] fennec_remoting::tls::TlsError),
+    #[error("TLS set-up task failed: {0}")]
+    TlsTask(#[source] tokio::task::JoinError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,

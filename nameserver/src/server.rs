@@ -23,12 +23,18 @@ pub struct Nameserver {
     route: Arc<RouteInfo>,
     kv: KvConfig,
     connections: Arc<fennec_remoting::ServerCounters>,
+    tls: Option<fennec_remoting::TlsServer>,
 }
 
 impl Nameserver {
-    /// Loads the persisted KV store; fails on a store that cannot be read or parsed.
+    /// Loads the persisted KV store and the TLS files; fails on a store that cannot be read
+    /// or parsed, or on TLS settings that cannot be used.
     pub async fn new(config: NamesrvConfig) -> Result<Self, NamesrvError> {
         let kv = KvConfig::load(config.kv_config_path.clone()).await?;
+        let tls_settings = config.tls_server.clone();
+        let tls = tokio::task::spawn_blocking(move || tls_settings.load())
+            .await
+            .map_err(NamesrvError::TlsTask)??;
         let route = Arc::new(RouteInfo::new(
             config.broker_channel_expired_time,
             config.route_limits,
@@ -38,6 +44,7 @@ impl Nameserver {
             route,
             kv,
             connections: Arc::default(),
+            tls,
         })
     }
 
@@ -69,7 +76,7 @@ impl Nameserver {
         let processor = Arc::new(NamesrvProcessor::new(self.route, self.kv, &self.config));
         let server_config = fennec_remoting::ServerConfig {
             counters: self.connections.clone(),
-            ..self.config.server_config()
+            ..self.config.server_config().with_tls(self.tls)
         };
         RemotingServer::serve(listener, processor, server_config, shutdown).await;
         // The token has fired, so the scan loop is ending.

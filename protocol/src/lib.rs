@@ -10,6 +10,7 @@
 //! | [`header`], [`body`] | typed `extFields` headers and JSON bodies per request family |
 //! | [`request`] | one type per request code: builds the command, decodes the answer |
 //! | [`message`] | records, batches, properties, message ids, compression |
+//! | [`signature`] | plain-ACL request signatures (HMAC-SHA1 over extFields and body) |
 
 pub mod body;
 pub mod code;
@@ -24,6 +25,7 @@ mod json_body;
 pub mod message;
 pub mod perm;
 pub mod request;
+pub mod signature;
 pub mod time;
 pub mod topic;
 

@@ -1,6 +1,7 @@
 //! The remoting client: one connection per address, created on first use and replaced when
 //! it closes; requests with a timeout, oneway requests, and server-initiated requests
-//! delivered to the client's [`RequestProcessor`].
+//! delivered to the client's [`RequestProcessor`]. With [`ClientConfig::tls`] connections
+//! are TLS; with [`ClientConfig::hook`] every request is passed through it (ACL signing).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,18 +13,25 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{
-    spawn_connection, Channel, ConnectionConfig, NotSupported, RequestProcessor,
+    spawn_connection, Channel, ConnectionConfig, ConnectionContext, NotSupported, RequestProcessor,
 };
 use super::error::RemotingError;
 use super::frame_reader::ConnectionGuards;
+use super::hook::RpcHook;
+use super::tls::TlsClient;
 use fennec_protocol::RemotingCommand;
 
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Limit for establishing a TCP connection (RocketMQ: 3 s).
+    /// Limit for establishing a TCP connection (RocketMQ: 3 s), and then for its TLS
+    /// handshake.
     pub connect_timeout: Duration,
     pub connection: ConnectionConfig,
+    /// Connect with TLS (`None`: plain TCP).
+    pub tls: Option<TlsClient>,
+    /// Applied to every request sent (e.g. [`crate::AclRpcHook`] signs them).
+    pub hook: Option<Arc<dyn RpcHook>>,
 }
 
 impl Default for ClientConfig {
@@ -31,6 +39,8 @@ impl Default for ClientConfig {
         ClientConfig {
             connect_timeout: Duration::from_secs(3),
             connection: ConnectionConfig::default(),
+            tls: None,
+            hook: None,
         }
     }
 }
@@ -115,33 +125,32 @@ impl<P: RequestProcessor> RemotingClient<P> {
             return Ok(ch);
         }
         let timeout = self.inner.config.connect_timeout;
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => {
-                return Err(RemotingError::Connect {
-                    addr: addr.to_string(),
-                    source,
-                })
-            }
-            Err(_) => {
-                return Err(RemotingError::ConnectTimeout {
-                    addr: addr.to_string(),
-                    timeout,
-                })
-            }
-        };
-        let channel = spawn_connection(
-            stream,
-            self.inner.processor.clone(),
-            &self.inner.config.connection,
-            self.inner.guards.clone(),
-            self.inner.shutdown.child_token(),
-            &self.inner.tracker,
-        )
-        .map_err(|source| RemotingError::Connect {
+        let connect_error = |source| RemotingError::Connect {
             addr: addr.to_string(),
             source,
-        })?;
+        };
+        let stream = within(addr, timeout, TcpStream::connect(addr), connect_error).await?;
+        let ctx = ConnectionContext {
+            processor: self.inner.processor.clone(),
+            config: &self.inner.config.connection,
+            guards: self.inner.guards.clone(),
+            shutdown: self.inner.shutdown.child_token(),
+            tracker: &self.inner.tracker,
+            hook: self.inner.config.hook.clone(),
+        };
+        let channel = match &self.inner.config.tls {
+            None => spawn_connection(stream, ctx).map_err(connect_error)?,
+            Some(tls) => {
+                stream.set_nodelay(true).map_err(connect_error)?;
+                let tls_error = |source| RemotingError::Tls {
+                    addr: addr.to_string(),
+                    source,
+                };
+                let tls_stream =
+                    within(addr, timeout, tls.connect(addr, stream), tls_error).await?;
+                spawn_connection(tls_stream, ctx).map_err(connect_error)?
+            }
+        };
         tracing::debug!(%addr, "connected");
         self.inner
             .channels
@@ -228,6 +237,22 @@ impl<P: RequestProcessor> RemotingClient<P> {
         }
         self.inner.tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.tracker.wait()).await;
+    }
+}
+
+/// Runs one step of connecting to `addr` (TCP connect, TLS handshake) within `timeout`.
+async fn within<T>(
+    addr: &str,
+    timeout: Duration,
+    step: impl std::future::Future<Output = std::io::Result<T>>,
+    error: impl FnOnce(std::io::Error) -> RemotingError,
+) -> Result<T, RemotingError> {
+    match tokio::time::timeout(timeout, step).await {
+        Ok(result) => result.map_err(error),
+        Err(_) => Err(RemotingError::ConnectTimeout {
+            addr: addr.to_string(),
+            timeout,
+        }),
     }
 }
 

@@ -1,5 +1,6 @@
-//! One TCP connection: a [`Channel`] handle plus its reader and writer tasks. The reader
-//! ([`FrameReader`]) applies the server's limits: in-flight byte budget, idle timeout.
+//! One connection (plain TCP or TLS, see [`Stream`]): a [`Channel`] handle plus its reader and
+//! writer tasks. The reader ([`FrameReader`]) applies the server's limits: in-flight byte
+//! budget, idle timeout. A client's channels apply its [`RpcHook`] to every request they send.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,9 +11,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,6 +19,8 @@ use tracing::{debug, warn, Instrument};
 
 use super::error::RemotingError;
 use super::frame_reader::{ConnectionGuards, Frame, FrameReader, ReadEnd};
+use super::hook::RpcHook;
+use super::stream::Stream;
 use crate::counters::ConnectionRefusal;
 use fennec_protocol::frame::encode_into;
 use fennec_protocol::RemotingCommand;
@@ -107,6 +108,8 @@ struct ChannelInner {
     opened: tokio::time::Instant,
     /// Milliseconds after `opened` of the last socket write.
     last_write_ms: AtomicU64,
+    /// Applied to every request sent on this connection (a client's signer).
+    hook: Option<Arc<dyn RpcHook>>,
 }
 
 impl std::fmt::Debug for Channel {
@@ -178,12 +181,20 @@ impl Channel {
         }
     }
 
+    /// Applies the connection's hook (signing) to a request about to be sent.
+    fn prepare(&self, cmd: &mut RemotingCommand) {
+        if let Some(hook) = &self.inner.hook {
+            hook.before_request(self.inner.remote, cmd);
+        }
+    }
+
     /// Sends a request and waits for its response.
     pub async fn request(
         &self,
-        cmd: RemotingCommand,
+        mut cmd: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
+        self.prepare(&mut cmd);
         let opaque = cmd.opaque;
         let code = cmd.code;
         let (tx, rx) = oneshot::channel();
@@ -212,7 +223,8 @@ impl Channel {
     }
 
     /// Sends a request marked oneway; no response will come.
-    pub async fn oneway(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+    pub async fn oneway(&self, mut cmd: RemotingCommand) -> Result<(), RemotingError> {
+        self.prepare(&mut cmd);
         self.send(cmd.oneway()).await
     }
 
@@ -254,22 +266,38 @@ impl Channel {
     }
 }
 
-/// Starts the reader and writer tasks of `stream` on `tracker`. Requests go to `processor`.
-/// When `shutdown` fires the reader stops taking requests, in-flight requests finish and
-/// their responses are written, then the connection closes. `guards` are shared by every
-/// connection of a server.
-pub(super) fn spawn_connection<P: RequestProcessor>(
-    stream: TcpStream,
-    processor: Arc<P>,
-    config: &ConnectionConfig,
-    guards: Arc<ConnectionGuards>,
-    shutdown: CancellationToken,
-    tracker: &TaskTracker,
+/// What a new connection is tied to: the processor of the requests it receives, its
+/// limits, the guards shared by every connection of a server, the token that shuts it down,
+/// the tracker its tasks run on, and the hook of the requests it sends.
+pub(super) struct ConnectionContext<'a, P> {
+    pub processor: Arc<P>,
+    pub config: &'a ConnectionConfig,
+    pub guards: Arc<ConnectionGuards>,
+    pub shutdown: CancellationToken,
+    pub tracker: &'a TaskTracker,
+    pub hook: Option<Arc<dyn RpcHook>>,
+}
+
+/// Starts the reader and writer tasks of `stream`. Requests go to the processor. When the
+/// shutdown token fires the reader stops taking requests, in-flight requests finish and
+/// their responses are written, then the connection closes.
+pub(super) fn spawn_connection<P: RequestProcessor, S: Stream>(
+    stream: S,
+    ctx: ConnectionContext<'_, P>,
 ) -> std::io::Result<Channel> {
-    stream.set_nodelay(true)?;
-    let remote = stream.peer_addr()?;
-    let local = stream.local_addr()?;
-    let (read_half, write_half) = stream.into_split();
+    let ConnectionContext {
+        processor,
+        config,
+        guards,
+        shutdown,
+        tracker,
+        hook,
+    } = ctx;
+    let tcp = stream.tcp();
+    tcp.set_nodelay(true)?;
+    let remote = tcp.peer_addr()?;
+    let local = tcp.local_addr()?;
+    let (read_half, write_half) = stream.into_halves();
     let (tx, rx) = mpsc::channel(config.outbound_queue);
     let channel = Channel {
         inner: Arc::new(ChannelInner {
@@ -281,11 +309,18 @@ pub(super) fn spawn_connection<P: RequestProcessor>(
             closed: CancellationToken::new(),
             opened: tokio::time::Instant::now(),
             last_write_ms: AtomicU64::new(0),
+            hook,
         }),
     };
     let span = tracing::debug_span!("conn", remote = %remote);
     tracker.spawn(write_loop(write_half, rx, channel.clone()).instrument(span.clone()));
-    let reader = FrameReader::new(read_half, config.max_frame, config.idle_timeout, guards);
+    let reader = FrameReader::new(
+        read_half,
+        remote,
+        config.max_frame,
+        config.idle_timeout,
+        guards,
+    );
     tracker.spawn(
         read_loop(
             reader,
@@ -299,8 +334,8 @@ pub(super) fn spawn_connection<P: RequestProcessor>(
     Ok(channel)
 }
 
-async fn read_loop<P: RequestProcessor>(
-    mut reader: FrameReader,
+async fn read_loop<P: RequestProcessor, R: tokio::io::AsyncRead + Unpin>(
+    mut reader: FrameReader<R>,
     channel: Channel,
     processor: Arc<P>,
     max_in_flight: usize,
@@ -398,8 +433,8 @@ fn log_end(channel: &Channel, end: &ReadEnd, guards: &ConnectionGuards) {
     }
 }
 
-async fn write_loop(
-    mut writer: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
     mut rx: mpsc::Receiver<RemotingCommand>,
     channel: Channel,
 ) {
@@ -419,7 +454,9 @@ async fn write_loop(
                     for cmd in batch.drain(..) {
                         encode_into(&cmd, &mut buf);
                     }
-                    let _ = writer.write_all(&buf).await;
+                    if writer.write_all(&buf).await.is_ok() {
+                        let _ = writer.flush().await;
+                    }
                 }
                 break;
             }
@@ -431,7 +468,12 @@ async fn write_loop(
         for cmd in batch.drain(..) {
             encode_into(&cmd, &mut buf);
         }
-        if let Err(e) = writer.write_all(&buf).await {
+        // TLS buffers records: flush sends them (a no-op on plain TCP).
+        let written = match writer.write_all(&buf).await {
+            Ok(()) => writer.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
             debug!("write failed, closing: {e}");
             channel.close();
             break;

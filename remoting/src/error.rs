@@ -24,6 +24,12 @@ pub enum RemotingError {
         #[source]
         source: io::Error,
     },
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("connecting to {addr} timed out after {timeout:?}")]
     ConnectTimeout { addr: String, timeout: Duration },
     #[error("no response from {addr} within {timeout:?} (code {code}, opaque {opaque})")]

@@ -17,13 +17,13 @@
 //!   admission, if it had to wait for budget): a peer that trickles a frame byte by byte
 //!   cannot hold its budget for longer.
 
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tracing::warn;
@@ -119,9 +119,10 @@ pub(super) struct Frame {
     pub admission: Option<OwnedSemaphorePermit>,
 }
 
-/// Reads frames from one socket. See the module documentation for the rules.
-pub(super) struct FrameReader {
-    read: OwnedReadHalf,
+/// Reads frames from one socket (plain or TLS). See the module documentation for the rules.
+pub(super) struct FrameReader<R> {
+    read: R,
+    remote: SocketAddr,
     buf: BytesMut,
     max_frame: usize,
     guards: Arc<ConnectionGuards>,
@@ -133,9 +134,10 @@ pub(super) struct FrameReader {
     permit: Option<OwnedSemaphorePermit>,
 }
 
-impl FrameReader {
+impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(
-        read: OwnedReadHalf,
+        read: R,
+        remote: SocketAddr,
         max_frame: usize,
         idle_timeout: Option<Duration>,
         guards: Arc<ConnectionGuards>,
@@ -143,6 +145,7 @@ impl FrameReader {
         let now = Instant::now();
         FrameReader {
             read,
+            remote,
             buf: BytesMut::new(),
             max_frame: guards.frame_limit(max_frame),
             guards,
@@ -189,7 +192,7 @@ impl FrameReader {
             Err(_) => {
                 if let Some(suppressed) = self.guards.log_budget_wait.allow() {
                     warn!(
-                        remote = ?self.read.peer_addr().ok(),
+                        remote = %self.remote,
                         frame = bytes, budget = size, suppressed,
                         "in-flight request bytes at the limit (serverMaxInFlightBytes): \
                          reading paused until the frame fits"
@@ -303,17 +306,17 @@ mod tests {
         max_frame: usize,
         idle: Option<Duration>,
         guards: &Arc<ConnectionGuards>,
-    ) -> (TcpStream, FrameReader) {
+    ) -> (TcpStream, FrameReader<tokio::net::tcp::OwnedReadHalf>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let peer = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
+        let (server, remote) = listener.accept().await.unwrap();
         let (read, write) = server.into_split();
         std::mem::forget(write); // keep the socket open in both directions
         (
             peer,
-            FrameReader::new(read, max_frame, idle, guards.clone()),
+            FrameReader::new(read, remote, max_frame, idle, guards.clone()),
         )
     }
 

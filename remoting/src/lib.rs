@@ -7,6 +7,10 @@
 //! requests to a [`RequestProcessor`] in their own tasks; a writer task drains an outbound
 //! queue, encoding everything already queued into one buffer per socket write.
 //!
+//! Connections run on plain TCP or TLS (`tls`: rustls, RocketMQ's disabled / permissive /
+//! enforcing server modes); a client may pass every request it sends through an [`RpcHook`]
+//! ([`AclRpcHook`] signs them for the servers' plain ACL).
+//!
 //! The protocol's command and code types are re-exported, so users of a connection need only
 //! this crate.
 
@@ -17,8 +21,11 @@ mod connection;
 mod counters;
 mod error;
 mod frame_reader;
+mod hook;
 pub mod log_limit;
 mod server;
+mod stream;
+pub mod tls;
 
 pub use call::CallError;
 pub use client::{ClientConfig, RemotingClient};
@@ -30,7 +37,9 @@ pub use fennec_protocol::{
     describe_request_code, next_opaque, ExtFields, LanguageCode, RemotingCommand, RequestCode,
     ResponseCode, SerializeType, FLAG_ONEWAY, FLAG_RESPONSE,
 };
+pub use hook::{AclRpcHook, RpcHook};
 pub use server::{
     RemotingServer, ServerConfig, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_IN_FLIGHT_BYTES,
+    DEFAULT_MAX_IN_FLIGHT_BYTES, HANDSHAKE_TIMEOUT,
 };
+pub use tls::{ClientAuth, TlsClient, TlsMode, TlsServer};

@@ -6,20 +6,30 @@
 //! `max_in_flight_bytes` (readers wait for budget, see `frame_reader`); connections idle for
 //! `connection.idle_timeout` are closed. Each refusal is logged at most once per 10 s per
 //! kind, with a count of the ones not logged.
+//!
+//! With [`ServerConfig::tls`] a task per new connection reads its first byte (and performs
+//! the TLS handshake) within [`HANDSHAKE_TIMEOUT`] before the connection starts; the accept
+//! loop itself never waits on a peer.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-use super::connection::{spawn_connection, ConnectionConfig, RequestProcessor};
+use super::connection::{spawn_connection, ConnectionConfig, ConnectionContext, RequestProcessor};
 use super::frame_reader::ConnectionGuards;
+use super::stream::Stream;
+use super::tls::{Accepted, TlsServer};
 use crate::counters::{ConnectionRefusal, ServerCounters};
 use crate::log_limit::LogLimiter;
+
+/// How long a new connection may take to send its first byte and finish a TLS handshake
+/// (when the server has TLS).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default `serverMaxConnections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -42,6 +52,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Connection counts, shared with whoever exports them.
     pub counters: Arc<ServerCounters>,
+    /// TLS, permissive or enforcing (`None`: plain TCP only).
+    pub tls: Option<TlsServer>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +67,7 @@ impl Default for ServerConfig {
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             shutdown_grace: Duration::from_secs(10),
             counters: Arc::default(),
+            tls: None,
         }
     }
 }
@@ -82,6 +95,85 @@ impl ServerConfig {
             ..defaults
         }
     }
+
+    /// The same limits with TLS (`None`: plain TCP only).
+    pub fn with_tls(mut self, tls: Option<TlsServer>) -> Self {
+        self.tls = tls;
+        self
+    }
+}
+
+/// What every connection of one server shares.
+struct Shared<P> {
+    processor: Arc<P>,
+    config: ServerConfig,
+    guards: Arc<ConnectionGuards>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    log_handshake: LogLimiter,
+}
+
+impl<P: RequestProcessor> Shared<P> {
+    /// Starts a connection on `stream`; it holds `permit` (its connection slot) until closed.
+    fn start<S: Stream>(
+        &self,
+        stream: S,
+        peer: std::net::SocketAddr,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let ctx = ConnectionContext {
+            processor: self.processor.clone(),
+            config: &self.config.connection,
+            guards: self.guards.clone(),
+            shutdown: self.shutdown.clone(),
+            tracker: &self.tracker,
+            hook: None,
+        };
+        match spawn_connection(stream, ctx) {
+            Ok(channel) => {
+                tracing::debug!(remote = %peer, "connection accepted");
+                let counters = self.config.counters.clone();
+                counters.opened();
+                self.tracker.spawn(async move {
+                    channel.closed().await;
+                    counters.closed();
+                    drop(permit);
+                });
+            }
+            Err(e) => warn!(remote = %peer, "cannot set up connection: {e}"),
+        }
+    }
+
+    /// Tells TLS from plain by the first byte, handshakes, then starts the connection.
+    async fn start_tls(
+        &self,
+        tls: &TlsServer,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+        permit: OwnedSemaphorePermit,
+    ) {
+        if let Err(e) = stream.set_nodelay(true) {
+            warn!(remote = %peer, "cannot set up connection: {e}");
+            return;
+        }
+        let accepted = tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => return,
+            a = tls.accept(stream, HANDSHAKE_TIMEOUT) => a,
+        };
+        match accepted {
+            Ok(Accepted::Plain(stream)) => self.start(stream, peer, permit),
+            Ok(Accepted::Tls(stream)) => self.start(*stream, peer, permit),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                tracing::debug!(remote = %peer, "connection closed before it started: {e}");
+            }
+            Err(e) => {
+                if let Some(suppressed) = self.log_handshake.allow() {
+                    warn!(remote = %peer, suppressed, "connection closed before it started: {e}");
+                }
+            }
+        }
+    }
 }
 
 /// Serves the remoting protocol on a listener.
@@ -102,15 +194,24 @@ impl RemotingServer {
             config.max_connections.min(Semaphore::MAX_PERMITS),
         ));
         let counters = config.counters.clone();
-        let guards = Arc::new(
-            ConnectionGuards::with_budget(config.max_in_flight_bytes).counting(counters.clone()),
-        );
+        let tls = config.tls.clone();
+        let shared = Arc::new(Shared {
+            processor,
+            guards: Arc::new(
+                ConnectionGuards::with_budget(config.max_in_flight_bytes)
+                    .counting(counters.clone()),
+            ),
+            shutdown,
+            tracker: tracker.clone(),
+            log_handshake: LogLimiter::default(),
+            config,
+        });
         let log_refused = LogLimiter::default();
         let log_accept_error = LogLimiter::default();
         loop {
             let accepted = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => break,
+                _ = shared.shutdown.cancelled() => break,
                 a = listener.accept() => a,
             };
             let (stream, peer) = match accepted {
@@ -128,7 +229,7 @@ impl RemotingServer {
                 counters.refuse(ConnectionRefusal::MaxConnections);
                 if let Some(suppressed) = log_refused.allow() {
                     warn!(
-                        remote = %peer, limit = config.max_connections, suppressed,
+                        remote = %peer, limit = shared.config.max_connections, suppressed,
                         "connection refused: the server has its maximum number of connections \
                          (serverMaxConnections)"
                     );
@@ -136,36 +237,24 @@ impl RemotingServer {
                 drop(stream);
                 continue;
             };
-            match spawn_connection(
-                stream,
-                processor.clone(),
-                &config.connection,
-                guards.clone(),
-                shutdown.clone(),
-                &tracker,
-            ) {
-                Ok(channel) => {
-                    tracing::debug!(remote = %peer, "connection accepted");
-                    counters.opened();
-                    let counters = counters.clone();
-                    tracker.spawn(async move {
-                        channel.closed().await;
-                        counters.closed();
-                        drop(permit);
-                    });
+            match &tls {
+                None => shared.start(stream, peer, permit),
+                Some(tls) => {
+                    let (shared, tls) = (shared.clone(), tls.clone());
+                    tracker
+                        .spawn(async move { shared.start_tls(&tls, stream, peer, permit).await });
                 }
-                Err(e) => warn!(remote = %peer, "cannot set up connection: {e}"),
             }
         }
         drop(listener);
         tracker.close();
-        if tokio::time::timeout(config.shutdown_grace, tracker.wait())
+        if tokio::time::timeout(shared.config.shutdown_grace, tracker.wait())
             .await
             .is_err()
         {
             warn!(
                 "shutdown grace period of {:?} elapsed with requests still running",
-                config.shutdown_grace
+                shared.config.shutdown_grace
             );
         } else {
             info!("all connections closed");

@@ -1,7 +1,8 @@
 //! [`Appender`]: the append step of a put, shared by [`MessageStore`](super::MessageStore)
 //! and the store's own delivery thread: refuse when the store is unhealthy, encode into the
-//! thread's reused buffer, append under the CommitLog lock, wake the dispatcher and register
-//! the durability wait with the flusher.
+//! thread's reused buffer, append under the CommitLog lock, wake the dispatcher (and a
+//! master's senders to its slaves) and register the durability wait with the flusher. A
+//! slave's store refuses every put.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use super::commit_log::{AppendError, CommitLog, Roll};
 use super::dispatch::Dispatcher;
 use super::flush::Flusher;
+use super::growth::GrowthSignal;
 use super::health::StoreHealth;
 use super::message::{encode_batch, encode_message, with_buffer, Encoded, Limits};
 use super::message::{StoreBatch, StoreMessage};
@@ -43,6 +45,9 @@ pub(crate) struct Appender {
     pub(crate) health: Arc<StoreHealth>,
     pub(crate) dispatcher: Arc<Dispatcher>,
     pub(crate) flusher: Arc<Flusher>,
+    pub(crate) growth: Arc<GrowthSignal>,
+    /// A slave's store takes only replicated bytes (`replica.rs`).
+    pub(crate) slave: bool,
 }
 
 impl Appender {
@@ -87,6 +92,12 @@ impl Appender {
                 why,
             )));
         }
+        if self.slave {
+            return Err(Appended::Refused(PutMessageResult::failed(
+                PutMessageStatus::ServiceNotAvailable,
+                "this broker is a slave: it stores only what its master replicates to it".into(),
+            )));
+        }
         let (append, wait) = with_buffer(|enc| {
             encode(enc).map_err(Appended::Refused)?;
             match self.commit_log.append(enc, topic, queue_id, roll) {
@@ -96,6 +107,7 @@ impl Appender {
             }
         })?;
         self.dispatcher.notify();
+        self.growth.notify();
         let end = append.wrote_offset + append.wrote_bytes as i64;
         let flush = self.flusher.after_append(end, wait);
         Ok(PendingPut {

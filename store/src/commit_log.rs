@@ -202,6 +202,94 @@ impl CommitLog {
         })
     }
 
+    /// Appends bytes replicated from a master, unchanged, at `offset`, which must be the end
+    /// of the log; the caller has checked that they are whole entries of one file (see
+    /// `replica.rs`). `blank` says they are that file's end-of-file marker: the file is then
+    /// full and the log ends at its end. The lock is held for the memcpy only.
+    pub(crate) fn append_raw(
+        &self,
+        offset: i64,
+        data: &[u8],
+        blank: bool,
+        roll: Roll,
+    ) -> Result<(), AppendError> {
+        let mut guard = self.state.lock();
+        let AppendState {
+            writer,
+            closed,
+            counters,
+            ..
+        } = &mut *guard;
+        if *closed {
+            return Err(AppendError::Closed);
+        }
+        let max = self.max_offset();
+        if offset != max {
+            return Err(AppendError::File(StoreError::Config(format!(
+                "replicated bytes at offset {offset}, but the commit log ends at {max}"
+            ))));
+        }
+        let current = writer.as_ref().is_some_and(|w| {
+            w.file().start_offset() + w.position() as i64 == offset
+                && offset < w.file().end_offset()
+        });
+        if !current {
+            // The last file is full (it ended with a blank marker): the next one starts here.
+            let taken = match roll {
+                Roll::Wait => self.allocator.take(offset),
+                Roll::Defer => match self.allocator.try_take(offset) {
+                    Some(taken) => Some(taken),
+                    None => return Err(AppendError::RollPending(offset)),
+                },
+            };
+            *writer = Some(self.roll_with(offset, taken, roll)?);
+        }
+        let w = writer
+            .as_mut()
+            .ok_or_else(|| AppendError::File(StoreError::Config("no commit log writer".into())))?;
+        let end = if blank {
+            w.fill_to_end(data);
+            w.file().end_offset()
+        } else {
+            if w.append(data).is_none() {
+                return Err(AppendError::File(StoreError::Config(format!(
+                    "{} replicated bytes at offset {offset} overrun the commit log file",
+                    data.len()
+                ))));
+            }
+            counters.appends += 1;
+            counters.bytes += data.len() as u64;
+            offset + data.len() as i64
+        };
+        self.max_offset.store(end, Ordering::Release);
+        Ok(())
+    }
+
+    /// A log with nothing in it starts at `start` instead of 0 (a new slave of a master
+    /// that has deleted its oldest files): the empty files are deleted and the writer
+    /// moves to a new file at `start`. Blocking (creates a file).
+    pub(crate) fn restart_at(&self, start: i64) -> Result<(), StoreError> {
+        let mut st = self.state.lock();
+        if self.max_offset() != 0 || start % self.file_size() as i64 != 0 {
+            return Err(StoreError::Config(format!(
+                "cannot start the commit log at {start}: it is not empty or not a file start"
+            )));
+        }
+        st.writer = None;
+        // The file after the first one was prepared ahead of need: it is not wanted.
+        if let Some(Ok(next)) = self.allocator.take(self.file_size() as i64) {
+            let path = next.file().path().to_path_buf();
+            drop(next);
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot delete an unused commit log file");
+            }
+        }
+        self.files.delete_after(-1);
+        st.writer = Some(self.roll_with(start, None, Roll::Wait)?);
+        self.max_offset.store(start, Ordering::Release);
+        Ok(())
+    }
+
     /// The current writer if `len` bytes fit in its file, else ends that file with the blank
     /// marker and rolls to the next one. The old file is closed only once the next one is in
     /// hand, so a deferred roll leaves everything as it was.

@@ -38,6 +38,49 @@ impl ConfigValue for FlushDiskType {
     }
 }
 
+/// `brokerRole`: what the store of a broker in a master/slave group does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// A master that acknowledges sends without waiting for a slave.
+    AsyncMaster,
+    /// A master that acknowledges a send only once a slave holds it.
+    SyncMaster,
+    /// Holds a copy of its master's CommitLog; refuses sends and delivers no delayed
+    /// messages (its master does).
+    Slave,
+}
+
+impl BrokerRole {
+    pub fn is_slave(self) -> bool {
+        self == BrokerRole::Slave
+    }
+}
+
+impl ConfigValue for BrokerRole {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "ASYNC_MASTER" => Ok(BrokerRole::AsyncMaster),
+            "SYNC_MASTER" => Ok(BrokerRole::SyncMaster),
+            "SLAVE" => Ok(BrokerRole::Slave),
+            _ => Err("expected ASYNC_MASTER, SYNC_MASTER or SLAVE".to_string()),
+        }
+    }
+    fn show(&self) -> String {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+        .to_string()
+    }
+}
+
+impl fmt::Display for BrokerRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.show())
+    }
+}
+
 /// Measures the used share of the disk holding a path, in percent (0-100).
 ///
 /// The store uses `statvfs` unless the configuration supplies another probe (tests simulate a
@@ -128,6 +171,25 @@ fennec_common::config_struct! {
         /// retries use level 3 + reconsume times): numbers with a unit `s`, `m`, `h` or `d`
         /// (Fennec also takes `ms`), space-separated.
         "messageDelayLevel" => message_delay_level: DelayLevels = DelayLevels::default(),
+        /// `ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE` (brokerId > 0). A SYNC_MASTER
+        /// acknowledges a send once a slave holds it.
+        "brokerRole" => broker_role: BrokerRole = BrokerRole::AsyncMaster,
+        /// Port a master listens on for its slaves; empty = listenPort + 1 (RocketMQ's
+        /// default, 10912).
+        "haListenPort" => ha_listen_port: Option<u16> = None,
+        /// `host:port` of the master's HA port for a slave; empty = the address the
+        /// nameserver returns when the slave registers.
+        "haMasterAddress" => ha_master_address: String = String::new(),
+        /// A slave reports its offset, and a master sends an empty frame, after this many
+        /// ms of silence (5000).
+        "haSendHeartbeatInterval" => ha_send_heartbeat_interval: Duration = Duration::from_secs(5),
+        /// Either side closes an HA connection that stayed silent this many ms (20000).
+        "haHousekeepingInterval" => ha_housekeeping_interval: Duration = Duration::from_secs(20),
+        /// Most CommitLog bytes a master sends a slave in one frame (32768).
+        "haTransferBatchSize" => ha_transfer_batch_size: usize = 32 * 1024,
+        /// A SYNC_MASTER answers SLAVE_NOT_AVAILABLE instead of waiting when its best slave
+        /// is this many bytes behind or more (256 MiB).
+        "haSlaveFallbehindMax" => ha_slave_fallbehind_max: i64 = 256 << 20,
         /// Farthest ahead, in seconds, a timer message (TIMER_DELIVER_MS, TIMER_DELAY_SEC,
         /// TIMER_DELAY_MS) may be due (259200, 3 days); later ones are refused with
         /// MESSAGE_ILLEGAL.
@@ -215,6 +277,22 @@ impl StoreConfig {
                 self.timer_max_delay_sec,
                 self.timer_precision_ms,
                 self.timer_wheel_slots()
+            ));
+        }
+        if !(1..=(64 << 20)).contains(&self.ha_transfer_batch_size) {
+            return Err(format!(
+                "haTransferBatchSize {} must be between 1 and {}",
+                self.ha_transfer_batch_size,
+                64 << 20
+            ));
+        }
+        if self.ha_send_heartbeat_interval.is_zero()
+            || self.ha_housekeeping_interval <= self.ha_send_heartbeat_interval
+        {
+            return Err(format!(
+                "haHousekeepingInterval {:?} must be longer than haSendHeartbeatInterval {:?} \
+                 (and both positive)",
+                self.ha_housekeeping_interval, self.ha_send_heartbeat_interval
             ));
         }
         if self.delete_hours().is_none() {

@@ -12,7 +12,8 @@
 //! ```
 //! Appends go through [`MessageStore::put_message`]; the `fennec-dispatch` thread builds the
 //! consume queues and index from the log; the `fennec-schedule` thread delivers delayed and
-//! timer messages when due; reads return zero-copy records.
+//! timer messages when due; reads return zero-copy records. A slave's store appends the
+//! bytes its master replicates (`replica.rs`).
 
 mod allocate;
 mod append;
@@ -23,8 +24,10 @@ mod config;
 mod consume_queue;
 mod cq_flush;
 mod dispatch;
+mod entry_check;
 mod error;
 mod flush;
+mod growth;
 mod health;
 mod index;
 mod index_file;
@@ -38,13 +41,14 @@ mod queue_offsets;
 mod queue_table;
 mod read;
 mod recovery;
+mod replica;
 mod schedule;
 mod stats;
 mod store_lock;
 mod wakeup;
 
 pub use checkpoint::CheckpointData;
-pub use config::{DiskUsageProbe, FlushDiskType, StoreConfig};
+pub use config::{BrokerRole, DiskUsageProbe, FlushDiskType, StoreConfig};
 pub use consume_queue::{CqEntry, CQ_ENTRY_SIZE};
 pub use dispatch::ArrivalListener;
 pub use error::StoreError;
@@ -54,5 +58,6 @@ pub use message_store::MessageStore;
 pub use put_result::{AppendResult, PendingPut, PutMessageResult, PutMessageStatus};
 pub use read::{BoundaryType, GetMessageResult, GetMessageStatus, QueryMessageResult};
 pub use recovery::RecoveryReport;
+pub use replica::{ReplicaError, Replicated};
 pub use schedule::{DelayLevels, DeliveryStats};
 pub use stats::StoreStats;

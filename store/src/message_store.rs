@@ -26,6 +26,7 @@ use super::cq_flush::QueueFlusher;
 use super::dispatch::{ArrivalListener, Dispatcher};
 use super::error::StoreError;
 use super::flush::Flusher;
+use super::growth::GrowthSignal;
 use super::health::StoreHealth;
 use super::index::IndexService;
 use super::message::Limits;
@@ -44,10 +45,11 @@ pub struct MessageStore {
     pub(crate) commit_log: Arc<CommitLog>,
     pub(crate) queues: Arc<ConsumeQueueTable>,
     pub(crate) index: Option<Arc<IndexService>>,
-    health: Arc<StoreHealth>,
+    pub(crate) health: Arc<StoreHealth>,
     allocator: Arc<Allocator>,
-    flusher: Arc<Flusher>,
-    dispatcher: Arc<Dispatcher>,
+    pub(crate) flusher: Arc<Flusher>,
+    pub(crate) dispatcher: Arc<Dispatcher>,
+    pub(crate) growth: Arc<GrowthSignal>,
     queue_flusher: Arc<QueueFlusher>,
     cleaner: Arc<Cleaner>,
     delivery: Arc<DeliveryService>,
@@ -125,6 +127,7 @@ impl MessageStore {
         tracing::info!("message store {}: {report}", shown.display());
         tracing::debug!(?report, "recovery report");
 
+        let growth = Arc::new(GrowthSignal::default());
         let appender = Arc::new(Appender {
             limits: Limits {
                 max_body: config.max_message_size,
@@ -136,6 +139,8 @@ impl MessageStore {
             health: parts.health.clone(),
             dispatcher: parts.dispatcher.clone(),
             flusher: parts.flusher.clone(),
+            growth: growth.clone(),
+            slave: config.broker_role.is_slave(),
         });
         let delivery = match DeliveryService::open(
             &config,
@@ -160,6 +165,7 @@ impl MessageStore {
             allocator,
             flusher: parts.flusher,
             dispatcher: parts.dispatcher,
+            growth,
             queue_flusher: parts.queue_flusher,
             cleaner,
             delivery,
@@ -174,7 +180,12 @@ impl MessageStore {
             store.dispatcher.spawn().map(Some),
             store.queue_flusher.spawn().map(Some),
             store.cleaner.spawn().map(Some),
-            store.delivery.spawn(),
+            // A slave's master delivers delayed messages; the slave copies its progress.
+            if store.config.broker_role.is_slave() {
+                Ok(None)
+            } else {
+                store.delivery.spawn()
+            },
         ];
         for handle in spawned {
             match handle {
@@ -262,6 +273,12 @@ impl MessageStore {
     /// (`config/delayOffset.json`, GET_ALL_DELAY_OFFSET).
     pub fn delay_offsets(&self) -> DelayOffsetTable {
         self.delivery.delay_offsets()
+    }
+
+    /// A slave takes its master's delay-level progress (GET_ALL_DELAY_OFFSET) and keeps it
+    /// in `config/delayOffset.json`.
+    pub fn adopt_delay_offsets(&self, table: &DelayOffsetTable) -> Result<(), StoreError> {
+        self.delivery.adopt_levels(table)
     }
 
     /// Where delivery of delayed and timer messages stands.

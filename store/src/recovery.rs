@@ -13,10 +13,9 @@
 
 use std::time::Duration;
 
-use fennec_protocol::message::record::{parse_entry, Entry};
-
 use super::checkpoint::CheckpointData;
-use super::commit_log::{CommitLog, END_FILE_MIN_BLANK_LENGTH};
+use super::commit_log::CommitLog;
+use super::entry_check::{check_entry, Checked};
 use super::error::StoreError;
 use super::index::IndexService;
 use super::queue_table::ConsumeQueueTable;
@@ -169,29 +168,17 @@ fn scan(commit_log: &CommitLog, from: i64, check_crc: bool, report: &mut Recover
         let Some(buf) = file.read_from(pos) else {
             break;
         };
-        let bad = match parse_entry(buf) {
-            Ok(Entry::Blank { remaining }) if remaining == left => {
+        let bad = match check_entry(buf, offset, left, check_crc) {
+            Ok(Checked::Blank(_)) => {
                 offset = file.end_offset();
                 continue;
             }
-            Ok(Entry::Blank { remaining }) => {
-                format!("blank marker of {remaining} bytes where {left} are left")
+            Ok(Checked::Record(size)) => {
+                report.records_scanned += 1;
+                offset += size as i64;
+                continue;
             }
-            Ok(Entry::Record(r)) => {
-                let size = r.total_size();
-                if r.physical_offset() != offset {
-                    format!("PHYSICALOFFSET {} differs", r.physical_offset())
-                } else if size + END_FILE_MIN_BLANK_LENGTH > left {
-                    format!("record of {size} bytes overruns the file end")
-                } else if let Some(e) = check_crc.then(|| r.verify_crc().err()).flatten() {
-                    e.to_string()
-                } else {
-                    report.records_scanned += 1;
-                    offset += size as i64;
-                    continue;
-                }
-            }
-            Err(e) => e.to_string(),
+            Err(problem) => problem.to_string(),
         };
         // A zeroed tail is the normal end of the log, not damage.
         if !buf.iter().take(8).all(|b| *b == 0) {

@@ -45,7 +45,12 @@ async fn call_within<R: Request>(
 
 /// Creates (or updates) `topic` with `queues` read and write queues on the broker at `addr`.
 pub async fn create_topic(client: &RemotingClient, addr: &str, topic: &str, queues: i32) {
-    let request = CreateTopicRequestHeader {
+    call(client, addr, &create_topic_request(topic, queues)).await;
+}
+
+/// UPDATE_AND_CREATE_TOPIC of `topic` with `queues` read and write queues.
+pub fn create_topic_request(topic: &str, queues: i32) -> CreateTopicRequestHeader {
+    CreateTopicRequestHeader {
         topic: topic.to_string(),
         default_topic: "TBW102".to_string(),
         read_queue_nums: queues,
@@ -56,8 +61,7 @@ pub async fn create_topic(client: &RemotingClient, addr: &str, topic: &str, queu
         order: false,
         attributes: None,
         force: None,
-    };
-    call(client, addr, &request).await;
+    }
 }
 
 /// The route of `topic`, once the nameserver at `namesrv` has one with at least

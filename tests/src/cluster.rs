@@ -19,9 +19,13 @@ pub const CLUSTER_NAME: &str = "FennecTest";
 #[derive(Debug, Clone)]
 pub struct BrokerSpec {
     pub name: String,
+    /// 0 for a master; a slave (see [`BrokerSpec::slave`]) has 1 or more.
+    pub broker_id: i64,
     pub sync_flush: bool,
     /// Extra `key=value` lines for broker.conf.
     pub extra: Vec<(String, String)>,
+    /// Files written beside broker.conf before the broker starts (name, contents).
+    pub files: Vec<(String, String)>,
 }
 
 impl BrokerSpec {
@@ -29,8 +33,38 @@ impl BrokerSpec {
     pub fn new(name: &str) -> Self {
         BrokerSpec {
             name: name.to_string(),
+            broker_id: 0,
             sync_flush: false,
             extra: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// A master with `brokerRole` `role` (`ASYNC_MASTER` or `SYNC_MASTER`) that lets
+    /// consumers read from its slaves, which copy its metadata every 500 ms.
+    pub fn master(name: &str, role: &str) -> Self {
+        BrokerSpec::new(name)
+            .with("brokerRole", role)
+            .with("slaveReadEnable", "true")
+    }
+
+    /// Slave `broker_id` (1 or more) of the master named `name`; it finds the master
+    /// through the nameserver and copies its metadata every 500 ms.
+    pub fn slave(name: &str, broker_id: i64) -> Self {
+        BrokerSpec {
+            broker_id,
+            ..BrokerSpec::new(name)
+        }
+        .with("brokerRole", "SLAVE")
+        .with("slaveReadEnable", "true")
+        .with("slaveSyncInterval", "500")
+    }
+
+    /// The directory of this broker's files in a cluster.
+    pub fn dir_name(&self) -> String {
+        match self.broker_id {
+            0 => self.name.clone(),
+            id => format!("{}-{id}", self.name),
         }
     }
 
@@ -41,6 +75,12 @@ impl BrokerSpec {
 
     pub fn with(mut self, key: &str, value: &str) -> Self {
         self.extra.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Writes file `name` (e.g. `plain_acl.yml`) beside broker.conf before starting.
+    pub fn with_file(mut self, name: &str, contents: &str) -> Self {
+        self.files.push((name.to_string(), contents.to_string()));
         self
     }
 
@@ -84,11 +124,12 @@ impl TestBroker {
         let store = store.to_path_buf();
         let conf = dir.join("broker.conf");
         let mut text = format!(
-            "brokerClusterName={CLUSTER_NAME}\nbrokerName={}\nbrokerId=0\nnamesrvAddr={namesrv}\n\
+            "brokerClusterName={CLUSTER_NAME}\nbrokerName={}\nbrokerId={}\nnamesrvAddr={namesrv}\n\
              listenPort=0\nbindAddress=127.0.0.1\nbrokerIP1=127.0.0.1\nstorePathRootDir={}\n\
              mappedFileSizeCommitLog=8388608\nmappedFileSizeConsumeQueue=60000\n\
              maxHashSlotNum=50000\nmaxIndexNum=200000\nflushDiskType={}\n",
             spec.name,
+            spec.broker_id,
             store.display(),
             if spec.sync_flush {
                 "SYNC_FLUSH"
@@ -100,6 +141,9 @@ impl TestBroker {
             text.push_str(&format!("{k}={v}\n"));
         }
         std::fs::write(&conf, text).expect("write broker.conf");
+        for (name, contents) in &spec.files {
+            std::fs::write(dir.join(name), contents).expect("write a file beside broker.conf");
+        }
         let process =
             ServerProcess::start("mqbroker", [std::ffi::OsStr::new("-c"), conf.as_os_str()]);
         TestBroker {
@@ -201,7 +245,7 @@ impl Cluster {
         let brokers = specs
             .into_iter()
             .map(|spec| {
-                let bdir = dir.path().join(&spec.name);
+                let bdir = dir.path().join(spec.dir_name());
                 std::fs::create_dir_all(&bdir).expect("broker dir");
                 TestBroker::start(namesrv.addr(), &bdir, spec)
             })

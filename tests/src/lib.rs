@@ -18,13 +18,18 @@
 //! * [`scrape`]: plain HTTP GET/POST and Prometheus text parsing (metrics, dashboard);
 //! * [`quick_start`]: `mqbroker --with-namesrv` with metrics and the dashboard on;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
-//! * [`tx`]: scripted transaction listeners and the broker's op queue.
+//! * [`tx`]: scripted transaction listeners and the broker's op queue;
+//! * [`acked`]: producers that note every acknowledged send, and the check they are stored;
+//! * [`replication`]: masters and slaves: catching up, topics copied, CommitLog bytes;
+//! * [`certs`]: throw-away CA, server and client certificates for TLS tests.
 //!
 //! Binaries are not built by `cargo test` for this package: run `scripts/test.sh`, or
 //! `cargo build --workspace --bins` first.
 
+pub mod acked;
 pub mod broker_api;
 pub mod browser;
+pub mod certs;
 pub mod cluster;
 pub mod json;
 pub mod mount;
@@ -38,6 +43,7 @@ pub mod proxied;
 pub mod proxy;
 pub mod quick_start;
 pub mod raw;
+pub mod replication;
 pub mod scenario;
 pub mod scrape;
 pub mod sdk;

@@ -80,13 +80,22 @@ impl std::fmt::Display for AdminRun {
 #[derive(Debug, Clone)]
 pub struct Mqadmin {
     namesrv: String,
+    /// Environment variables of every run, besides the test's own.
+    envs: Vec<(String, String)>,
 }
 
 impl Mqadmin {
     pub fn new(namesrv: &str) -> Self {
         Mqadmin {
             namesrv: namesrv.to_string(),
+            envs: Vec::new(),
         }
+    }
+
+    /// Sets environment variable `key` for every run (e.g. `ROCKETMQ_ACCESS_KEY`).
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.envs.push((key.to_string(), value.to_string()));
+        self
     }
 
     /// Runs `mqadmin -n <namesrv> <args>` and waits for it (blocking).
@@ -100,6 +109,7 @@ impl Mqadmin {
             .arg("-n")
             .arg(&self.namesrv)
             .args(args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(stdout.reopen().expect("reopen stdout file"))
             .stderr(stderr.reopen().expect("reopen stderr file"))

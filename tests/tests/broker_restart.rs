@@ -5,51 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fennec_client::{Message, Producer};
+use fennec_client::Message;
 use fennec_remoting::RemotingClient;
-use fennec_tests::broker_api::{
-    commit_offset, create_topic, query_offset, read_queue, wait_for_route,
-};
+use fennec_tests::acked::{assert_acked_stored, send_until_failure, Acked};
+use fennec_tests::broker_api::{commit_offset, create_topic, query_offset, wait_for_route};
 use fennec_tests::cluster::{BrokerSpec, Cluster};
 use fennec_tests::poll::wait_until;
 use fennec_tests::sdk::producer;
 use parking_lot::Mutex;
-
-/// (queue id, queue offset) -> body of every acknowledged send.
-type Acked = Arc<Mutex<BTreeMap<(i32, i64), String>>>;
-
-/// Checks that every acknowledged message is stored at its queue offset with its body.
-async fn assert_all_acked_stored(admin: &RemotingClient, broker: &str, topic: &str, acked: &Acked) {
-    let acked = acked.lock().clone();
-    let mut stored = BTreeMap::new();
-    for queue_id in 0..4 {
-        for m in read_queue(admin, broker, topic, queue_id).await {
-            stored.insert(
-                (queue_id, m.queue_offset),
-                String::from_utf8_lossy(&m.body).into_owned(),
-            );
-        }
-    }
-    for (at, body) in &acked {
-        assert_eq!(
-            stored.get(at),
-            Some(body),
-            "acknowledged message at {at:?} lost or changed"
-        );
-    }
-    // Offsets within each queue are contiguous from 0.
-    for queue_id in 0..4 {
-        let offsets: Vec<i64> = stored
-            .keys()
-            .filter(|(q, _)| *q == queue_id)
-            .map(|(_, o)| *o)
-            .collect();
-        assert!(
-            offsets.iter().enumerate().all(|(i, o)| *o == i as i64),
-            "queue {queue_id} has gaps"
-        );
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn graceful_restart_keeps_messages_and_offsets() {
@@ -86,7 +49,7 @@ async fn graceful_restart_keeps_messages_and_offsets() {
     cluster.broker(0).stop();
     cluster.broker(0).restart();
     let broker = cluster.brokers[0].addr();
-    assert_all_acked_stored(&admin, &broker, "Durable", &acked).await;
+    assert_acked_stored(&admin, &broker, ("Durable", 4), &acked).await;
     for q in 0..4 {
         assert_eq!(
             query_offset(&admin, &broker, "DurableGroup", "Durable", q).await,
@@ -105,30 +68,7 @@ async fn sigkill_under_sync_flush_loses_nothing_acknowledged() {
     let broker = cluster.brokers[0].addr();
 
     let acked: Acked = Arc::default();
-    let mut senders = Vec::new();
-    for t in 0..4 {
-        let (ns, acked) = (ns.clone(), acked.clone());
-        senders.push(tokio::spawn(async move {
-            let p = Producer::builder(format!("CrashProducer{t}"))
-                .namesrv_addr(&ns)
-                .retry_times(0)
-                .build()
-                .expect("producer");
-            p.start().await.expect("start");
-            for i in 0.. {
-                let body = format!("t{t}-{i}");
-                match p.send(Message::new("Crash", body.clone())).await {
-                    Ok(r) => {
-                        acked
-                            .lock()
-                            .insert((r.message_queue.queue_id, r.queue_offset), body);
-                    }
-                    Err(_) => break,
-                }
-            }
-            p.shutdown().await;
-        }));
-    }
+    let senders = send_until_failure(&ns, "Crash", 4, &acked);
     // Acknowledged offset commits while the producers run.
     let commits = Arc::new(Mutex::new(BTreeMap::new()));
     let committer = {
@@ -163,7 +103,7 @@ async fn sigkill_under_sync_flush_loses_nothing_acknowledged() {
 
     cluster.broker(0).restart();
     let broker = cluster.brokers[0].addr();
-    assert_all_acked_stored(&admin, &broker, "Crash", &acked).await;
+    assert_acked_stored(&admin, &broker, ("Crash", 4), &acked).await;
     let commits = commits.lock().clone();
     for (q, round) in commits {
         let stored = query_offset(&admin, &broker, "CrashGroup", "Crash", q).await;

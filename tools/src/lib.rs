@@ -4,6 +4,9 @@
 //!   flags as RocketMQ's (its [`admin::AdminClient`] and command functions);
 //! * [`bench`] is `mqbench`, the load generator with live TPS and latency lines and an echo
 //!   baseline.
+//!
+//! Both take [`security::SecurityArgs`]: ACL credentials and TLS.
 
 pub mod admin;
 pub mod bench;
+pub mod security;

@@ -1,4 +1,5 @@
-//! Request dispatch: one processor per request family, chosen by request code.
+//! Request dispatch: one processor per request family, chosen by request code, after the
+//! ACL check (`crate::acl`) when `aclEnable` is on.
 
 mod admin;
 mod client;
@@ -36,6 +37,15 @@ impl RequestProcessor for BrokerProcessor {
     async fn process(&self, channel: Channel, request: RemotingCommand) -> Option<RemotingCommand> {
         use RequestCode::*;
         let b = &self.broker;
+        if let Some(acl) = &b.acl {
+            if let Err(remark) = acl.check(&request, channel.remote_addr().ip()) {
+                tracing::debug!(remote = %channel.remote_addr(), code = request.code, "ACL: {remark}");
+                return Some(RemotingCommand::response(
+                    fennec_remoting::ResponseCode::NO_PERMISSION,
+                    Some(remark),
+                ));
+            }
+        }
         let Ok(code) = RequestCode::try_from(request.code) else {
             b.stats
                 .add_rejected(i32::from(ResponseCode::REQUEST_CODE_NOT_SUPPORTED));

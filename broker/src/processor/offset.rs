@@ -55,9 +55,7 @@ fn queue_head_in_memory(b: &Broker, topic: &str, queue_id: i32) -> bool {
     let Ok(view) = fennec_protocol::message::record::parse_record(&first) else {
         return true;
     };
-    let behind = b.store.commit_log_max_offset() - view.physical_offset();
-    let memory = b.total_memory;
-    behind <= (memory / 100 * u64::from(b.config.access_message_in_memory_max_ratio)) as i64
+    b.in_memory(view.physical_offset())
 }
 
 /// Records a committed offset. Under SYNC_FLUSH an acknowledged (not oneway) commit is

@@ -9,11 +9,12 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use fennec_protocol::body::SubscriptionData;
+use fennec_protocol::body::{SubscriptionData, SubscriptionGroupConfig, MASTER_ID};
 use fennec_protocol::header::{
     PullMessageRequestHeader, PullMessageResponseHeader, PULL_FLAG_COMMIT_OFFSET,
     PULL_FLAG_SUBSCRIPTION, PULL_FLAG_SUSPEND,
 };
+use fennec_protocol::message::record::parse_record;
 use fennec_protocol::perm;
 use fennec_remoting::{Channel, RemotingCommand, ResponseCode};
 use tokio::time::Instant;
@@ -24,8 +25,10 @@ use fennec_store::{GetMessageResult, GetMessageStatus};
 
 pub async fn pull(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
     let h: PullMessageRequestHeader = req.decode_header()?;
-    let subscription = check_pull(b, &h)?;
-    if h.sys_flag & PULL_FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
+    let (subscription, group) = check_pull(b, &h)?;
+    // A slave keeps the offsets it copies from its master, not those of pulls.
+    let slave = b.config.store.broker_role.is_slave();
+    if h.sys_flag & PULL_FLAG_COMMIT_OFFSET != 0 && h.commit_offset >= 0 && !slave {
         b.offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
@@ -69,7 +72,7 @@ pub async fn pull(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handl
             || b.shutdown.is_cancelled()
         {
             b.stats.pull_latency.observe(started.elapsed());
-            return Ok(respond(b, &h, result, code));
+            return Ok(respond(b, &h, &group, result, code));
         }
         // Register before the final check so a message dispatched in between still wakes us.
         let woken = b
@@ -99,12 +102,15 @@ pub async fn pull(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handl
         started += held.elapsed();
         let (result, code) = look();
         b.stats.pull_latency.observe(started.elapsed());
-        return Ok(respond(b, &h, result, code));
+        return Ok(respond(b, &h, &group, result, code));
     }
 }
 
 /// Permissions, group, topic, queue id and subscription, in RocketMQ's order.
-fn check_pull(b: &Broker, h: &PullMessageRequestHeader) -> Result<SubscriptionData, Reject> {
+fn check_pull(
+    b: &Broker,
+    h: &PullMessageRequestHeader,
+) -> Result<(SubscriptionData, SubscriptionGroupConfig), Reject> {
     if !b.is_readable() {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,
@@ -164,11 +170,8 @@ fn check_pull(b: &Broker, h: &PullMessageRequestHeader) -> Result<SubscriptionDa
             ));
         }
         let expr = h.subscription.as_deref().unwrap_or("*");
-        return Ok(SubscriptionData::from_tag_expression(
-            &h.topic,
-            expr,
-            h.sub_version,
-        ));
+        let sub = SubscriptionData::from_tag_expression(&h.topic, expr, h.sub_version);
+        return Ok((sub, group));
     }
     let Some(info) = b.consumers.group(&h.consumer_group) else {
         return Err(Reject::new(
@@ -194,7 +197,7 @@ fn check_pull(b: &Broker, h: &PullMessageRequestHeader) -> Result<SubscriptionDa
             "the consumer's subscription not latest",
         ));
     }
-    Ok(sub.clone())
+    Ok((sub.clone(), group))
 }
 
 /// Reference §2.4 "Status mapping".
@@ -220,14 +223,34 @@ fn response_code(result: &GetMessageResult, requested: i64) -> ResponseCode {
     }
 }
 
+/// Which broker of the group the consumer should pull from next (RocketMQ's rule): with
+/// `slaveReadEnable`, the group's `whichBrokerWhenConsumeSlowly` when the messages pulled
+/// have fallen out of memory, else the group's `brokerId`; without it, the master.
+fn suggest_broker(b: &Broker, group: &SubscriptionGroupConfig, result: &GetMessageResult) -> i64 {
+    if !b.config.slave_read_enable {
+        return MASTER_ID;
+    }
+    let slow = result
+        .messages
+        .last()
+        .and_then(|m| parse_record(m).ok())
+        .is_some_and(|r| !b.in_memory(r.physical_offset()));
+    if slow {
+        group.which_broker_when_consume_slowly
+    } else {
+        group.broker_id
+    }
+}
+
 fn respond(
     b: &Broker,
     h: &PullMessageRequestHeader,
+    group: &SubscriptionGroupConfig,
     result: GetMessageResult,
     code: ResponseCode,
 ) -> RemotingCommand {
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: suggest_broker(b, group, &result),
         next_begin_offset: result.next_begin_offset,
         min_offset: result.min_offset,
         max_offset: result.max_offset,

@@ -19,6 +19,7 @@ use fennec_remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
 
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
+use crate::ha::waits;
 use crate::topic_config::TopicLayout;
 use crate::traffic::TopicTraffic;
 use crate::transaction;
@@ -79,7 +80,9 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
                 properties: complete_properties(b, item.properties.to_string()),
             });
         }
-        b.store
+        let wait = entries.first().is_none_or(|e| waits(&e.properties));
+        let stored = b
+            .store
             .put_messages(StoreBatch {
                 topic: header.topic,
                 queue_id,
@@ -89,7 +92,8 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
                 store_host: b.store_host,
                 items: entries,
             })
-            .await
+            .await;
+        b.replicated(stored, wait).await
     } else {
         check_body_size(b, req.body.len())?;
         let properties = complete_properties(b, header_props);
@@ -114,7 +118,9 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
             transaction::ensure_topics(&b.topics);
             transaction::records::into_half(&mut msg, &header.producer_group);
         }
-        b.store.put_message(msg).await
+        let wait = waits(&msg.properties);
+        let stored = b.store.put_message(msg).await;
+        b.replicated(stored, wait).await
     };
     // A half message is stored in the half topic and counted there; its commit counts for
     // the real topic (`transaction.rs`).

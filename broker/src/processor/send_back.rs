@@ -120,7 +120,8 @@ pub async fn send_back(b: &Broker, req: &RemotingCommand) -> Handled {
         ..StoreMessage::copy_of(&record, &view)
     };
     let copy_topic = copy.topic.clone();
-    let result = b.store.put_message(copy).await;
+    let wait = crate::ha::waits(&copy.properties);
+    let result = b.replicated(b.store.put_message(copy).await, wait).await;
     if result.status != PutMessageStatus::PutOk {
         return Err(system_error(
             result

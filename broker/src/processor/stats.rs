@@ -19,6 +19,7 @@ use fennec_remoting::{RemotingCommand, ResponseCode};
 use crate::broker::Broker;
 use crate::client::ClientChannelInfo;
 use crate::error::{Handled, Reject};
+use crate::ha::Ha;
 use crate::progress;
 
 pub fn runtime_info(b: &Broker) -> Handled {
@@ -77,13 +78,50 @@ pub fn runtime_info(b: &Broker) -> Handled {
     );
     put("brokerName", b.config.broker_name.clone());
     put("brokerAddr", b.broker_addr.clone());
-    put("brokerRole", b.config.broker_role.to_string());
+    put("brokerRole", b.config.store.broker_role.to_string());
     put(
         "flushDiskType",
         format!("{:?}", b.config.store.flush_disk_type),
     );
     delivery_stats(b, &mut t);
+    replication_stats(b, &mut t);
     Ok(RemotingCommand::success().with_body(encode_body(&KvTable { table: t })))
+}
+
+/// Replication (Fennec keys; RocketMQ 4.x logs `slaveFallBehindMuch` only).
+/// * A master: `haListenAddr` (the HA address it gives slaves), `haSlaveNum` connected
+///   slaves, `slaveFallBehindMuch` = bytes the best slave has not acknowledged
+///   (`commitLogMaxOffset` − the highest acknowledged offset), and per slave
+///   `slaveAckOffset_<addr>` and `slaveFallBehind_<addr>` (bytes behind).
+/// * A slave: `haMasterAddr`, `haConnected`, `haMasterOffset` (end of what the master sent)
+///   and `haLastError` (why the last session failed; "" if it did not).
+fn replication_stats(b: &Broker, t: &mut BTreeMap<String, String>) {
+    let mut put = |k: String, v: String| {
+        t.insert(k, v);
+    };
+    match &b.ha {
+        Ha::Master(m) => {
+            let slaves = m.slaves();
+            put("haListenAddr".into(), b.ha_addr.clone());
+            put("haSlaveNum".into(), slaves.len().to_string());
+            let behind = match slaves.is_empty() {
+                true => -1,
+                false => (b.store.commit_log_max_offset() - m.acked()).max(0),
+            };
+            put("slaveFallBehindMuch".into(), behind.to_string());
+            for s in slaves {
+                put(format!("slaveAckOffset_{}", s.addr), s.acked.to_string());
+                put(format!("slaveFallBehind_{}", s.addr), s.behind.to_string());
+            }
+        }
+        Ha::Slave(s) => {
+            let st = s.state();
+            put("haMasterAddr".into(), st.master_ha_addr.unwrap_or_default());
+            put("haConnected".into(), st.connected_to.is_some().to_string());
+            put("haMasterOffset".into(), st.master_offset.to_string());
+            put("haLastError".into(), st.last_error.unwrap_or_default());
+        }
+    }
 }
 
 /// RocketMQ's `scheduleMessageOffset_<level>` = "delivered,max" per delay level, and the

@@ -103,7 +103,7 @@ impl ConsumerCore {
             StartPlan::At(offset) => Ok(offset),
             StartPlan::MaxOffset => self.max_offset(mq).await,
             StartPlan::Timestamp(ts) => {
-                let addr = self.instance.master_addr(mq).await?;
+                let addr = self.instance.read_addr(mq).await?;
                 self.instance.api().search_offset(&addr, mq, ts).await
             }
         }
@@ -111,13 +111,13 @@ impl ConsumerCore {
 
     /// GET_MAX_OFFSET of `mq`.
     pub(crate) async fn max_offset(&self, mq: &MessageQueue) -> Result<i64, ClientError> {
-        let addr = self.instance.master_addr(mq).await?;
+        let addr = self.instance.read_addr(mq).await?;
         self.instance.api().max_offset(&addr, mq).await
     }
 
     /// GET_MIN_OFFSET of `mq`.
     pub(crate) async fn min_offset(&self, mq: &MessageQueue) -> Result<i64, ClientError> {
-        let addr = self.instance.master_addr(mq).await?;
+        let addr = self.instance.read_addr(mq).await?;
         self.instance.api().min_offset(&addr, mq).await
     }
 

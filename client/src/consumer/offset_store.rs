@@ -91,7 +91,7 @@ impl OffsetStore {
         match &self.backend {
             Backend::Local { .. } => Ok(self.read(mq)),
             Backend::Remote { group, instance } => {
-                let addr = instance.master_addr(mq).await?;
+                let addr = instance.read_addr(mq).await?;
                 let offset = instance
                     .api()
                     .query_consumer_offset(&addr, group, mq)
@@ -165,7 +165,7 @@ async fn commit_remote(
     offset: i64,
     oneway: bool,
 ) -> Result<(), ClientError> {
-    let addr = instance.master_addr(mq).await?;
+    let addr = instance.read_addr(mq).await?;
     instance
         .api()
         .update_consumer_offset(&addr, group, mq, offset, oneway)

@@ -9,7 +9,13 @@
 //! * PULL_NOT_FOUND / PULL_RETRY_IMMEDIATELY: continue from nextBeginOffset at once;
 //! * PULL_OFFSET_MOVED: adopt nextBeginOffset ([`PullSink::offset_moved`]);
 //! * SUBSCRIPTION_NOT_EXIST / NOT_LATEST: heartbeat (the broker learns subscriptions from it)
-//!   and retry; any other error: retry after 1 s.
+//!   and retry; an unreachable master: refresh the route and pull from a slave of its group
+//!   at once; any other error: retry after 1 s.
+//!
+//! Each answer names the broker of the group to pull from next (`suggestWhichBrokerId`: a
+//! slave when the consumer lags far behind, the master again once it caught up); a group
+//! whose master left the route is read from a slave. Pulls from a slave never commit
+//! offsets.
 //!
 //! The push consumer pulls like Java's: SUSPEND, COMMIT_OFFSET when it has an offset to
 //! commit, the subscription known from heartbeats. The pull consumer sends its subscription
@@ -198,6 +204,22 @@ async fn pull_loop<S: PullSink>(
                     }
                     if subscription_errors == 1 {
                         continue;
+                    }
+                } else if code.is_none() {
+                    // The broker is unreachable: learn whether it left the route, and read
+                    // from a slave of the group meanwhile if the master is the one down.
+                    warn!(%mq, %addr, "pull failed: {e}");
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        r = core.instance.update_route(&mq.topic) => if let Err(e) = r {
+                            debug!(%mq, "route refresh failed: {e}");
+                        },
+                    }
+                    if !slave {
+                        if let Some(id) = core.instance.slave_id(&mq.broker_name) {
+                            broker_id = id;
+                            continue;
+                        }
                     }
                 } else {
                     warn!(%mq, %addr, "pull failed: {e}");

@@ -75,6 +75,8 @@ impl ClientInstance {
             let processor = Arc::new(InstanceProcessor::new(weak.clone()));
             let remoting_config = fennec_remoting::ClientConfig {
                 connect_timeout: config.connect_timeout,
+                tls: config.tls.clone(),
+                hook: config.rpc_hook.clone(),
                 ..Default::default()
             };
             let remoting = RemotingClient::new(processor, remoting_config);
@@ -231,18 +233,36 @@ impl ClientInstance {
 
     /// The master of `mq`'s broker, refreshing the route of `mq`'s topic once if unknown.
     pub(crate) async fn master_addr(&self, mq: &MessageQueue) -> Result<String, ClientError> {
+        self.group_addr(mq, RouteTable::master_addr).await
+    }
+
+    /// Where to read `mq`'s offsets and bounds: its master, or a slave while the route lists
+    /// no master (RocketMQ's clients fall back the same way).
+    pub(crate) async fn read_addr(&self, mq: &MessageQueue) -> Result<String, ClientError> {
+        self.group_addr(mq, RouteTable::read_addr).await
+    }
+
+    /// The master of `mq`'s broker group when the routes know it; else, after refreshing the
+    /// route of `mq`'s topic once, what `pick` finds for the group.
+    async fn group_addr(
+        &self,
+        mq: &MessageQueue,
+        pick: fn(&RouteTable, &str) -> Option<String>,
+    ) -> Result<String, ClientError> {
         if let Some(addr) = self.routes.lock().master_addr(&mq.broker_name) {
             return Ok(addr);
         }
         if let Err(e) = self.update_route(&mq.topic).await {
             debug!(topic = %mq.topic, "route refresh failed: {e}");
         }
-        self.routes
-            .lock()
-            .master_addr(&mq.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: mq.broker_name.clone(),
-            })
+        pick(&self.routes.lock(), &mq.broker_name).ok_or_else(|| ClientError::BrokerNotFound {
+            broker_name: mq.broker_name.clone(),
+        })
+    }
+
+    /// The id of a slave of `broker_name`, if its route lists one.
+    pub(crate) fn slave_id(&self, broker_name: &str) -> Option<i64> {
+        self.routes.lock().slave_id(broker_name)
     }
 
     /// The address to pull `mq` from (broker `id` when known), with whether it is a slave.

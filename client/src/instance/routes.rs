@@ -70,6 +70,21 @@ impl RouteTable {
         self.brokers.get(broker_name)?.get(&MASTER_ID).cloned()
     }
 
+    /// The master's address of `broker_name`, or a slave's while the group has no master
+    /// (reads: offsets, queue bounds).
+    pub(crate) fn read_addr(&self, broker_name: &str) -> Option<String> {
+        self.broker_addr(broker_name, MASTER_ID).map(|(a, _)| a)
+    }
+
+    /// The id of a slave of `broker_name`, if the route lists one.
+    pub(crate) fn slave_id(&self, broker_name: &str) -> Option<i64> {
+        self.brokers
+            .get(broker_name)?
+            .keys()
+            .copied()
+            .find(|id| *id != MASTER_ID)
+    }
+
     /// The address of broker `id` in group `broker_name`, or of any member of the group when
     /// that one is unknown; with whether it is a slave.
     pub(crate) fn broker_addr(&self, broker_name: &str, id: i64) -> Option<(String, bool)> {

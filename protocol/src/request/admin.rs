@@ -4,9 +4,9 @@
 use super::namesrv::{bare_requests, properties_text};
 use super::{done, header_requests, reply_body, success, with_header, ReplyError, Request};
 use crate::body::{
-    ConsumeStats, ConsumerConnection, DelayOffsetTable, KvTable, ResetOffsetBody,
-    SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfigSerializeWrapper,
-    TopicStatsTable,
+    ConsumeStats, ConsumerConnection, ConsumerOffsetWrapper, DelayOffsetTable, KvTable,
+    ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
+    TopicConfigSerializeWrapper, TopicStatsTable,
 };
 use crate::decode_body;
 use crate::encode_body;
@@ -42,6 +42,8 @@ bare_requests! {
     GetAllTopicConfig => GET_ALL_TOPIC_CONFIG, TopicConfigSerializeWrapper, |r| reply_body(r, "TopicConfigSerializeWrapper");
     /// GET_ALL_DELAY_OFFSET: per delay level, the next SCHEDULE_TOPIC_XXXX offset to deliver.
     GetAllDelayOffset => GET_ALL_DELAY_OFFSET, DelayOffsetTable, |r| reply_body(r, "delay offset table");
+    /// GET_ALL_CONSUMER_OFFSET: every group's committed offsets (a slave copies them).
+    GetAllConsumerOffset => GET_ALL_CONSUMER_OFFSET, ConsumerOffsetWrapper, |r| reply_body(r, "ConsumerOffsetSerializeWrapper");
 }
 
 /// Declares requests whose only field is a topic (they share [`TopicRequestHeader`]).

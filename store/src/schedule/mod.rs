@@ -228,6 +228,24 @@ impl DeliveryService {
         };
     }
 
+    /// A slave's copy of its master's level progress (the thread does not run on a slave):
+    /// kept in memory for GET_ALL_DELAY_OFFSET and written to `config/delayOffset.json`.
+    pub(crate) fn adopt_levels(&self, table: &DelayOffsetTable) -> Result<(), StoreError> {
+        let mut guard = self.worker.lock();
+        let Some(worker) = guard.as_mut() else {
+            return Err(StoreError::Config(
+                "the delivery thread runs: only a slave adopts its master's progress".into(),
+            ));
+        };
+        if worker.levels.table() == *table {
+            return Ok(());
+        }
+        worker.levels = LevelQueues::new(table.offset_table.clone());
+        worker.files.write_levels(table)?;
+        self.publish(worker);
+        Ok(())
+    }
+
     /// Per delay level, the next offset to deliver (GET_ALL_DELAY_OFFSET).
     pub(crate) fn delay_offsets(&self) -> DelayOffsetTable {
         self.published.lock().levels.clone()

@@ -111,6 +111,14 @@ impl ProgressFiles {
         load(&self.timer_path, TimerCheckpoint::decode)
     }
 
+    /// Writes only the level offsets (a slave, which delivers nothing itself).
+    pub(crate) fn write_levels(&mut self, levels: &DelayOffsetTable) -> Result<(), StoreError> {
+        write_atomically(&self.delay_path, &encode_body(levels))
+            .map_err(StoreError::io("write", &self.delay_path))?;
+        self.written = None;
+        Ok(())
+    }
+
     /// Writes both files (level offsets first) unless they hold this content already.
     pub(crate) fn write(
         &mut self,

@@ -1,5 +1,6 @@
 //! The `mqadmin` command line: RocketMQ's sub-command names and short flags (clap derive),
-//! global `-n/--namesrvAddr` (or `NAMESRV_ADDR`), `--json` and `--timeout-ms`, and
+//! global `-n/--namesrvAddr` (or `NAMESRV_ADDR`), `--json`, `--timeout-ms`, and the ACL
+//! and TLS flags of [`SecurityArgs`], and
 //! [`run`], which executes one parsed command and prints its result.
 
 use std::io::Write;
@@ -20,6 +21,7 @@ use super::commands::topic::{self, DeleteTopicArgs, TopicArgs, TopicListArgs, Up
 use super::error::AdminError;
 use super::message_view::MessageView;
 use super::output::{Format, Printer, Report};
+use crate::security::SecurityArgs;
 
 /// `mqadmin [global flags] <command> [flags]`.
 #[derive(Debug, Parser)]
@@ -45,6 +47,8 @@ pub struct Cli {
     /// Timeout of each request, in milliseconds.
     #[arg(long = "timeout-ms", default_value_t = 3000, global = true)]
     pub timeout_ms: u64,
+    #[command(flatten)]
+    pub security: SecurityArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -159,7 +163,12 @@ pub enum Outcome {
 pub async fn run<W: Write>(cli: &Cli, out: W) -> Result<Outcome, AdminError> {
     let namesrv = fennec_common::net::parse_addr_list(&cli.namesrv_addr)
         .map_err(|e| AdminError::Usage(format!("-n/--namesrvAddr: {e}")))?;
-    let client = AdminClient::new(namesrv, Duration::from_millis(cli.timeout_ms.max(1)));
+    let security = cli.security.resolve().map_err(AdminError::Usage)?;
+    let client = AdminClient::with_config(
+        namesrv,
+        Duration::from_millis(cli.timeout_ms.max(1)),
+        security.remoting_config(),
+    );
     let format = if cli.json {
         Format::Json
     } else {

@@ -15,7 +15,7 @@ use fennec_protocol::header::{
 };
 use fennec_protocol::request::namesrv::{GetAllTopicList, GetBrokerClusterInfo, GetNamesrvConfig};
 use fennec_protocol::request::{ReplyError, Request};
-use fennec_remoting::{CallError, RemotingClient, ResponseCode};
+use fennec_remoting::{CallError, NotSupported, RemotingClient, ResponseCode};
 
 use super::error::{remoting_reason, AdminError};
 
@@ -33,8 +33,17 @@ pub struct AdminClient {
 impl AdminClient {
     /// A client for the given nameservers (may be empty for broker-only commands).
     pub fn new(namesrv: Vec<String>, timeout: Duration) -> Self {
+        Self::with_config(namesrv, timeout, fennec_remoting::ClientConfig::default())
+    }
+
+    /// [`new`](Self::new) with connection settings (TLS, request signing).
+    pub fn with_config(
+        namesrv: Vec<String>,
+        timeout: Duration,
+        config: fennec_remoting::ClientConfig,
+    ) -> Self {
         AdminClient {
-            remoting: RemotingClient::default(),
+            remoting: RemotingClient::new(std::sync::Arc::new(NotSupported), config),
             namesrv,
             timeout,
         }

@@ -125,6 +125,7 @@ impl AdminError {
 pub fn remoting_reason(e: &RemotingError) -> String {
     match e {
         RemotingError::Connect { source, .. } => source.to_string(),
+        RemotingError::Tls { source, .. } => format!("TLS handshake failed: {source}"),
         RemotingError::ConnectTimeout { timeout, .. } => {
             format!("connect timed out after {} ms", timeout.as_millis())
         }

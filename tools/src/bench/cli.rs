@@ -10,6 +10,7 @@ use super::producer::{self, Defer, Limit, ProducerWorkload, SendMode};
 use super::report::{Live, Summary};
 use super::soak::{self, SoakArgs};
 use super::BenchError;
+use crate::security::{Security, SecurityArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -133,6 +134,9 @@ pub struct Target {
     /// Topic to load.
     #[arg(short = 't', long = "topic", default_value = "BenchmarkTest")]
     pub topic: String,
+    /// ACL credentials and TLS of the connections to the cluster.
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 #[derive(Args, Debug)]
@@ -203,6 +207,7 @@ fn workload(
 ) -> ProducerWorkload {
     ProducerWorkload {
         namesrv: namesrv.to_string(),
+        security: Security::default(),
         topic: topic.to_string(),
         group: group.to_string(),
         body_size: load.size,
@@ -238,7 +243,11 @@ pub async fn baseline(load: &Load, common: &Common, limit: Limit) -> Result<Summ
 }
 
 /// Plain sync sends to the broker and topic of a `--tx` run, at its concurrency.
-async fn plain_baseline(a: &ProducerArgs, limit: Limit) -> Result<Summary, BenchError> {
+async fn plain_baseline(
+    a: &ProducerArgs,
+    security: &Security,
+    limit: Limit,
+) -> Result<Summary, BenchError> {
     let mut w = workload(
         &a.target.namesrv,
         &a.target.topic,
@@ -248,6 +257,7 @@ async fn plain_baseline(a: &ProducerArgs, limit: Limit) -> Result<Summary, Bench
         limit,
     );
     w.transactional = false;
+    w.security = security.clone();
     producer::run(&w, "plain-sync-baseline").await
 }
 
@@ -270,10 +280,11 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
                         .into(),
                 ));
             }
+            let security = a.target.security.resolve().map_err(BenchError::Usage)?;
             let base = if a.baseline_seconds > 0 {
                 let limit = Limit::Duration(Duration::from_secs(a.baseline_seconds));
                 let b = if a.load.tx {
-                    plain_baseline(&a, limit).await?
+                    plain_baseline(&a, &security, limit).await?
                 } else {
                     baseline(&a.load, &a.common, limit).await?
                 };
@@ -284,7 +295,7 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
             } else {
                 None
             };
-            let w = workload(
+            let mut w = workload(
                 &a.target.namesrv,
                 &a.target.topic,
                 &a.group,
@@ -292,6 +303,7 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
                 &a.common,
                 a.common.limit(),
             );
+            w.security = security;
             let mut summary = producer::run(&w, "producer").await?;
             if let Some(b) = &base {
                 summary = summary.with_baseline(b);
@@ -316,6 +328,7 @@ pub async fn run(cli: Cli) -> Result<Summary, BenchError> {
         }
         Command::Consumer(a) => {
             let w = ConsumerWorkload {
+                security: a.target.security.resolve().map_err(BenchError::Usage)?,
                 namesrv: a.target.namesrv,
                 topic: a.target.topic,
                 group: a.group,

@@ -15,6 +15,7 @@ use super::payload;
 use super::producer::Limit;
 use super::report::{report, Live, Meter, Summary};
 use super::BenchError;
+use crate::security::Security;
 
 /// Push (listener) or pull (poll loop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,6 +28,8 @@ pub enum ConsumeMode {
 #[derive(Debug, Clone)]
 pub struct ConsumerWorkload {
     pub namesrv: String,
+    /// ACL signing and TLS of the consumer's connections.
+    pub security: Security,
     pub topic: String,
     pub group: String,
     pub mode: ConsumeMode,
@@ -103,7 +106,7 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
     match w.mode {
         ConsumeMode::Push => {
             let c = PushConsumer::builder(&w.group)
-                .namesrv_addr(&w.namesrv)
+                .client_config(w.security.client_config(&w.namesrv))
                 .consume_from(from)
                 .consume_batch_max(w.batch.max(1))
                 .build()?;
@@ -115,7 +118,7 @@ pub async fn run(w: &ConsumerWorkload, scenario: &str) -> Result<Summary, BenchE
         }
         ConsumeMode::Pull => {
             let c = PullConsumer::builder(&w.group)
-                .namesrv_addr(&w.namesrv)
+                .client_config(w.security.client_config(&w.namesrv))
                 .consume_from(from)
                 .build()?;
             c.subscribe(&w.topic, "*")?;

@@ -20,4 +20,7 @@ pub enum BenchError {
     Client(#[from] fennec_client::ClientError),
     #[error("{0}")]
     Internal(String),
+    /// Flags that do not go together.
+    #[error("{0}")]
+    Usage(String),
 }

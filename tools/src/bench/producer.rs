@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::payload;
 use super::report::{report, Live, Meter, Summary};
 use super::BenchError;
+use crate::security::Security;
 
 /// How messages are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,6 +71,8 @@ impl Defer {
 #[derive(Debug, Clone)]
 pub struct ProducerWorkload {
     pub namesrv: String,
+    /// ACL signing and TLS of the producer's connections.
+    pub security: Security,
     pub topic: String,
     pub group: String,
     pub body_size: usize,
@@ -113,7 +116,8 @@ enum Client {
 
 impl Client {
     async fn start(w: &ProducerWorkload) -> Result<Client, ClientError> {
-        let builder = Producer::builder(&w.group).namesrv_addr(&w.namesrv);
+        let builder =
+            Producer::builder(&w.group).client_config(w.security.client_config(&w.namesrv));
         if w.transactional {
             let p = builder.build_transactional(CommitAtOnce)?;
             p.start().await?;

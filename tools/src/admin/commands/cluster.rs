@@ -32,6 +32,9 @@ pub struct BrokerRow {
     pub broker_id: i64,
     /// `MASTER` for id 0, else `SLAVE`.
     pub role: String,
+    /// The broker's `brokerRole` (ASYNC_MASTER, SYNC_MASTER or SLAVE), when it reports one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker_role: Option<String>,
     pub addr: String,
     pub version: String,
     pub in_tps: f64,
@@ -61,6 +64,7 @@ impl BrokerRow {
                 .and_then(|v| v.parse::<f64>().ok())
         };
         self.version = table.get("brokerVersionDesc").cloned().unwrap_or_default();
+        self.broker_role = table.get("brokerRole").cloned();
         self.in_tps = tps("putTps").unwrap_or(0.0);
         self.disk_used_percent = tps("commitLogDiskRatio");
         self.out_tps = tps("getTransferedTps")
@@ -169,7 +173,7 @@ impl Report for ClusterListReport {
                 r.cluster.clone(),
                 r.broker_name.clone(),
                 r.broker_id.to_string(),
-                r.role.clone(),
+                r.broker_role.clone().unwrap_or_else(|| r.role.clone()),
                 r.addr.clone(),
                 if r.error.is_some() {
                     "UNREACHABLE".to_string()
@@ -325,6 +329,34 @@ mod tests {
         assert!(lines[1].starts_with("C              broker-a         0  MASTER"));
         let v = serde_json::to_value(&report).unwrap();
         assert_eq!(v["brokers"][0]["inTps"], 1.0);
+        assert_eq!(v["brokers"][0]["role"], "MASTER");
+    }
+
+    #[test]
+    fn the_role_column_shows_the_reported_broker_role() {
+        let row = |id: i64, role: &str, reported: &str| {
+            let mut r = BrokerRow {
+                cluster: "C".into(),
+                broker_name: "broker-a".into(),
+                broker_id: id,
+                role: role.into(),
+                ..Default::default()
+            };
+            r.apply_runtime_info(&table(&[("brokerRole", reported)]));
+            r
+        };
+        let report = ClusterListReport {
+            brokers: vec![row(0, "MASTER", "SYNC_MASTER"), row(1, "SLAVE", "SLAVE")],
+            more_stats: false,
+            errors: Vec::new(),
+        };
+        let mut s = String::new();
+        report.human(&mut s);
+        let words: Vec<Vec<&str>> = s.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(words[1][2..4], ["0", "SYNC_MASTER"]);
+        assert_eq!(words[2][2..4], ["1", "SLAVE"]);
+        let v = serde_json::to_value(&report).unwrap();
+        assert_eq!(v["brokers"][0]["brokerRole"], "SYNC_MASTER");
         assert_eq!(v["brokers"][0]["role"], "MASTER");
     }
 }

@@ -255,10 +255,14 @@ async fn serve_broker(
         None => None,
     };
     // With an embedded nameserver the metrics port also serves the dashboard, asking the
-    // nameservers this broker registers with.
-    let dashboard_namesrv = namesrv
-        .is_some()
-        .then(|| fennec_common::net::split_addr_list(&config.namesrv_addr));
+    // nameservers this broker registers with, signed and over TLS as the broker's own requests.
+    let dashboard = match namesrv {
+        Some(_) => Some((
+            fennec_common::net::split_addr_list(&config.namesrv_addr),
+            fennec_broker::broker::outbound_config(&config)?,
+        )),
+        None => None,
+    };
     let server = fennec_broker::BrokerServer::open(config, listener).await?;
     let metrics_token = CancellationToken::new();
     let mut metrics = None;
@@ -267,10 +271,11 @@ async fn serve_broker(
         let mut router = fennec_metrics::router(std::sync::Arc::new(registry));
         let bound = listener.local_addr()?;
         tracing::info!("metrics on http://{bound}/metrics");
-        if let Some(addrs) = dashboard_namesrv {
-            let admin = fennec_tools::admin::AdminClient::new(
+        if let Some((addrs, client_config)) = dashboard {
+            let admin = fennec_tools::admin::AdminClient::with_config(
                 addrs,
                 fennec_tools::admin::client::DEFAULT_TIMEOUT,
+                client_config,
             );
             router = router.merge(fennec_dashboard::router(admin));
             tracing::info!("dashboard on http://{bound}/");

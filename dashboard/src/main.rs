@@ -9,6 +9,7 @@ use clap::Parser;
 use fennec_common::error::chain;
 use fennec_common::logging::{self, LogFormat};
 use fennec_tools::admin::AdminClient;
+use fennec_tools::security::SecurityArgs;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +28,9 @@ struct Args {
     /// Timeout of each request to a nameserver or broker, in milliseconds.
     #[arg(long, default_value_t = 3000)]
     timeout_ms: u64,
+    /// Credentials and TLS for clusters with ACL or TLS on (as mqadmin's).
+    #[command(flatten)]
+    security: SecurityArgs,
     /// Log line format on stderr (`RUST_LOG` sets the level).
     #[arg(long, value_enum, default_value_t)]
     log_format: LogFormat,
@@ -74,7 +78,12 @@ async fn serve(args: Args) -> Result<(), BoxError> {
             )
         })?;
     let addr = listener.local_addr()?;
-    let client = AdminClient::new(namesrv.clone(), Duration::from_millis(args.timeout_ms));
+    let security = args.security.resolve()?;
+    let client = AdminClient::with_config(
+        namesrv.clone(),
+        Duration::from_millis(args.timeout_ms),
+        security.remoting_config(),
+    );
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
     tracing::info!(

@@ -210,18 +210,13 @@ pub fn start_namesrv(dir: &Path, conf: &[(&str, &str)]) -> ServerProcess {
     )
 }
 
-/// Starts `mqdashboard -n <namesrv>` on a free loopback port; its address is
+/// Starts `mqdashboard -n <namesrv> <extra>` on a free loopback port; its address is
 /// [`ServerProcess::addr`].
-pub fn start_dashboard(namesrv: &str) -> ServerProcess {
-    ServerProcess::start(
-        "mqdashboard",
-        [
-            std::ffi::OsStr::new("-n"),
-            namesrv.as_ref(),
-            "--port".as_ref(),
-            "0".as_ref(),
-        ],
-    )
+pub fn start_dashboard(namesrv: &str, extra: &[&str]) -> ServerProcess {
+    let args = ["-n", namesrv, "--port", "0"]
+        .into_iter()
+        .chain(extra.iter().copied());
+    ServerProcess::start("mqdashboard", args.map(std::ffi::OsStr::new))
 }
 
 /// A nameserver and its brokers.

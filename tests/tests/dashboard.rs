@@ -46,7 +46,7 @@ fn topics(addr: &str) -> Vec<String> {
 async fn dashboard_endpoints_show_and_change_a_real_cluster() {
     let one = OneBroker::start(BrokerSpec::new("broker-d"));
     let ns = one.namesrv();
-    let dash = start_dashboard(&ns);
+    let dash = start_dashboard(&ns, &[]);
     let web = dash.addr().to_string();
 
     // The page and its assets are served by the binary.
@@ -186,4 +186,41 @@ async fn the_quick_start_serves_the_dashboard() {
         "{cluster}"
     );
     assert_eq!(http_get(&web, "/metrics").0, 200);
+}
+
+/// With ACL on, mqdashboard signs its requests with `--access-key`/`--secret-key` (as
+/// mqadmin); without them the broker refuses what needs an account, and the endpoint says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_signs_its_requests_for_a_cluster_with_acl() {
+    const ACL: &str =
+        "accounts:\n  - accessKey: admin1\n    secretKey: admin-secret-1\n    admin: true\n";
+    let one = OneBroker::start(
+        BrokerSpec::new("broker-acl")
+            .with("aclEnable", "true")
+            .with("aclAccessKey", "admin1")
+            .with("aclSecretKey", "admin-secret-1")
+            .with_file("plain_acl.yml", ACL),
+    );
+    let ns = one.namesrv();
+    let create = format!("topic=AclDash&cluster={CLUSTER_NAME}&queues=2");
+
+    let anonymous = start_dashboard(&ns, &[]);
+    let (status, refused) = post_json(&anonymous.addr().to_string(), "/api/topic/create", &create);
+    assert_eq!(status, 502, "{refused}");
+    assert!(
+        text(&refused, "error").contains("NO_PERMISSION"),
+        "{refused}"
+    );
+
+    let signed = start_dashboard(
+        &ns,
+        &["--access-key", "admin1", "--secret-key", "admin-secret-1"],
+    );
+    let web = signed.addr().to_string();
+    let (status, created) = post_json(&web, "/api/topic/create", &create);
+    assert_eq!(status, 200, "{created}");
+    let cluster = get_json(&web, "/api/cluster");
+    let broker = &array(&cluster, "brokers")[0];
+    assert!(broker.get("error").is_none(), "{cluster}");
+    assert!(!text(broker, "version").is_empty(), "{cluster}");
 }

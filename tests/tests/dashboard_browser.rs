@@ -44,7 +44,7 @@ async fn every_page_shows_what_the_run_produced() {
     let one = OneBroker::start(BrokerSpec::new("broker-web"));
     one.create_topic(TOPIC, 4).await;
     let ns = one.namesrv();
-    let dash = start_dashboard(&ns);
+    let dash = start_dashboard(&ns, &[]);
     let web = format!("http://{}", dash.addr());
 
     // 12 messages consumed by the group, 3 more left: a lag of 3.

@@ -184,6 +184,10 @@ $("#by-key").onsubmit = guard(async (ev) => {
   ev.preventDefault();
   showMessages(await api("/api/message/key?" + new URLSearchParams(new FormData(ev.target))));
 });
+$("#by-time").onsubmit = guard(async (ev) => {
+  ev.preventDefault();
+  showMessages(await api("/api/message/range?" + new URLSearchParams(new FormData(ev.target))));
+});
 $("#by-id").onsubmit = guard(async (ev) => {
   ev.preventDefault();
   showMessages(await api("/api/message/id?" + new URLSearchParams(new FormData(ev.target))));
@@ -191,7 +195,8 @@ $("#by-id").onsubmit = guard(async (ev) => {
 
 // ---- Navigation -------------------------------------------------------------------------
 // `#page?name=value` links open a page with a detail or a lookup already shown:
-// `#topics?topic=T`, `#groups?group=G`, `#messages?topic=T&key=K`, `#messages?id=I`.
+// `#topics?topic=T`, `#groups?group=G`, `#messages?topic=T&key=K`, `#messages?id=I`,
+// `#messages?topic=T&begin=B&end=E`.
 const loaders = {
   cluster: loadCluster,
   topics: async (q) => { await loadTopics(); if (q.get("topic")) await showTopic(q.get("topic")); },
@@ -199,6 +204,8 @@ const loaders = {
   messages: guard(async (q) => {
     if (q.get("key")) {
       showMessages(await api("/api/message/key?" + new URLSearchParams({ topic: q.get("topic") || "", key: q.get("key") })));
+    } else if (q.has("begin") || q.has("end")) {
+      showMessages(await api("/api/message/range?" + new URLSearchParams({ topic: q.get("topic") || "", begin: q.get("begin") || "", end: q.get("end") || "" })));
     } else if (q.get("id")) {
       showMessages(await api("/api/message/id?" + new URLSearchParams({ id: q.get("id"), topic: q.get("topic") || "" })));
     }

@@ -13,11 +13,12 @@ use axum::Router;
 use fennec_tools::admin::commands::cluster::{cluster_list, ClusterListArgs};
 use fennec_tools::admin::commands::group::{reset_offset_by_time, ResetOffsetByTimeArgs};
 use fennec_tools::admin::commands::message::{
-    query_msg_by_id, query_msg_by_key, QueryMsgByIdArgs, QueryMsgByKeyArgs,
+    query_msg_by_id, query_msg_by_key, MessagesReport, QueryMsgByIdArgs, QueryMsgByKeyArgs,
 };
 use fennec_tools::admin::commands::progress::{
     consumer_progress, group_progress, ConsumerProgressArgs,
 };
+use fennec_tools::admin::commands::pull::{print_msg, PrintMsgArgs, SUB_ALL};
 use fennec_tools::admin::commands::target::BrokerOrCluster;
 use fennec_tools::admin::commands::topic::{
     delete_topic, topic_list, topic_route, topic_status, update_topic, DeleteTopicArgs, TopicArgs,
@@ -51,6 +52,7 @@ pub fn routes(client: Arc<AdminClient>) -> Router {
         .route("/api/group/reset", post(reset_offset))
         .route("/api/message/key", get(message_by_key))
         .route("/api/message/id", get(message_by_id))
+        .route("/api/message/range", get(messages_in_range))
         .with_state(client)
 }
 
@@ -212,4 +214,61 @@ async fn message_by_id(State(admin): Admin, Query(q): Query<IdQuery>) -> Reply {
         topic: q.topic.filter(|t| !t.is_empty()),
     };
     json(&query_msg_by_id(&admin, &args).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct RangeQuery {
+    topic: String,
+    /// `now`, milliseconds since the epoch, or `yyyy-MM-dd#HH:mm:ss:SSS`; empty: the oldest.
+    #[serde(default)]
+    begin: String,
+    /// As `begin`; empty: the newest.
+    #[serde(default)]
+    end: String,
+}
+
+/// A timestamp field that may be left empty.
+fn optional_time(field: &str, value: &str) -> Result<Option<i64>, ApiError> {
+    match value.trim() {
+        "" => Ok(None),
+        v => parse_timestamp(v)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("{field} {v:?}: {e}"))),
+    }
+}
+
+/// The messages of a topic stored between two times (printMsg), at most [`MAX_MESSAGES`].
+async fn messages_in_range(State(admin): Admin, Query(q): Query<RangeQuery>) -> Reply {
+    let args = PrintMsgArgs {
+        topic: q.topic,
+        sub_expression: SUB_ALL.to_string(),
+        begin: optional_time("begin", &q.begin)?,
+        end: optional_time("end", &q.end)?,
+        print_body: true,
+        full_body: true,
+        limit: Some(MAX_MESSAGES),
+    };
+    // printMsg's message sink is a plain `dyn FnMut`, so its future is not Send (axum's
+    // handlers must be): it runs on a blocking-pool thread that drives it to completion.
+    let handle = tokio::runtime::Handle::current();
+    let scan = tokio::task::spawn_blocking(move || {
+        handle.block_on(async move {
+            let mut messages = Vec::new();
+            print_msg(&admin, &args, &mut |m| {
+                messages.push(m);
+                Ok(())
+            })
+            .await
+            .map(|_| messages)
+        })
+    });
+    let messages = scan.await.map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        message: format!("the message scan stopped: {e}"),
+    })??;
+    json(&MessagesReport {
+        messages,
+        errors: Vec::new(),
+        detail: false,
+    })
 }

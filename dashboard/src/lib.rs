@@ -19,6 +19,7 @@
 //! | `POST /api/group/reset` (`group`, `topic`, `timestamp`) | `resetOffsetByTime` |
 //! | `GET /api/message/key?topic=&key=` | `queryMsgByKey` |
 //! | `GET /api/message/id?id=[&topic=]` | `queryMsgById` |
+//! | `GET /api/message/range?topic=[&begin=][&end=]` | `printMsg` (at most 64 messages) |
 //!
 //! Failures answer `{"error": "..."}` with 400 (bad input), 404 (no such topic, group or
 //! message) or 502 (a broker or nameserver failed).

@@ -138,6 +138,23 @@ async fn dashboard_endpoints_show_and_change_a_real_cluster() {
         "body-12",
         "{by_id}"
     );
+    // By time: everything stored until now, and a range that ends before the first send.
+    let all = get_json(&web, &format!("/api/message/range?topic={TOPIC}&end=now"));
+    let mut bodies: Vec<String> = array(&all, "messages")
+        .iter()
+        .map(|m| text(m, "body").to_string())
+        .collect();
+    bodies.sort();
+    let mut expected: Vec<String> = (0..15).map(|i| format!("body-{i}")).collect();
+    expected.sort();
+    assert_eq!(bodies, expected);
+    let none = get_json(&web, &format!("/api/message/range?topic={TOPIC}&end=1000"));
+    assert!(array(&none, "messages").is_empty(), "{none}");
+    let (status, bad) = http_get(
+        &web,
+        &format!("/api/message/range?topic={TOPIC}&begin=soon"),
+    );
+    assert_eq!(status, 400, "{bad}");
     let (status, missing) = http_get(&web, "/api/topic?topic=NoSuchTopic");
     assert_eq!(status, 404, "{missing}");
 

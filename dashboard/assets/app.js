@@ -105,8 +105,19 @@ const showTopic = guard(async (topic) => {
   const routes = el("table");
   fill(routes, ["Broker", "Read queues", "Write queues", "Perm"],
     (route.queueDatas || []).map((q) => [q.brokerName, q.readQueueNums, q.writeQueueNums, q.perm]));
+  const producers = el("table", { id: "producers" });
+  const find = el("form", {},
+    el("input", { name: "group", placeholder: "producer group", required: true }),
+    el("button", {}, "Producers online"));
+  find.onsubmit = guard(async (ev) => {
+    ev.preventDefault();
+    const group = new FormData(find).get("group");
+    const r = await api("/api/producers?" + new URLSearchParams({ group, topic }));
+    fill(producers, ["Broker", "Client", "Address", "Language", "Version"],
+      r.producers.map((p) => [p.brokerName, p.clientId, p.clientAddr, p.language, p.version]));
+  });
   $("#topic-detail").replaceChildren(el("h3", {}, topic + " — " + total + " messages stored"),
-    t, el("h4", {}, "Route"), routes);
+    t, el("h4", {}, "Route"), routes, el("h4", {}, "Producers"), find, producers);
 });
 
 async function deleteTopic(topic, cluster) {

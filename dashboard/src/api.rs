@@ -15,6 +15,7 @@ use fennec_tools::admin::commands::group::{reset_offset_by_time, ResetOffsetByTi
 use fennec_tools::admin::commands::message::{
     query_msg_by_id, query_msg_by_key, MessagesReport, QueryMsgByIdArgs, QueryMsgByKeyArgs,
 };
+use fennec_tools::admin::commands::producer::{producer_connection, ProducerConnectionArgs};
 use fennec_tools::admin::commands::progress::{
     consumer_progress, group_progress, ConsumerProgressArgs,
 };
@@ -50,6 +51,7 @@ pub fn routes(client: Arc<AdminClient>) -> Router {
         .route("/api/groups", get(groups))
         .route("/api/group", get(group))
         .route("/api/group/reset", post(reset_offset))
+        .route("/api/producers", get(producers))
         .route("/api/message/key", get(message_by_key))
         .route("/api/message/id", get(message_by_id))
         .route("/api/message/range", get(messages_in_range))
@@ -161,6 +163,20 @@ async fn group(State(admin): Admin, Query(q): Query<GroupQuery>) -> Reply {
         .filter_map(|c| c.ok().flatten())
         .find(|c| !c.connection_set.is_empty());
     json(&json!({ "progress": progress, "connection": clients }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProducersQuery {
+    group: String,
+    topic: String,
+}
+
+async fn producers(State(admin): Admin, Query(q): Query<ProducersQuery>) -> Reply {
+    let args = ProducerConnectionArgs {
+        group: q.group,
+        topic: q.topic,
+    };
+    json(&producer_connection(&admin, &args).await?)
 }
 
 #[derive(Debug, Deserialize)]

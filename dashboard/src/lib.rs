@@ -17,6 +17,7 @@
 //! | `GET /api/groups` | `consumerProgress` |
 //! | `GET /api/group?group=` | `consumerProgress -g` and `consumerConnection` |
 //! | `POST /api/group/reset` (`group`, `topic`, `timestamp`) | `resetOffsetByTime` |
+//! | `GET /api/producers?group=&topic=` | `producerConnection` |
 //! | `GET /api/message/key?topic=&key=` | `queryMsgByKey` |
 //! | `GET /api/message/id?id=[&topic=]` | `queryMsgById` |
 //! | `GET /api/message/range?topic=[&begin=][&end=]` | `printMsg` (at most 64 messages) |

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use fennec_client::Message;
+use fennec_client::{Message, Producer};
 use fennec_tests::cluster::{start_dashboard, BrokerSpec, CLUSTER_NAME};
 use fennec_tests::json::{array, int, items, text};
 use fennec_tests::mqadmin::Mqadmin;
@@ -14,7 +14,8 @@ use fennec_tests::one_broker::OneBroker;
 use fennec_tests::poll::{poll_for, wait_until};
 use fennec_tests::quick_start::quick_start;
 use fennec_tests::scrape::{http_get, http_post_form};
-use fennec_tests::sdk::{producer, push_consumer, Deliveries};
+use fennec_tests::sdk::{push_consumer, Deliveries};
+use fennec_tests::tx::fast_client_config;
 use serde_json::Value;
 
 const TOPIC: &str = "DashTopic";
@@ -86,7 +87,11 @@ async fn dashboard_endpoints_show_and_change_a_real_cluster() {
     );
 
     // 10 messages with keys, consumed by the group; then 5 more nobody consumes.
-    let p = producer(&ns, "DashProducer").await;
+    let p = Producer::builder("DashProducer")
+        .client_config(fast_client_config(&ns))
+        .build()
+        .expect("producer");
+    p.start().await.expect("start the producer");
     let mut sent = Vec::new();
     for i in 0..15 {
         let msg = Message::new(TOPIC, format!("body-{i}")).with_keys(&[format!("key-{i}")]);
@@ -95,6 +100,18 @@ async fn dashboard_endpoints_show_and_change_a_real_cluster() {
             consume_all(&ns, 10).await;
         }
     }
+    // The producer is online on the topic's master (its heartbeat may take a moment).
+    let online = poll_for("the producer online", WAIT, || async {
+        let (status, body) = http_get(
+            &web,
+            &format!("/api/producers?group=DashProducer&topic={TOPIC}"),
+        );
+        (status == 200).then_some(body)
+    })
+    .await;
+    assert!(online.contains("\"brokerName\":\"broker-d\""), "{online}");
+    let (status, none) = http_get(&web, &format!("/api/producers?group=Nobody&topic={TOPIC}"));
+    assert_eq!(status, 404, "{none}");
     p.shutdown().await;
     let admin = Mqadmin::new(&ns);
     let progress = admin

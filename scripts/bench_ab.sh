@@ -12,62 +12,38 @@
 # push consumer draining the backlog those sends left. MQBENCH_PRODUCER_ARGS adds producer
 # flags (e.g. "--mode async").
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 a=${1:?A_BIN_DIR}
 b=${2:?B_BIN_DIR}
 rounds=${3:-3}
 secs=${SECONDS_PER_RUN:-10}
 work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
+. "$root/scripts/bench_lib.sh"
+cleanup() { stop_broker; rm -rf "$work"; }
 trap cleanup EXIT
 
-# Starts $1/mqbroker --with-namesrv; sets NS.
-start() {
-  local dir="$work/store-$RANDOM"
-  mkdir -p "$dir"
-  "$1/mqbroker" --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$dir" \
-    >"$dir.out" 2>"$dir.log" &
-  pid=$!
-  for _ in $(seq 1 300); do
-    grep -q '^LISTENING ' "$dir.out" && break
-    kill -0 "$pid" 2>/dev/null || { cat "$dir.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  NS=$(sed -n 's/^NAMESRV_LISTENING //p' "$dir.out")
-  # The broker warms its next commit log file after start: let it finish first.
-  local last=-1 now
-  for _ in $(seq 1 30); do
-    now=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    [ "$now" = "$last" ] && break
-    last=$now
-    sleep 1
-  done
-}
-
-stop() {
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
-  rm -rf "$work"/store-*
-}
-
-tps() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)["tps"]))'; }
+# field NAME: one field of mqbench's --json summary on stdin.
+field() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
 
 declare -A results
 for round in $(seq 1 "$rounds"); do
   for side in A B; do
     bin=$a
     [ "$side" = B ] && bin=$b
-    start "$bin"
+    run="$side-$round"
+    start_broker "$run" ""
+    wait_idle
     # shellcheck disable=SC2086
-    p=$("$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
-      ${MQBENCH_PRODUCER_ARGS:-} 2>/dev/null | tps)
-    c=$("$bin/mqbench" consumer -n "$NS" --from first --duration "$secs" --json 2>/dev/null | tps)
-    stop
-    echo "round $round $side: producer $p msg/s, consumer $c msg/s"
+    "$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
+      ${MQBENCH_PRODUCER_ARGS:-} >"$work/$run.producer.json" 2>/dev/null
+    p=$(field tps <"$work/$run.producer.json")
+    sent=$(field messages <"$work/$run.producer.json")
+    # The consumer drains exactly the backlog the producer left, so its rate is its own.
+    c=$("$bin/mqbench" consumer -n "$NS" --from first --count "$sent" --json \
+      2>/dev/null | field tps)
+    stop_broker
+    rm -rf "$work/$run"
+    echo "round $round $side: producer $p msg/s, consumer $c msg/s ($sent messages)"
     results[$side-p]+="$p "
     results[$side-c]+="$c "
   done

@@ -10,80 +10,59 @@
 #
 # Scenarios (SECONDS per run, default 10): sync sends from 64 workers (1 KiB bodies), then a
 # push consumer draining the backlog those sends left. MQBENCH_PRODUCER_ARGS adds producer
-# flags (e.g. "--mode async"); A_BROKER_ARGS and B_BROKER_ARGS add mqbroker flags to one side,
-# so one build can be compared with itself under two settings, e.g. metrics off vs on:
-#   A_BROKER_ARGS="--metrics-port -1" B_BROKER_ARGS="--metrics-port 0" SCRAPE_EVERY=1 \
+# flags (e.g. "--mode async"); A_BROKER_CONF and B_BROKER_CONF add broker.conf lines to one
+# side, so one build can be compared with itself under two settings, e.g. metrics off vs on:
+#   A_BROKER_CONF="metricsPort=-1" B_BROKER_CONF="metricsPort=0" SCRAPE_EVERY=1 \
 #     scripts/bench_ab.sh target/release target/release 5
 # SCRAPE_EVERY=N fetches /metrics every N seconds while a side that serves metrics runs
 # (what a Prometheus server would do, at a much higher rate than its usual 15 s).
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 a=${1:?A_BIN_DIR}
 b=${2:?B_BIN_DIR}
 rounds=${3:-3}
 secs=${SECONDS_PER_RUN:-10}
 work=$(mktemp -d)
-pid=""
+. "$root/scripts/bench_lib.sh"
 scraper=""
-cleanup() {
-  [ -n "$scraper" ] && kill "$scraper" 2>/dev/null
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
+stop_scraper() {
+  if [ -n "$scraper" ]; then
+    kill "$scraper" 2>/dev/null || true
+    scraper=""
+  fi
 }
+cleanup() { stop_scraper; stop_broker; rm -rf "$work"; }
 trap cleanup EXIT
 
-# Starts $1/mqbroker --with-namesrv with the flags $2; sets NS (and METRICS when served).
-start() {
-  local dir="$work/store-$RANDOM"
-  mkdir -p "$dir"
-  # shellcheck disable=SC2086
-  "$1/mqbroker" --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$dir" $2 \
-    >"$dir.out" 2>"$dir.log" &
-  pid=$!
-  for _ in $(seq 1 300); do
-    grep -q '^LISTENING ' "$dir.out" && break
-    kill -0 "$pid" 2>/dev/null || { cat "$dir.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  NS=$(sed -n 's/^NAMESRV_LISTENING //p' "$dir.out")
-  METRICS=$(sed -n 's/^METRICS_LISTENING //p' "$dir.out")
-  if [ -n "$METRICS" ] && [ -n "${SCRAPE_EVERY:-}" ]; then
-    (while sleep "$SCRAPE_EVERY"; do curl -sf "http://$METRICS/metrics" >/dev/null || true; done) &
-    scraper=$!
-  fi
-  # The broker warms its next commit log file after start: let it finish first.
-  local last=-1 now
-  for _ in $(seq 1 30); do
-    now=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    [ "$now" = "$last" ] && break
-    last=$now
-    sleep 1
-  done
-}
-
-stop() {
-  [ -n "$scraper" ] && kill "$scraper" 2>/dev/null
-  scraper=""
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
-  rm -rf "$work"/store-*
-}
-
-tps() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)["tps"]))'; }
+# field NAME: one field of mqbench's --json summary on stdin.
+field() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
 
 declare -A results
 for round in $(seq 1 "$rounds"); do
   for side in A B; do
     bin=$a
-    flags=${A_BROKER_ARGS:-}
-    [ "$side" = B ] && bin=$b && flags=${B_BROKER_ARGS:-}
-    start "$bin" "$flags"
+    conf=${A_BROKER_CONF:-}
+    [ "$side" = B ] && bin=$b && conf=${B_BROKER_CONF:-}
+    run="$side-$round"
+    start_broker "$run" "$conf"
+    metrics=$(sed -n 's/^METRICS_LISTENING //p' "$work/$run/out")
+    if [ -n "$metrics" ] && [ -n "${SCRAPE_EVERY:-}" ]; then
+      (while sleep "$SCRAPE_EVERY"; do curl -sf "http://$metrics/metrics" >/dev/null || true; done) &
+      scraper=$!
+    fi
+    wait_idle
     # shellcheck disable=SC2086
-    p=$("$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
-      ${MQBENCH_PRODUCER_ARGS:-} 2>/dev/null | tps)
-    c=$("$bin/mqbench" consumer -n "$NS" --from first --duration "$secs" --json 2>/dev/null | tps)
-    stop
-    echo "round $round $side: producer $p msg/s, consumer $c msg/s"
+    "$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
+      ${MQBENCH_PRODUCER_ARGS:-} >"$work/$run.producer.json" 2>/dev/null
+    p=$(field tps <"$work/$run.producer.json")
+    sent=$(field messages <"$work/$run.producer.json")
+    # The consumer drains exactly the backlog the producer left, so its rate is its own.
+    c=$("$bin/mqbench" consumer -n "$NS" --from first --count "$sent" --json \
+      2>/dev/null | field tps)
+    stop_scraper
+    stop_broker
+    rm -rf "$work/$run"
+    echo "round $round $side: producer $p msg/s, consumer $c msg/s ($sent messages)"
     results[$side-p]+="$p "
     results[$side-c]+="$c "
   done

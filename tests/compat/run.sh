@@ -53,7 +53,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # scenario -> hard limit in seconds (the scenarios' own waits are far shorter)
-declare -A limit=([send]=120 [tags]=150 [props]=120 [tx]=180 [ordered]=150)
+declare -A limit=([send]=120 [tags]=150 [props]=120 [tx]=180 [ordered]=150 [delivery]=120)
 passed=0
 failed=0
 skipped=0
@@ -129,7 +129,7 @@ run_scenario() {
 
 echo "== C++ client (rocketmq-client-cpp via rocketmq-client-python), run $COMPAT_RUN_ID"
 labels=()
-for s in send tags props tx ordered; do wanted "cpp/$s" && labels+=("cpp/$s"); done
+for s in send tags props tx ordered delivery; do wanted "cpp/$s" && labels+=("cpp/$s"); done
 if [ ${#labels[@]} -gt 0 ] && install_client cpp "$cache/cpp-client" "${labels[@]}"; then
   for label in "${labels[@]}"; do
     # The native client logs under $HOME/logs/rocketmq-cpp: keep that in the scratch folder.

@@ -310,12 +310,72 @@ def scenario_ordered():
     return f"{len(got)} received; each sharding key on one queue, steps in send order"
 
 
+def scenario_delivery():
+    """Delay level 2 arrives after about 5 s; a message the listener asks to reconsume later
+    comes back after about 10 s (level 3) with reconsume_times 1, under its original topic."""
+    topic = name("T", "delivery")
+    producer = start_producer("delivery")
+    seen = Inbox()
+
+    def on_message(msg):
+        body = text(msg.body)
+        seen.put((time.monotonic(), body, msg.reconsume_times, text(msg.topic)))
+        if body.startswith("retry") and msg.reconsume_times == 0:
+            return ConsumeStatus.RECONSUME_LATER
+        return ConsumeStatus.CONSUME_SUCCESS
+
+    consumer = PushConsumer(name("C", "delivery"))
+    consumer.set_name_server_address(NAMESRV)
+    consumer.subscribe(topic, on_message, "*")
+    consumer.start()
+    _started.append(consumer)
+    # The consumer is in place once it receives a plain message.
+    send_all(producer, "delivery", [message(topic, f"warm {RUN}")])
+    if not any(b.startswith("warm") for _, b, _, _ in seen.collect(1)):
+        raise Failed("the warm-up message never arrived")
+    delayed = message(topic, f"delayed {RUN}")
+    delayed.set_delay_time_level(2)
+    sent_delayed = time.monotonic()
+    send_all(producer, "delivery", [delayed])
+    sent_retry = time.monotonic()
+    send_all(producer, "delivery", [message(topic, f"retry {RUN}")])
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        got = seen.items()
+        if len([s for s in got if s[1].startswith("retry")]) >= 2 and any(
+                s[1].startswith("delayed") for s in got):
+            break
+        time.sleep(0.1)
+    got = seen.items()
+    delays = [at - sent_delayed for at, b, _, _ in got if b.startswith("delayed")]
+    retries = [(at, n, t) for at, b, n, t in got if b.startswith("retry")]
+    if len(delays) != 1:
+        raise Failed(f"the level-2 message arrived {len(delays)} times")
+    if not 4.0 <= delays[0] <= 8.0:
+        raise Failed(f"the level-2 message arrived after {delays[0]:.2f} s, not about 5 s")
+    if len(retries) < 2:
+        raise Failed(f"the reconsumed message arrived {len(retries)} time(s), expected 2")
+    (first, n0, _), (again, n1, t1) = retries[0], retries[1]
+    gap = again - first
+    if not 8.0 <= gap <= 16.0:
+        raise Failed(f"the retry came {gap:.2f} s after the first delivery, not about 10 s")
+    if n0 != 0 or n1 != 1:
+        raise Failed(f"reconsume_times {n0} then {n1}, expected 0 then 1")
+    if t1 != topic:
+        raise Failed(f"the retry was seen under topic {t1!r}, not {topic!r}")
+    if len(retries) > 2:
+        raise Failed(f"the reconsumed message arrived {len(retries)} times after success")
+    return (f"level 2 after {delays[0]:.2f} s; retry after {gap:.2f} s with reconsume_times 1 "
+            f"under {topic}; first delivery {first - sent_retry:.2f} s after its send")
+
+
 SCENARIOS = {
     "send": scenario_send,
     "tags": scenario_tags,
     "props": scenario_props,
     "tx": scenario_tx,
     "ordered": scenario_ordered,
+    "delivery": scenario_delivery,
 }
 
 

@@ -10,7 +10,12 @@
 #
 # Scenarios (SECONDS per run, default 10): sync sends from 64 workers (1 KiB bodies), then a
 # push consumer draining the backlog those sends left. MQBENCH_PRODUCER_ARGS adds producer
-# flags (e.g. "--mode async").
+# flags (e.g. "--mode async"); A_BROKER_CONF and B_BROKER_CONF add broker.conf lines to one
+# side, so one build can be compared with itself under two settings, e.g. metrics off vs on:
+#   A_BROKER_CONF="metricsPort=-1" B_BROKER_CONF="metricsPort=0" SCRAPE_EVERY=1 \
+#     scripts/bench_ab.sh target/release target/release 5
+# SCRAPE_EVERY=N fetches /metrics every N seconds while a side that serves metrics runs
+# (what a Prometheus server would do, at a much higher rate than its usual 15 s).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 a=${1:?A_BIN_DIR}
@@ -19,7 +24,14 @@ rounds=${3:-3}
 secs=${SECONDS_PER_RUN:-10}
 work=$(mktemp -d)
 . "$root/scripts/bench_lib.sh"
-cleanup() { stop_broker; rm -rf "$work"; }
+scraper=""
+stop_scraper() {
+  if [ -n "$scraper" ]; then
+    kill "$scraper" 2>/dev/null || true
+    scraper=""
+  fi
+}
+cleanup() { stop_scraper; stop_broker; rm -rf "$work"; }
 trap cleanup EXIT
 
 # field NAME: one field of mqbench's --json summary on stdin.
@@ -29,9 +41,15 @@ declare -A results
 for round in $(seq 1 "$rounds"); do
   for side in A B; do
     bin=$a
-    [ "$side" = B ] && bin=$b
+    conf=${A_BROKER_CONF:-}
+    [ "$side" = B ] && bin=$b && conf=${B_BROKER_CONF:-}
     run="$side-$round"
-    start_broker "$run" ""
+    start_broker "$run" "$conf"
+    metrics=$(sed -n 's/^METRICS_LISTENING //p' "$work/$run/out")
+    if [ -n "$metrics" ] && [ -n "${SCRAPE_EVERY:-}" ]; then
+      (while sleep "$SCRAPE_EVERY"; do curl -sf "http://$metrics/metrics" >/dev/null || true; done) &
+      scraper=$!
+    fi
     wait_idle
     # shellcheck disable=SC2086
     "$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
@@ -41,6 +59,7 @@ for round in $(seq 1 "$rounds"); do
     # The consumer drains exactly the backlog the producer left, so its rate is its own.
     c=$("$bin/mqbench" consumer -n "$NS" --from first --count "$sent" --json \
       2>/dev/null | field tps)
+    stop_scraper
     stop_broker
     rm -rf "$work/$run"
     echo "round $round $side: producer $p msg/s, consumer $c msg/s ($sent messages)"

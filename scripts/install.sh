@@ -13,7 +13,7 @@ cd "$root"
 if [ "$profile" = release ]; then
   cargo build --release --locked --bins
 fi
-bins="mqnamesrv mqbroker mqadmin mqbench"
+bins="mqnamesrv mqbroker mqadmin mqbench mqdashboard"
 install -d "$dest/usr/local/bin" "$dest/etc/fennec" "$dest/etc/systemd/system"
 for b in $bins; do
   install -m 0755 "target/$profile/$b" "$dest/usr/local/bin/$b"

@@ -236,9 +236,18 @@ fn acl_file_path(config: &BrokerConfig) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("conf").join("plain_acl.yml"))
 }
 
-/// The client of the broker's own requests: TLS with `tls.enable`, signed with
-/// `aclAccessKey` when ACL is on. Reads the TLS files: blocking.
+/// The client of the broker's own requests: see [`outbound_config`].
 fn outbound_client(config: &BrokerConfig) -> Result<RemotingClient, BrokerError> {
+    Ok(RemotingClient::new(
+        Arc::new(NotSupported),
+        outbound_config(config)?,
+    ))
+}
+
+/// Settings of the broker's own requests (and of the dashboard `--with-namesrv` serves): TLS
+/// with `tls.enable`, signed with `aclAccessKey` when ACL is on. Reads the TLS files:
+/// blocking.
+pub fn outbound_config(config: &BrokerConfig) -> Result<ClientConfig, BrokerError> {
     let hook = (config.acl_enable && !config.acl_access_key.is_empty()).then(|| {
         let hook: Arc<dyn RpcHook> = Arc::new(AclRpcHook::new(
             config.acl_access_key.clone(),
@@ -246,12 +255,11 @@ fn outbound_client(config: &BrokerConfig) -> Result<RemotingClient, BrokerError>
         ));
         hook
     });
-    let client_config = ClientConfig {
+    Ok(ClientConfig {
         tls: config.tls_client.load()?,
         hook,
         ..ClientConfig::default()
-    };
-    Ok(RemotingClient::new(Arc::new(NotSupported), client_config))
+    })
 }
 
 /// MemTotal from /proc/meminfo (8 GiB when unreadable).

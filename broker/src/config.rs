@@ -121,6 +121,13 @@ fennec_common::config_struct! {
         "aclAccessKey" => acl_access_key: String = String::new(),
         /// The secret key of `aclAccessKey` (shown as `******`). Fennec's key.
         "aclSecretKey" => acl_secret_key: Secret = Secret::default(),
+        /// HTTP port of the Prometheus endpoint (`/metrics`; with `--with-namesrv` also the
+        /// dashboard): -1 = off (the default, except with `--with-namesrv`: 8080), 0 picks a
+        /// free port. Fennec's key; it binds `bindAddress`.
+        "metricsPort" => metrics_port: i32 = -1,
+        /// Most per-queue consumer lag series exported (`fennec_consumer_lag_messages`); the
+        /// per-group-and-topic totals are always exported. Fennec's key.
+        "metricsMaxQueueSeries" => metrics_max_queue_series: usize = 1000,
     }
     embeds {
         /// The message store's keys.
@@ -184,6 +191,11 @@ impl BrokerConfig {
         notes
     }
 
+    /// The metrics port, or `None` when metrics are off.
+    pub fn metrics_port(&self) -> Option<u16> {
+        u16::try_from(self.metrics_port).ok()
+    }
+
     /// Checks values that parse but cannot work together.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, value: String, reason: &str| ConfigError::Invalid {
@@ -199,6 +211,13 @@ impl BrokerConfig {
                 "listenPort",
                 self.listen_port.to_string(),
                 "not a TCP port",
+            ));
+        }
+        if !(-1..=i32::from(u16::MAX)).contains(&self.metrics_port) {
+            return Err(invalid(
+                "metricsPort",
+                self.metrics_port.to_string(),
+                "not a TCP port (-1 turns metrics off, 0 picks a free port)",
             ));
         }
         if self.store.mapped_file_size_commit_log < 64 * 1024 {

@@ -10,14 +10,17 @@ pub mod consumer_offset;
 pub mod error;
 pub mod ha;
 pub mod long_polling;
+pub mod metrics;
 pub mod persist;
 pub mod processor;
+pub mod progress;
 pub mod queue_locks;
 pub mod registration;
 pub mod runtime_config;
 pub mod stats;
 pub mod subscription_group;
 pub mod topic_config;
+pub mod traffic;
 pub mod transaction;
 
 use std::net::SocketAddr;
@@ -56,6 +59,8 @@ pub struct BrokerServer {
     broker_token: CancellationToken,
     /// Topic table changes since just before the first registration.
     topic_changes: watch::Receiver<i64>,
+    /// Connection counts of the remoting server, for the metrics.
+    connections: Arc<fennec_remoting::ServerCounters>,
     /// A master's listener for its slaves.
     ha_listener: Option<TcpListener>,
 }
@@ -102,6 +107,7 @@ impl BrokerServer {
             tls,
             broker_token,
             topic_changes,
+            connections: Arc::default(),
             ha_listener,
         })
     }
@@ -109,6 +115,16 @@ impl BrokerServer {
     /// The shared broker state.
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
+    }
+
+    /// Adds this broker's metrics and the process metrics to `registry` (served by
+    /// `fennec_metrics::serve`; see `metrics.rs`).
+    pub fn register_metrics(&self, registry: &mut fennec_metrics::Registry) {
+        registry.register_collector(Box::new(metrics::BrokerCollector::new(
+            self.broker.clone(),
+            self.connections.clone(),
+        )));
+        registry.register_collector(Box::new(fennec_metrics::process::ProcessCollector::new()));
     }
 
     /// Serves until `shutdown` fires, then shuts down gracefully: unregister from the
@@ -121,6 +137,7 @@ impl BrokerServer {
             tls,
             broker_token,
             topic_changes,
+            connections,
             ha_listener,
         } = self;
         let tasks = TaskTracker::new();
@@ -144,13 +161,16 @@ impl BrokerServer {
         }
         let server_token = CancellationToken::new();
         let c = &broker.config;
-        let server_config = ServerConfig::with_limits(
-            c.server_max_connections,
-            c.server_channel_max_idle_time_seconds,
-            c.server_max_in_flight_bytes,
-            c.max_frame_length,
-        )
-        .with_tls(tls);
+        let server_config = ServerConfig {
+            counters: connections,
+            ..ServerConfig::with_limits(
+                c.server_max_connections,
+                c.server_channel_max_idle_time_seconds,
+                c.server_max_in_flight_bytes,
+                c.max_frame_length,
+            )
+            .with_tls(tls)
+        };
         let server = tokio::spawn(RemotingServer::serve(
             listener,
             Arc::new(processor::BrokerProcessor::new(broker.clone())),

@@ -5,6 +5,10 @@
 //! dispatcher thread calls [`PullWaiters::notify`] after every message it indexes; that wakes
 //! every waiter of the queue whose offset is below the new max offset. To avoid a lost wake-up
 //! a puller must register *before* its final check of the queue's max offset.
+//!
+//! [`PullWaiters::hold`] counts pulls while they are held (a guard, dropped when the pull
+//! answers or its connection closes): the exact figure the metrics report, unlike the
+//! registrations, which are cleaned up lazily.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +26,17 @@ struct Waiter {
 pub struct PullWaiters {
     by_topic: Mutex<HashMap<String, HashMap<i32, Vec<Waiter>>>>,
     count: AtomicUsize,
+    held: AtomicUsize,
+}
+
+/// One pull being held; counted in [`PullWaiters::held`] until dropped.
+#[must_use = "the pull counts as held only while the guard lives"]
+pub struct Held<'a>(&'a AtomicUsize);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl PullWaiters {
@@ -94,6 +109,17 @@ impl PullWaiters {
         self.count.store(0, Ordering::Release);
     }
 
+    /// Counts a pull as held until the guard is dropped.
+    pub fn hold(&self) -> Held<'_> {
+        self.held.fetch_add(1, Ordering::Relaxed);
+        Held(&self.held)
+    }
+
+    /// Pulls held right now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
     /// Waiters currently registered (including some whose pull already ended).
     pub fn len(&self) -> usize {
         self.count.load(Ordering::Acquire)
@@ -130,5 +156,17 @@ mod tests {
         w.wake_all();
         assert!(d.try_recv().is_ok());
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn counts_held_pulls_while_guards_live() {
+        let w = PullWaiters::new();
+        let a = w.hold();
+        let b = w.hold();
+        assert_eq!(w.held(), 2);
+        drop(a);
+        assert_eq!(w.held(), 1);
+        drop(b);
+        assert_eq!(w.held(), 0);
     }
 }

@@ -43,6 +43,11 @@ struct Args {
     /// Address to listen on (overrides bindAddress).
     #[arg(long)]
     bind: Option<String>,
+    /// HTTP port of the Prometheus endpoint and, with --with-namesrv, the dashboard
+    /// (overrides metricsPort): -1 = off, 0 picks a free port [default: off; 8080 with
+    /// --with-namesrv]. Printed as `METRICS_LISTENING <ip:port>`.
+    #[arg(long, allow_negative_numbers = true)]
+    metrics_port: Option<i32>,
     /// Print the effective configuration and exit.
     #[arg(short = 'p', long)]
     print_config: bool,
@@ -53,6 +58,9 @@ struct Args {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `metricsPort` of `--with-namesrv`, where metrics and the dashboard are on by default.
+const DEFAULT_QUICK_START_METRICS_PORT: i32 = 8080;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -108,6 +116,7 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, BoxError> {
         // The single-node defaults; the file and the flags below still override them.
         config.store.store_path_root_dir = PathBuf::from("fennec-store");
         config.bind_address = "127.0.0.1".to_string();
+        config.metrics_port = DEFAULT_QUICK_START_METRICS_PORT;
     }
     if let Some(path) = &args.config {
         for warning in config.apply_file(path)? {
@@ -135,6 +144,9 @@ fn effective_config(args: &Args) -> Result<BrokerConfig, BoxError> {
     }
     if let Some(b) = &args.bind {
         config.bind_address = b.clone();
+    }
+    if let Some(p) = args.metrics_port {
+        config.metrics_port = p;
     }
     for note in config.normalize() {
         tracing::warn!("{note}");
@@ -186,31 +198,30 @@ async fn serve(
             tls_server: config.tls_server.clone(),
             ..fennec_nameserver::NamesrvConfig::default()
         };
-        let task = tokio::spawn(fennec_nameserver::run(
-            ns_config,
-            listener,
-            namesrv_token.clone(),
-        ));
-        namesrv = Some((addr, task));
+        let nameserver = fennec_nameserver::Nameserver::new(ns_config).await?;
+        let mut registry = fennec_metrics::Registry::default();
+        nameserver.register_metrics(&mut registry);
+        let task = tokio::spawn(nameserver.serve(listener, namesrv_token.clone()));
+        namesrv = Some((addr, task, registry));
     }
-    let result = serve_broker(
-        config,
-        namesrv.as_ref().map(|(a, _)| *a),
-        &origin,
-        &shutdown,
-    )
-    .await;
-    if let Some((_, task)) = namesrv {
+    let (namesrv_addr, namesrv_metrics) = match &mut namesrv {
+        Some((addr, _, registry)) => (Some(*addr), std::mem::take(registry)),
+        None => (None, fennec_metrics::Registry::default()),
+    };
+    let result = serve_broker(config, namesrv_addr, namesrv_metrics, &origin, &shutdown).await;
+    if let Some((_, task, _)) = namesrv {
         namesrv_token.cancel();
         task.await??;
     }
     result
 }
 
-/// Opens and serves the broker until `shutdown`.
+/// Opens and serves the broker until `shutdown`, and the metrics endpoint if `metricsPort`
+/// says so (`registry` holds the embedded nameserver's metrics, if any).
 async fn serve_broker(
     config: BrokerConfig,
     namesrv: Option<SocketAddr>,
+    mut registry: fennec_metrics::Registry,
     origin: &str,
     shutdown: &CancellationToken,
 ) -> Result<(), BoxError> {
@@ -232,7 +243,50 @@ async fn serve_broker(
     )
     .await?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match config.metrics_port() {
+        Some(port) => Some(
+            listen(
+                &config.bind_address,
+                port,
+                "metrics and dashboard; metricsPort or --metrics-port (-1 turns them off)",
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    // With an embedded nameserver the metrics port also serves the dashboard, asking the
+    // nameservers this broker registers with, signed and over TLS as the broker's own requests.
+    let dashboard = match namesrv {
+        Some(_) => Some((
+            fennec_common::net::split_addr_list(&config.namesrv_addr),
+            fennec_broker::broker::outbound_config(&config)?,
+        )),
+        None => None,
+    };
     let server = fennec_broker::BrokerServer::open(config, listener).await?;
+    let metrics_token = CancellationToken::new();
+    let mut metrics = None;
+    if let Some(listener) = metrics_listener {
+        server.register_metrics(&mut registry);
+        let mut router = fennec_metrics::router(std::sync::Arc::new(registry));
+        let bound = listener.local_addr()?;
+        tracing::info!("metrics on http://{bound}/metrics");
+        if let Some((addrs, client_config)) = dashboard {
+            let admin = fennec_tools::admin::AdminClient::with_config(
+                addrs,
+                fennec_tools::admin::client::DEFAULT_TIMEOUT,
+                client_config,
+            );
+            router = router.merge(fennec_dashboard::router(admin));
+            tracing::info!("dashboard on http://{bound}/");
+        }
+        let task = tokio::spawn(fennec_metrics::serve(
+            listener,
+            router,
+            metrics_token.clone(),
+        ));
+        metrics = Some((bound, task));
+    }
     // Printed once the broker is registered, so whoever waits for it can use it at once.
     {
         use std::io::Write;
@@ -240,11 +294,19 @@ async fn serve_broker(
         if let Some(ns) = namesrv {
             writeln!(out, "NAMESRV_LISTENING {ns}")?;
         }
+        if let Some((m, _)) = &metrics {
+            writeln!(out, "METRICS_LISTENING {m}")?;
+        }
         writeln!(out, "LISTENING {addr}")?;
         out.flush()?;
     }
     tracing::info!("ready on {addr}: broker {summary}");
-    server.serve(shutdown.clone()).await?;
+    let served = server.serve(shutdown.clone()).await;
+    metrics_token.cancel();
+    if let Some((_, task)) = metrics {
+        task.await??;
+    }
+    served?;
     Ok(())
 }
 

@@ -1,13 +1,21 @@
 //! Broker traffic statistics: messages put and delivered, sampled every second for TPS over
 //! 10 s / 1 min / 10 min, and daily totals ("today" and "yesterday" in local time) as
-//! GET_BROKER_RUNTIME_INFO and `mqadmin clusterList` report them.
+//! GET_BROKER_RUNTIME_INFO and `mqadmin clusterList` report them; deliveries per group and
+//! topic ([`GroupTrafficTable`]; a topic's own counters live in its topic table entry), send
+//! and pull latencies, and refused requests by response code. The Prometheus metrics
+//! (`metrics.rs`) read the same counters. Requests only bump atomics here; the locks guard
+//! the once-a-second samples.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{Datelike, Local};
+use fennec_common::histogram::LatencyHistogram;
+use fennec_remoting::ResponseCode;
 use parking_lot::Mutex;
+
+use crate::traffic::{GroupTrafficTable, TopicTraffic};
 
 /// One-second samples kept: ten minutes.
 const WINDOW: usize = 601;
@@ -28,14 +36,24 @@ struct DailyMarks {
     yesterday_get: u64,
 }
 
+/// Response codes counted one by one; larger codes share the last slot.
+const REJECT_SLOTS: usize = 256;
+
 /// Counters shared by the processors.
 pub struct BrokerStats {
     put: AtomicU64,
     get: AtomicU64,
     samples: Mutex<VecDeque<Sample>>,
     daily: Mutex<DailyMarks>,
-    group_get: Mutex<HashMap<String, u64>>,
+    /// Messages and bytes delivered per group and topic.
+    pub groups: GroupTrafficTable,
     group_samples: Mutex<VecDeque<(Instant, HashMap<String, u64>)>>,
+    /// From a send request's arrival to its answer (store append and flush wait included).
+    pub send_latency: LatencyHistogram,
+    /// Time to serve a pull, not counting the time it was held by long polling.
+    pub pull_latency: LatencyHistogram,
+    /// Requests refused, by response code.
+    rejected: [AtomicU64; REJECT_SLOTS],
 }
 
 impl Default for BrokerStats {
@@ -54,26 +72,51 @@ impl BrokerStats {
                 day: Local::now().num_days_from_ce(),
                 ..Default::default()
             }),
-            group_get: Mutex::new(HashMap::new()),
+            groups: GroupTrafficTable::default(),
             group_samples: Mutex::new(VecDeque::with_capacity(12)),
+            send_latency: LatencyHistogram::new(),
+            pull_latency: LatencyHistogram::new(),
+            rejected: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
-    /// Counts messages stored.
-    pub fn add_put(&self, n: u64) {
-        self.put.fetch_add(n, Ordering::Relaxed);
+    /// Counts `messages` records of `bytes` stored for the topic whose counters are `topic`.
+    pub fn add_put(&self, topic: &TopicTraffic, messages: u64, bytes: u64) {
+        self.put.fetch_add(messages, Ordering::Relaxed);
+        topic.add(messages, bytes);
     }
 
-    /// Counts messages delivered to `group`.
-    pub fn add_get(&self, group: &str, n: u64) {
-        self.get.fetch_add(n, Ordering::Relaxed);
-        let mut g = self.group_get.lock();
-        match g.get_mut(group) {
-            Some(c) => *c += n,
-            None => {
-                g.insert(group.to_string(), n);
-            }
-        }
+    /// Counts `messages` records of `bytes` of `topic` delivered to `group`.
+    pub fn add_get(&self, group: &str, topic: &str, messages: u64, bytes: u64) {
+        self.get.fetch_add(messages, Ordering::Relaxed);
+        self.groups.of(group, topic).add(messages, bytes);
+    }
+
+    /// Counts a request refused with `code`.
+    pub fn add_rejected(&self, code: i32) {
+        let slot = usize::try_from(code)
+            .unwrap_or(REJECT_SLOTS - 1)
+            .min(REJECT_SLOTS - 1);
+        self.rejected[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `(response code name, requests refused with it)` of every code seen.
+    pub fn rejected(&self) -> Vec<(String, u64)> {
+        self.rejected
+            .iter()
+            .enumerate()
+            .filter_map(|(code, n)| {
+                let n = n.load(Ordering::Relaxed);
+                (n > 0).then(|| {
+                    let name = match i32::try_from(code).map(ResponseCode::try_from) {
+                        Ok(Ok(c)) if code < REJECT_SLOTS - 1 => c.name().to_string(),
+                        _ if code == REJECT_SLOTS - 1 => "OTHER".to_string(),
+                        _ => format!("CODE_{code}"),
+                    };
+                    (name, n)
+                })
+            })
+            .collect()
     }
 
     pub fn put_total(&self) -> u64 {
@@ -100,7 +143,7 @@ impl BrokerStats {
             samples.push_back(s);
         }
         {
-            let snapshot = self.group_get.lock().clone();
+            let snapshot = self.groups.messages_by_group();
             let mut g = self.group_samples.lock();
             if g.len() == 12 {
                 g.pop_front();
@@ -185,9 +228,18 @@ mod tests {
         let s = BrokerStats::new();
         assert_eq!(s.put_tps(), "0.00 0.00 0.00");
         s.sample();
-        s.add_put(10);
-        s.add_get("G", 4);
+        let topic = TopicTraffic::default();
+        s.add_put(&topic, 10, 1000);
+        s.add_get("G", "T", 4, 400);
         s.sample();
+        assert_eq!(topic.totals(), (10, 1000));
+        s.add_rejected(17);
+        s.add_rejected(17);
+        s.add_rejected(1500);
+        assert_eq!(
+            s.rejected(),
+            vec![("TOPIC_NOT_EXIST".to_string(), 2), ("OTHER".to_string(), 1)]
+        );
         assert_eq!(s.put_total(), 10);
         assert_eq!(s.get_total(), 4);
         let tps: Vec<f64> = s.put_tps().split(' ').map(|x| x.parse().unwrap()).collect();

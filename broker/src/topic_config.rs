@@ -1,7 +1,9 @@
 //! Topic configurations of this broker: `config/topics.json`, system topics created at
-//! start-up, auto-creation from TBW102, and the data version the nameservers see.
+//! start-up, auto-creation from TBW102, and the data version the nameservers see. Each
+//! topic's entry also holds its traffic counters ([`TopicTraffic`]), handed out with its
+//! layout under the same read lock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::persist::{self, Persister};
+use crate::traffic::TopicTraffic;
 
 /// Settings that shape the topic table.
 #[derive(Debug, Clone)]
@@ -27,22 +30,42 @@ pub struct TopicSettings {
     pub broker_topic_enable: bool,
 }
 
-/// Permission and queue counts of a topic: what the hot paths need, without copying the
-/// whole configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Permission and queue counts of a topic, and its traffic counters: what the hot paths
+/// need, without copying the whole configuration.
+#[derive(Debug, Clone)]
 pub struct TopicLayout {
     pub perm: i32,
     pub read_queue_nums: i32,
     pub write_queue_nums: i32,
+    pub traffic: Arc<TopicTraffic>,
 }
 
-impl From<&TopicConfig> for TopicLayout {
-    fn from(c: &TopicConfig) -> Self {
-        TopicLayout {
+/// The persisted table and the counters of its topics (one entry per topic in both).
+#[derive(Default)]
+struct Table {
+    configs: TopicConfigSerializeWrapper,
+    traffic: HashMap<String, Arc<TopicTraffic>>,
+}
+
+impl Table {
+    fn insert(&mut self, config: TopicConfig) {
+        if !self.traffic.contains_key(&config.topic_name) {
+            self.traffic
+                .insert(config.topic_name.clone(), Arc::default());
+        }
+        self.configs
+            .topic_config_table
+            .insert(config.topic_name.clone(), config);
+    }
+
+    fn layout(&self, topic: &str) -> Option<TopicLayout> {
+        let c = self.configs.topic_config_table.get(topic)?;
+        Some(TopicLayout {
             perm: c.perm,
             read_queue_nums: c.read_queue_nums,
             write_queue_nums: c.write_queue_nums,
-        }
+            traffic: self.traffic.get(topic)?.clone(),
+        })
     }
 }
 
@@ -50,7 +73,7 @@ impl From<&TopicConfig> for TopicLayout {
 pub struct TopicConfigManager {
     path: PathBuf,
     persister: Arc<Persister>,
-    table: RwLock<TopicConfigSerializeWrapper>,
+    table: RwLock<Table>,
     version_tx: watch::Sender<i64>,
 }
 
@@ -108,10 +131,18 @@ impl TopicConfigManager {
             }
         }
         let (version_tx, _) = watch::channel(table.data_version.counter);
+        let traffic = table
+            .topic_config_table
+            .keys()
+            .map(|t| (t.clone(), Arc::default()))
+            .collect();
         let manager = TopicConfigManager {
             path,
             persister,
-            table: RwLock::new(table),
+            table: RwLock::new(Table {
+                configs: table,
+                traffic,
+            }),
             version_tx,
         };
         if changed {
@@ -121,20 +152,43 @@ impl TopicConfigManager {
     }
 
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
-        self.table.read().topic_config_table.get(topic).cloned()
-    }
-
-    /// The topic's permission and queue counts.
-    pub fn layout(&self, topic: &str) -> Option<TopicLayout> {
         self.table
             .read()
+            .configs
             .topic_config_table
             .get(topic)
-            .map(TopicLayout::from)
+            .cloned()
+    }
+
+    /// The topic's permission, queue counts and traffic counters.
+    pub fn layout(&self, topic: &str) -> Option<TopicLayout> {
+        self.table.read().layout(topic)
+    }
+
+    /// The traffic counters of an existing topic.
+    pub fn traffic(&self, topic: &str) -> Option<Arc<TopicTraffic>> {
+        self.table.read().traffic.get(topic).cloned()
+    }
+
+    /// `(topic, counters)` of every topic, sorted by name.
+    pub fn all_traffic(&self) -> Vec<(String, Arc<TopicTraffic>)> {
+        let mut all: Vec<_> = self
+            .table
+            .read()
+            .traffic
+            .iter()
+            .map(|(t, c)| (t.clone(), c.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     pub fn contains(&self, topic: &str) -> bool {
-        self.table.read().topic_config_table.contains_key(topic)
+        self.table
+            .read()
+            .configs
+            .topic_config_table
+            .contains_key(topic)
     }
 
     /// Auto-creates `topic` on a send, as RocketMQ does: only if `default_topic` exists with
@@ -149,10 +203,10 @@ impl TopicConfigManager {
     ) -> Option<TopicConfig> {
         let created = {
             let mut table = self.table.write();
-            if let Some(existing) = table.topic_config_table.get(topic) {
+            if let Some(existing) = table.configs.topic_config_table.get(topic) {
                 return Some(existing.clone());
             }
-            let template = table.topic_config_table.get(default_topic)?.clone();
+            let template = table.configs.topic_config_table.get(default_topic)?.clone();
             if template.perm & PERM_INHERIT == 0 {
                 warn!(%topic, %default_topic, "cannot auto-create topic: the default topic is not inheritable");
                 return None;
@@ -161,9 +215,7 @@ impl TopicConfigManager {
             let mut config = TopicConfig::new(topic, queues);
             config.perm = template.perm & !PERM_INHERIT;
             config.topic_sys_flag = topic_sys_flag;
-            table
-                .topic_config_table
-                .insert(topic.to_string(), config.clone());
+            table.insert(config.clone());
             config
         };
         info!(
@@ -201,11 +253,12 @@ impl TopicConfigManager {
             perm,
             "created system topic"
         );
-        self.table
-            .write()
-            .topic_config_table
-            .entry(topic.to_string())
-            .or_insert_with(|| config.clone());
+        {
+            let mut table = self.table.write();
+            if !table.configs.topic_config_table.contains_key(topic) {
+                table.insert(config.clone());
+            }
+        }
         self.changed();
         config
     }
@@ -213,21 +266,17 @@ impl TopicConfigManager {
     /// Creates or replaces a topic (UPDATE_AND_CREATE_TOPIC).
     pub fn update(&self, config: TopicConfig) {
         info!(topic = %config.topic_name, read = config.read_queue_nums, write = config.write_queue_nums, perm = config.perm, "topic updated");
-        self.table
-            .write()
-            .topic_config_table
-            .insert(config.topic_name.clone(), config);
+        self.table.write().insert(config);
         self.changed();
     }
 
     /// Removes a topic; false if it did not exist.
     pub fn delete(&self, topic: &str) -> bool {
-        let removed = self
-            .table
-            .write()
-            .topic_config_table
-            .remove(topic)
-            .is_some();
+        let removed = {
+            let mut table = self.table.write();
+            table.traffic.remove(topic);
+            table.configs.topic_config_table.remove(topic).is_some()
+        };
         if removed {
             info!(topic, "topic deleted");
             self.changed();
@@ -237,7 +286,7 @@ impl TopicConfigManager {
 
     /// Every topic with the current data version (registration and GET_ALL_TOPIC_CONFIG).
     pub fn snapshot(&self) -> TopicConfigSerializeWrapper {
-        self.table.read().clone()
+        self.table.read().configs.clone()
     }
 
     /// A slave takes its master's topics (GET_ALL_TOPIC_CONFIG) when their data version
@@ -245,13 +294,19 @@ impl TopicConfigManager {
     pub fn adopt(&self, master: TopicConfigSerializeWrapper) -> bool {
         let content = {
             let mut table = self.table.write();
-            if table.data_version == master.data_version
-                && table.topic_config_table == master.topic_config_table
+            if table.configs.data_version == master.data_version
+                && table.configs.topic_config_table == master.topic_config_table
             {
                 return false;
             }
-            *table = master;
-            serde_json::to_vec_pretty(&*table).unwrap_or_default()
+            let Table { configs, traffic } = &mut *table;
+            *configs = master;
+            // Traffic counters follow the topics: kept for those still there, new for the rest.
+            traffic.retain(|topic, _| configs.topic_config_table.contains_key(topic));
+            for topic in configs.topic_config_table.keys() {
+                traffic.entry(topic.clone()).or_default();
+            }
+            serde_json::to_vec_pretty(configs).unwrap_or_default()
         };
         self.persister.submit(self.path.clone(), content);
         true
@@ -261,6 +316,7 @@ impl TopicConfigManager {
     pub fn topic_names(&self) -> Vec<String> {
         self.table
             .read()
+            .configs
             .topic_config_table
             .keys()
             .cloned()
@@ -281,10 +337,11 @@ impl TopicConfigManager {
     fn changed(&self) {
         let (content, counter) = {
             let mut table = self.table.write();
-            table.data_version.next();
+            let configs = &mut table.configs;
+            configs.data_version.next();
             (
-                serde_json::to_vec_pretty(&*table).unwrap_or_default(),
-                table.data_version.counter,
+                serde_json::to_vec_pretty(&*configs).unwrap_or_default(),
+                configs.data_version.counter,
             )
         };
         self.persister.submit(self.path.clone(), content);
@@ -293,7 +350,7 @@ impl TopicConfigManager {
 
     /// The topics as a map (tests and admin).
     pub fn table(&self) -> BTreeMap<String, TopicConfig> {
-        self.table.read().topic_config_table.clone()
+        self.table.read().configs.topic_config_table.clone()
     }
 }
 

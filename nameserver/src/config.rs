@@ -53,6 +53,9 @@ fennec_common::config_struct! {
         /// Request bytes read but not yet answered across all connections; beyond it
         /// readers wait. Frames larger are refused. Default 268435456.
         "serverMaxInFlightBytes" => server_max_in_flight_bytes: usize = remoting::DEFAULT_MAX_IN_FLIGHT_BYTES,
+        /// HTTP port of the Prometheus endpoint (`/metrics`): -1 = off (the default), 0
+        /// picks a free port. Fennec's key; it binds `bindAddress`.
+        "metricsPort" => metrics_port: i32 = -1,
     }
     embeds {
         /// `maxBrokers`, `maxTopics`, `maxClusters`: bounds of the route table.
@@ -85,6 +88,11 @@ impl NamesrvConfig {
         Ok(warnings)
     }
 
+    /// The metrics port, or `None` when metrics are off.
+    pub fn metrics_port(&self) -> Option<u16> {
+        u16::try_from(self.metrics_port).ok()
+    }
+
     /// Checks values that parse but cannot work.
     fn validate(&self, origin: &str) -> Result<(), ConfigErrors> {
         let mut problems = Vec::new();
@@ -104,6 +112,13 @@ impl NamesrvConfig {
         check(
             !self.broker_channel_expired_time.is_zero(),
             "brokerChannelExpiredTime must be a positive number of milliseconds".into(),
+        );
+        check(
+            (-1..=i32::from(u16::MAX)).contains(&self.metrics_port),
+            format!(
+                "metricsPort must be -1 (off), 0 (a free port) or a TCP port, found {}",
+                self.metrics_port
+            ),
         );
         check(
             self.server_max_connections > 0,

@@ -7,6 +7,7 @@
 //! * `route_info`: the routing tables; `route_limits`: their bounds; `liveness`: the expiry
 //!   scan;
 //! * `kv_config`: the persisted KV store;
+//! * `metrics`: what `/metrics` shows of the route table (`Nameserver::register_metrics`);
 //! * `processor`: one handler file per request family;
 //! * `server`: [`run`], which the `mqnamesrv` binary and an embedding broker call.
 
@@ -14,6 +15,7 @@ mod config;
 mod error;
 mod kv_config;
 mod liveness;
+mod metrics;
 mod processor;
 mod route_info;
 mod route_limits;

@@ -34,6 +34,10 @@ struct Args {
     /// RocketMQ-style properties file (key=value); flags override its values.
     #[arg(short = 'c', long = "config-file")]
     config_file: Option<PathBuf>,
+    /// HTTP port of the Prometheus endpoint (metricsPort): -1 = off [default], 0 picks a
+    /// free port; printed as `METRICS_LISTENING <ip:port>`.
+    #[arg(long, allow_negative_numbers = true)]
+    metrics_port: Option<i32>,
     /// Where the KV store is persisted [default: ~/namesrv/kvConfig.json].
     #[arg(long)]
     kv_config_path: Option<PathBuf>,
@@ -69,6 +73,16 @@ fn run(args: Args) -> Result<(), BoxError> {
     if let Some(path) = args.kv_config_path {
         config.kv_config_path = path;
     }
+    if let Some(port) = args.metrics_port {
+        config.metrics_port = port;
+    }
+    if config.metrics_port().is_none() && config.metrics_port != -1 {
+        return Err(format!(
+            "--metrics-port {}: expected -1 (off), 0 (a free port) or a TCP port",
+            config.metrics_port
+        )
+        .into());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("namesrv")
@@ -99,10 +113,34 @@ async fn serve(config: NamesrvConfig) -> Result<(), BoxError> {
         }
     });
 
+    let metrics = match config.metrics_port() {
+        Some(port) => {
+            let addr = SocketAddr::new(config.bind_address, port);
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (metrics; metricsPort): {e}"))?;
+            let bound = listener.local_addr()?;
+            let mut registry = fennec_metrics::Registry::default();
+            nameserver.register_metrics(&mut registry);
+            registry.register_collector(Box::new(fennec_metrics::process::ProcessCollector::new()));
+            let router = fennec_metrics::router(std::sync::Arc::new(registry));
+            let task = tokio::spawn(fennec_metrics::serve(listener, router, shutdown.clone()));
+            tracing::info!("metrics on http://{bound}/metrics");
+            Some((bound, task))
+        }
+        None => None,
+    };
+
     let mut stdout = std::io::stdout().lock();
+    if let Some((addr, _)) = &metrics {
+        writeln!(stdout, "METRICS_LISTENING {addr}")?;
+    }
     writeln!(stdout, "LISTENING {bound}")?;
     stdout.flush()?;
     drop(stdout);
     nameserver.serve(listener, shutdown).await?;
+    if let Some((_, task)) = metrics {
+        task.await??;
+    }
     Ok(())
 }

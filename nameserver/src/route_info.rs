@@ -93,6 +93,15 @@ pub struct BrokerRegistration {
     pub channel: Channel,
 }
 
+/// A live broker address as [`RouteInfo::liveness`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveBroker {
+    pub cluster: String,
+    pub broker_name: String,
+    pub addr: String,
+    pub since_registration: Duration,
+}
+
 /// What a registering slave learns about its master, and the topics left out.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RegisterResult {
@@ -266,6 +275,24 @@ impl RouteInfo {
                 );
             }
         }
+    }
+
+    /// Every live broker address with the time since its last registration, sorted, and
+    /// the number of topics routed (the metrics).
+    pub fn liveness(&self, now: Instant) -> (Vec<LiveBroker>, usize) {
+        let t = self.tables.read();
+        let mut brokers: Vec<LiveBroker> = t
+            .broker_live_table
+            .iter()
+            .map(|(key, live)| LiveBroker {
+                cluster: key.cluster.clone(),
+                broker_name: live.broker_name.clone(),
+                addr: key.addr.clone(),
+                since_registration: now.saturating_duration_since(live.last_update),
+            })
+            .collect();
+        brokers.sort_by(|a, b| (&a.cluster, &a.addr).cmp(&(&b.cluster, &b.addr)));
+        (brokers, t.topic_queue_table.len())
     }
 
     /// Removes brokers whose last registration is older than their timeout and closes their

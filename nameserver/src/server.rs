@@ -12,6 +12,7 @@ use crate::config::NamesrvConfig;
 use crate::error::NamesrvError;
 use crate::kv_config::KvConfig;
 use crate::liveness::scan_not_active_brokers;
+use crate::metrics::NamesrvCollector;
 use crate::processor::NamesrvProcessor;
 use crate::route_info::RouteInfo;
 
@@ -21,6 +22,7 @@ pub struct Nameserver {
     config: NamesrvConfig,
     route: Arc<RouteInfo>,
     kv: KvConfig,
+    connections: Arc<fennec_remoting::ServerCounters>,
     tls: Option<fennec_remoting::TlsServer>,
 }
 
@@ -41,8 +43,19 @@ impl Nameserver {
             config,
             route,
             kv,
+            connections: Arc::default(),
             tls,
         })
+    }
+
+    /// Adds the nameserver's metrics (brokers, topics, registration ages, connections) to
+    /// `registry`. Process metrics are the caller's: a broker embedding a nameserver has them
+    /// already.
+    pub fn register_metrics(&self, registry: &mut fennec_metrics::Registry) {
+        registry.register_collector(Box::new(NamesrvCollector {
+            route: self.route.clone(),
+            connections: self.connections.clone(),
+        }));
     }
 
     /// Serves on `listener` until `shutdown` fires, then lets in-flight requests finish.
@@ -61,7 +74,10 @@ impl Nameserver {
             shutdown.clone(),
         ));
         let processor = Arc::new(NamesrvProcessor::new(self.route, self.kv, &self.config));
-        let server_config = self.config.server_config().with_tls(self.tls);
+        let server_config = fennec_remoting::ServerConfig {
+            counters: self.connections.clone(),
+            ..self.config.server_config().with_tls(self.tls)
+        };
         RemotingServer::serve(listener, processor, server_config, shutdown).await;
         // The token has fired, so the scan loop is ending.
         let _ = scan.await;

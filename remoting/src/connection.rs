@@ -21,6 +21,7 @@ use super::error::RemotingError;
 use super::frame_reader::{ConnectionGuards, Frame, FrameReader, ReadEnd};
 use super::hook::RpcHook;
 use super::stream::Stream;
+use crate::counters::ConnectionRefusal;
 use fennec_protocol::frame::encode_into;
 use fennec_protocol::RemotingCommand;
 use fennec_protocol::{describe_request_code, ResponseCode};
@@ -418,11 +419,13 @@ fn log_end(channel: &Channel, end: &ReadEnd, guards: &ConnectionGuards) {
         ReadEnd::PeerClosed => debug!("peer closed the connection"),
         ReadEnd::Truncated(_) => debug!(%remote, "{end}"),
         ReadEnd::Idle { .. } => {
+            guards.counters.refuse(ConnectionRefusal::Idle);
             if let Some(suppressed) = guards.log_idle.allow() {
                 warn!(%remote, suppressed, "closing connection: {end} (serverChannelMaxIdleTimeSeconds)");
             }
         }
         ReadEnd::Codec(_) => {
+            guards.counters.refuse(ConnectionRefusal::BadFrame);
             if let Some(suppressed) = guards.log_bad_frame.allow() {
                 warn!(%remote, suppressed, "closing connection on a bad frame: {end}");
             }

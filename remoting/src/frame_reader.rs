@@ -55,6 +55,8 @@ pub struct ConnectionGuards {
     pub(super) log_idle: LogLimiter,
     /// Connections closed on a malformed or oversized frame.
     pub(super) log_bad_frame: LogLimiter,
+    /// Connection counts the server exports.
+    pub(super) counters: Arc<crate::counters::ServerCounters>,
 }
 
 impl ConnectionGuards {
@@ -65,6 +67,12 @@ impl ConnectionGuards {
             budget: Some((Arc::new(Semaphore::new(bytes)), bytes)),
             ..ConnectionGuards::default()
         }
+    }
+
+    /// These guards with `counters` counting what the limits refuse.
+    pub(super) fn counting(mut self, counters: Arc<crate::counters::ServerCounters>) -> Self {
+        self.counters = counters;
+        self
     }
 
     /// Bytes of the budget not taken by requests in flight (`None`: no budget).

@@ -18,6 +18,7 @@ mod call;
 mod client;
 pub mod codec;
 mod connection;
+mod counters;
 mod error;
 mod frame_reader;
 mod hook;
@@ -30,6 +31,7 @@ pub use call::CallError;
 pub use client::{ClientConfig, RemotingClient};
 pub use codec::RemotingCodec;
 pub use connection::{not_supported, Channel, ConnectionConfig, NotSupported, RequestProcessor};
+pub use counters::{ConnectionRefusal, ServerCounters};
 pub use error::{CodecError, RemotingError};
 pub use fennec_protocol::{
     describe_request_code, next_opaque, ExtFields, LanguageCode, RemotingCommand, RequestCode,

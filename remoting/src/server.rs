@@ -24,6 +24,7 @@ use super::connection::{spawn_connection, ConnectionConfig, ConnectionContext, R
 use super::frame_reader::ConnectionGuards;
 use super::stream::Stream;
 use super::tls::{Accepted, TlsServer};
+use crate::counters::{ConnectionRefusal, ServerCounters};
 use crate::log_limit::LogLimiter;
 
 /// How long a new connection may take to send its first byte and finish a TLS handshake
@@ -49,6 +50,8 @@ pub struct ServerConfig {
     pub max_in_flight_bytes: usize,
     /// How long shutdown waits for in-flight requests before giving up on them.
     pub shutdown_grace: Duration,
+    /// Connection counts, shared with whoever exports them.
+    pub counters: Arc<ServerCounters>,
     /// TLS, permissive or enforcing (`None`: plain TCP only).
     pub tls: Option<TlsServer>,
 }
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             shutdown_grace: Duration::from_secs(10),
+            counters: Arc::default(),
             tls: None,
         }
     }
@@ -128,8 +132,11 @@ impl<P: RequestProcessor> Shared<P> {
         match spawn_connection(stream, ctx) {
             Ok(channel) => {
                 tracing::debug!(remote = %peer, "connection accepted");
+                let counters = self.config.counters.clone();
+                counters.opened();
                 self.tracker.spawn(async move {
                     channel.closed().await;
+                    counters.closed();
                     drop(permit);
                 });
             }
@@ -186,10 +193,14 @@ impl RemotingServer {
         let slots = Arc::new(Semaphore::new(
             config.max_connections.min(Semaphore::MAX_PERMITS),
         ));
+        let counters = config.counters.clone();
         let tls = config.tls.clone();
         let shared = Arc::new(Shared {
             processor,
-            guards: Arc::new(ConnectionGuards::with_budget(config.max_in_flight_bytes)),
+            guards: Arc::new(
+                ConnectionGuards::with_budget(config.max_in_flight_bytes)
+                    .counting(counters.clone()),
+            ),
             shutdown,
             tracker: tracker.clone(),
             log_handshake: LogLimiter::default(),
@@ -215,6 +226,7 @@ impl RemotingServer {
                 }
             };
             let Ok(permit) = slots.clone().try_acquire_owned() else {
+                counters.refuse(ConnectionRefusal::MaxConnections);
                 if let Some(suppressed) = log_refused.allow() {
                     warn!(
                         remote = %peer, limit = shared.config.max_connections, suppressed,

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use fennec_common::histogram::{HistogramSnapshot, LatencyHistogram};
 use fennec_protocol::hash::tag_hash;
 use fennec_protocol::message::properties::{iter_encoded, keys};
 use fennec_protocol::message::record::{parse_entry, Entry, RecordView};
@@ -56,6 +57,8 @@ pub(crate) struct Dispatcher {
     stopped: Mutex<Option<String>>,
     last_timestamp: AtomicI64,
     listener: RwLock<Option<ArrivalListener>>,
+    /// Time from each record's store timestamp to its dispatch (millisecond resolution).
+    latency: LatencyHistogram,
     /// Wake-up, stop and halt requests for the thread.
     pub(crate) control: ServiceControl,
 }
@@ -89,6 +92,7 @@ impl Dispatcher {
             stopped: Mutex::new(None),
             last_timestamp: AtomicI64::new(0),
             listener: RwLock::new(None),
+            latency: LatencyHistogram::new(),
             control: ServiceControl::default(),
         })
     }
@@ -100,6 +104,11 @@ impl Dispatcher {
 
     pub(crate) fn set_listener(&self, listener: ArrivalListener) {
         *self.listener.write() = Some(listener);
+    }
+
+    /// Time from append to dispatch of the records dispatched so far.
+    pub(crate) fn latency(&self) -> HistogramSnapshot {
+        self.latency.snapshot()
     }
 
     /// Wakes the thread (after an append).
@@ -280,6 +289,9 @@ impl Dispatcher {
         }
         self.last_timestamp
             .store(r.store_timestamp(), Ordering::Relaxed);
+        let behind_ms = fennec_protocol::time::now_millis() - r.store_timestamp();
+        self.latency
+            .observe_micros(u64::try_from(behind_ms).unwrap_or(0).saturating_mul(1000));
         Ok(())
     }
 }

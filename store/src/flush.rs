@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use fennec_common::histogram::{HistogramSnapshot, LatencyHistogram};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
@@ -45,6 +46,8 @@ pub(crate) struct Flusher {
     kicked: AtomicBool,
     flushed: AtomicI64,
     msyncs: AtomicU64,
+    /// How long each flush that wrote something took.
+    latency: LatencyHistogram,
 }
 
 impl std::fmt::Debug for Flusher {
@@ -82,6 +85,7 @@ impl Flusher {
             kicked: AtomicBool::new(false),
             flushed: AtomicI64::new(flushed),
             msyncs: AtomicU64::new(0),
+            latency: LatencyHistogram::new(),
         })
     }
 
@@ -128,6 +132,11 @@ impl Flusher {
         self.msyncs.load(Ordering::Relaxed)
     }
 
+    /// Durations of the flushes that wrote something.
+    pub(crate) fn latency(&self) -> HistogramSnapshot {
+        self.latency.snapshot()
+    }
+
     /// Flushes everything written so far; returns false (and poisons the store) on error.
     pub(crate) fn flush_all(&self) -> bool {
         self.flush(false)
@@ -140,6 +149,7 @@ impl Flusher {
             return false;
         }
         let files = self.commit_log.files();
+        let started = Instant::now();
         let result = if whole_pages_only {
             files.flush_whole_pages()
         } else {
@@ -147,6 +157,9 @@ impl Flusher {
         };
         match result {
             Ok(n) => {
+                if n > 0 {
+                    self.latency.observe(started.elapsed());
+                }
                 self.msyncs.fetch_add(n, Ordering::Relaxed);
                 self.flushed
                     .store(self.commit_log.files().flushed_offset(), Ordering::Release);

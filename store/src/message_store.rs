@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use fennec_common::histogram::HistogramSnapshot;
 use fennec_protocol::body::DelayOffsetTable;
 use fennec_protocol::time::now_millis;
 
@@ -340,6 +341,16 @@ impl MessageStore {
             out_of_space: self.health.out_of_space(),
             dispatch_stopped: self.dispatcher.stopped(),
         }
+    }
+
+    /// Durations of the CommitLog flushes (msync) that wrote something.
+    pub fn flush_latency(&self) -> HistogramSnapshot {
+        self.flusher.latency()
+    }
+
+    /// Time from append to dispatch (ConsumeQueue entry written) of each record.
+    pub fn dispatch_latency(&self) -> HistogramSnapshot {
+        self.dispatcher.latency()
     }
 
     /// Why appends are refused right now, if they are.

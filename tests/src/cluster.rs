@@ -210,6 +210,15 @@ pub fn start_namesrv(dir: &Path, conf: &[(&str, &str)]) -> ServerProcess {
     )
 }
 
+/// Starts `mqdashboard -n <namesrv> <extra>` on a free loopback port; its address is
+/// [`ServerProcess::addr`].
+pub fn start_dashboard(namesrv: &str, extra: &[&str]) -> ServerProcess {
+    let args = ["-n", namesrv, "--port", "0"]
+        .into_iter()
+        .chain(extra.iter().copied());
+    ServerProcess::start("mqdashboard", args.map(std::ffi::OsStr::new))
+}
+
 /// A nameserver and its brokers.
 pub struct Cluster {
     pub namesrv: ServerProcess,
@@ -220,8 +229,14 @@ pub struct Cluster {
 impl Cluster {
     /// Starts a nameserver and one broker per spec.
     pub fn start(specs: Vec<BrokerSpec>) -> Cluster {
+        Cluster::start_with_namesrv(&[], specs)
+    }
+
+    /// Starts a nameserver configured by `namesrv_conf` (`key=value` pairs) and one broker
+    /// per spec.
+    pub fn start_with_namesrv(namesrv_conf: &[(&str, &str)], specs: Vec<BrokerSpec>) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let namesrv = start_namesrv(dir.path(), &[]);
+        let namesrv = start_namesrv(dir.path(), namesrv_conf);
         let brokers = specs
             .into_iter()
             .map(|spec| {

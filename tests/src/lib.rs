@@ -14,6 +14,9 @@
 //! * [`ordered`]: orderly consumers journaling keyed sequences, and the order verdict;
 //! * [`proxy`]: a fault-injecting proxy in front of one broker, recording what clients send;
 //! * [`proxied`]: a cluster whose brokers are behind proxies, observed directly;
+//! * [`browser`]: headless Chromium (the dashboard's real-browser test);
+//! * [`scrape`]: plain HTTP GET/POST and Prometheus text parsing (metrics, dashboard);
+//! * [`quick_start`]: `mqbroker --with-namesrv` with metrics and the dashboard on;
 //! * [`scenario`]: independent scenarios run concurrently in one test on a shared cluster;
 //! * [`tx`]: scripted transaction listeners and the broker's op queue;
 //! * [`acked`]: producers that note every acknowledged send, and the check they are stored;
@@ -25,6 +28,7 @@
 
 pub mod acked;
 pub mod broker_api;
+pub mod browser;
 pub mod certs;
 pub mod cluster;
 pub mod json;
@@ -37,8 +41,10 @@ pub mod poll;
 pub mod process;
 pub mod proxied;
 pub mod proxy;
+pub mod quick_start;
 pub mod raw;
 pub mod replication;
 pub mod scenario;
+pub mod scrape;
 pub mod sdk;
 pub mod tx;

@@ -30,6 +30,8 @@ pub struct ServerProcess {
     addr: SocketAddr,
     stderr: NamedTempFile,
     exited: Option<ExitStatus>,
+    /// The stdout lines printed before `LISTENING` (e.g. `METRICS_LISTENING <addr>`).
+    announced: Vec<String>,
 }
 
 /// Path of workspace binary `name` in the cargo target directory this test was built into.
@@ -76,11 +78,13 @@ impl ServerProcess {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
+            let mut before = Vec::new();
             for line in lines.by_ref().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("LISTENING ") {
-                    let _ = tx.send(addr.trim().to_string());
+                    let _ = tx.send((addr.trim().to_string(), before));
                     break;
                 }
+                before.push(line);
             }
             // Keep draining so the server never blocks on a full pipe.
             for _ in lines {}
@@ -91,9 +95,13 @@ impl ServerProcess {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             stderr,
             exited: None,
+            announced: Vec::new(),
         };
         let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
-            Ok(line) => line,
+            Ok((line, before)) => {
+                process.announced = before;
+                line
+            }
             Err(e) => {
                 let status = process.kill();
                 panic!(
@@ -111,6 +119,16 @@ impl ServerProcess {
     /// The address the server bound.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The value of a `<KEY> <value>` line printed before `LISTENING`, such as
+    /// `METRICS_LISTENING 127.0.0.1:8080`.
+    pub fn announced(&self, key: &str) -> Option<String> {
+        self.announced.iter().find_map(|l| {
+            l.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .map(|v| v.trim().to_string())
+        })
     }
 
     pub fn pid(&self) -> u32 {

@@ -191,6 +191,18 @@ impl ConsumerManager {
             .unwrap_or_default()
     }
 
+    /// `(group, connections)` of every consumer group online, sorted.
+    pub fn member_counts(&self) -> Vec<(String, usize)> {
+        let mut counts: Vec<_> = self
+            .groups
+            .read()
+            .iter()
+            .map(|(g, info)| (g.clone(), info.members.len()))
+            .collect();
+        counts.sort();
+        counts
+    }
+
     /// Groups with live members.
     pub fn groups(&self) -> Vec<String> {
         let mut g: Vec<String> = self.groups.read().keys().cloned().collect();

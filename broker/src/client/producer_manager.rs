@@ -25,6 +25,19 @@ impl ProducerManager {
         }
     }
 
+    /// `(group, connections)` of every producer group online, sorted.
+    pub fn member_counts(&self) -> Vec<(String, usize)> {
+        let mut counts: Vec<_> = self
+            .groups
+            .read()
+            .iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(g, m)| (g.clone(), m.len()))
+            .collect();
+        counts.sort();
+        counts
+    }
+
     pub fn register(&self, group: &str, client: ClientChannelInfo) {
         let mut groups = self.groups.write();
         let members = groups.entry(group.to_string()).or_default();

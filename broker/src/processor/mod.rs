@@ -16,8 +16,9 @@ pub use client::remove_expired_clients;
 pub use lock::client_left;
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use fennec_remoting::{Channel, RemotingCommand, RequestCode, RequestProcessor};
+use fennec_remoting::{Channel, RemotingCommand, RequestCode, RequestProcessor, ResponseCode};
 
 use crate::broker::Broker;
 
@@ -46,11 +47,16 @@ impl RequestProcessor for BrokerProcessor {
             }
         }
         let Ok(code) = RequestCode::try_from(request.code) else {
+            b.stats
+                .add_rejected(i32::from(ResponseCode::REQUEST_CODE_NOT_SUPPORTED));
             return Some(fennec_remoting::not_supported(&request));
         };
         let result = match code {
             SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
-                send::send(b, &channel, request).await
+                let started = Instant::now();
+                let sent = send::send(b, &channel, request).await;
+                b.stats.send_latency.observe(started.elapsed());
+                sent
             }
             END_TRANSACTION => transaction::end_transaction(b, &channel, request).await,
             PULL_MESSAGE | LITE_PULL_MESSAGE => pull::pull(b, &channel, &request).await,
@@ -85,9 +91,16 @@ impl RequestProcessor for BrokerProcessor {
             GET_ALL_CONSUMER_OFFSET => stats::all_consumer_offsets(b),
             GET_ALL_DELAY_OFFSET => stats::delay_offsets(b),
             INVOKE_BROKER_TO_RESET_OFFSET => admin::reset_offset(b, &request).await,
-            _ => return Some(fennec_remoting::not_supported(&request)),
+            _ => {
+                b.stats
+                    .add_rejected(i32::from(ResponseCode::REQUEST_CODE_NOT_SUPPORTED));
+                return Some(fennec_remoting::not_supported(&request));
+            }
         };
-        Some(result.unwrap_or_else(|reject| reject.into_response()))
+        Some(result.unwrap_or_else(|reject| {
+            b.stats.add_rejected(i32::from(reject.code));
+            reject.into_response()
+        }))
     }
 
     fn on_close(&self, channel: &Channel) {

@@ -3,7 +3,8 @@
 //! A pull that finds nothing new (PULL_NOT_FOUND) and may be suspended registers a waiter
 //! for its queue, re-checks the queue, and waits until the store's dispatcher reports a new
 //! message there (or the suspend time runs out, or the broker shuts down); then it pulls once
-//! more and answers. No timer polls the queue.
+//! more and answers. No timer polls the queue. A held pull whose connection closes ends
+//! without reading: nobody would receive the messages, and they must not count as delivered.
 
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use fennec_store::{GetMessageResult, GetMessageStatus};
 
-pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Handled {
+pub async fn pull(b: &Broker, channel: &Channel, req: &RemotingCommand) -> Handled {
     let h: PullMessageRequestHeader = req.decode_header()?;
     let (subscription, group) = check_pull(b, &h)?;
     // A slave keeps the offsets it copies from its master, not those of pulls.
@@ -48,7 +49,9 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
     } else {
         Duration::from_millis(b.config.short_polling_time_mills)
     };
-    let deadline = Instant::now() + hold;
+    // Moved forward by the time the pull is held, so that latency leaves the hold out.
+    let mut started = Instant::now();
+    let deadline = started + hold;
     let look = || {
         let result = b.store.get_messages(
             &h.topic,
@@ -68,6 +71,7 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
             || hold.is_zero()
             || b.shutdown.is_cancelled()
         {
+            b.stats.pull_latency.observe(started.elapsed());
             return Ok(respond(b, &h, &group, result, code));
         }
         // Register before the final check so a message dispatched in between still wakes us.
@@ -77,13 +81,27 @@ pub async fn pull(b: &Broker, _channel: &Channel, req: &RemotingCommand) -> Hand
         if b.store.max_offset_in_queue(&h.topic, h.queue_id) > h.queue_offset {
             continue;
         }
+        let held = Instant::now();
+        let holding = b.pull_waiters.hold();
         tokio::select! {
-            _ = woken => continue,
+            _ = woken => {
+                started += held.elapsed();
+                continue;
+            }
             _ = tokio::time::sleep_until(deadline) => {}
             _ = b.shutdown.cancelled() => {}
+            _ = channel.closed() => {
+                return Ok(RemotingCommand::response(
+                    ResponseCode::PULL_NOT_FOUND,
+                    Some("connection closed while the pull was held".into()),
+                ));
+            }
         }
+        drop(holding);
         // Held long enough: one last look, then answer whatever it finds.
+        started += held.elapsed();
         let (result, code) = look();
+        b.stats.pull_latency.observe(started.elapsed());
         return Ok(respond(b, &h, &group, result, code));
     }
 }
@@ -243,8 +261,12 @@ fn respond(
     };
     let mut resp = RemotingCommand::response(code, None).with_header(&header);
     if code == ResponseCode::SUCCESS {
-        b.stats
-            .add_get(&h.consumer_group, result.messages.len() as u64);
+        b.stats.add_get(
+            &h.consumer_group,
+            &h.topic,
+            result.messages.len() as u64,
+            result.total_bytes as u64,
+        );
         resp.body = concat(result.messages, result.total_bytes);
     }
     resp

@@ -14,13 +14,14 @@ use fennec_protocol::message::msg_id::offset_msg_id;
 use fennec_protocol::message::properties::{find_encoded, keys, push_encoded};
 use fennec_protocol::message::sysflag;
 use fennec_protocol::perm;
-use fennec_protocol::topic::{is_retry_topic, is_send_forbidden, validate_topic};
+use fennec_protocol::topic::{is_retry_topic, is_send_forbidden, validate_topic, TRANS_HALF_TOPIC};
 use fennec_remoting::{Channel, RemotingCommand, RequestCode, ResponseCode};
 
 use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use crate::ha::waits;
 use crate::topic_config::TopicLayout;
+use crate::traffic::TopicTraffic;
 use crate::transaction;
 use fennec_store::{BatchEntry, PutMessageResult, PutMessageStatus, StoreBatch, StoreMessage};
 
@@ -34,7 +35,8 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
         req.take_header::<SendMessageRequestHeaderV2>()?.into()
     };
     super::send_back::divert_exhausted_retry(b, &mut header);
-    let write_queue_nums = check_message(b, &header)?;
+    let layout = check_message(b, &header)?;
+    let write_queue_nums = layout.write_queue_nums;
     let prepared = is_prepared(&header);
     if prepared && b.config.reject_transaction_message {
         return Err(Reject::new(
@@ -120,7 +122,13 @@ pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Ha
         let stored = b.store.put_message(msg).await;
         b.replicated(stored, wait).await
     };
-    respond(b, result, queue_id, uniq_key)
+    // A half message is stored in the half topic and counted there; its commit counts for
+    // the real topic (`transaction.rs`).
+    let counted = match prepared {
+        true => b.topics.traffic(TRANS_HALF_TOPIC),
+        false => Some(layout.traffic),
+    };
+    respond(b, result, queue_id, uniq_key, counted.as_deref())
 }
 
 /// Whether a send is the half message of a transaction: TRAN_MSG=true (what RocketMQ's
@@ -149,8 +157,8 @@ pub(super) fn check_writeable(b: &Broker) -> Result<(), Reject> {
 }
 
 /// Checks the broker, the topic name and the queue id; auto-creates the topic if allowed.
-/// Returns the topic's write queue count.
-fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject> {
+/// Returns the topic's layout and counters.
+fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<TopicLayout, Reject> {
     check_writeable(b)?;
     validate_topic(&h.topic).map_err(|e| Reject::new(ResponseCode::INVALID_PARAMETER, e))?;
     if is_send_forbidden(&h.topic) {
@@ -160,25 +168,30 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject
         ));
     }
     let config = match b.topics.layout(&h.topic) {
-        Some(c) => c,
-        None if is_retry_topic(&h.topic) => {
-            TopicLayout::from(&b.topics.ensure_system_topic(&h.topic, 1))
-        }
-        None => b
-            .topics
-            .create_topic_in_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
-            .as_ref()
-            .map(TopicLayout::from)
-            .ok_or_else(|| {
-                Reject::new(
-                    ResponseCode::TOPIC_NOT_EXIST,
-                    format!(
-                        "topic[{}] not exist, apply first please! (autoCreateTopicEnable={})",
-                        h.topic, b.config.auto_create_topic_enable
-                    ),
+        Some(c) => Some(c),
+        None => {
+            let created = if is_retry_topic(&h.topic) {
+                Some(b.topics.ensure_system_topic(&h.topic, 1))
+            } else {
+                b.topics.create_topic_in_send(
+                    &h.topic,
+                    &h.default_topic,
+                    h.default_topic_queue_nums,
+                    0,
                 )
-            })?,
+            };
+            created.and_then(|_| b.topics.layout(&h.topic))
+        }
     };
+    let config = config.ok_or_else(|| {
+        Reject::new(
+            ResponseCode::TOPIC_NOT_EXIST,
+            format!(
+                "topic[{}] not exist, apply first please! (autoCreateTopicEnable={})",
+                h.topic, b.config.auto_create_topic_enable
+            ),
+        )
+    })?;
     if !perm::is_writeable(config.perm) {
         return Err(Reject::new(
             ResponseCode::NO_PERMISSION,
@@ -195,7 +208,7 @@ fn check_message(b: &Broker, h: &SendMessageRequestHeader) -> Result<i32, Reject
             ),
         ));
     }
-    Ok(config.write_queue_nums)
+    Ok(config)
 }
 
 fn check_body_size(b: &Broker, len: usize) -> Result<(), Reject> {
@@ -251,6 +264,7 @@ fn respond(
     result: PutMessageResult,
     queue_id: i32,
     uniq_key: Option<String>,
+    traffic: Option<&TopicTraffic>,
 ) -> Handled {
     let code = status_code(result.status);
     let Some(append) = result.append else {
@@ -259,7 +273,10 @@ fn respond(
             .unwrap_or_else(|| format!("{:?}", result.status));
         return Err(Reject::new(code, remark));
     };
-    b.stats.add_put(append.msg_num as u64);
+    if let Some(traffic) = traffic {
+        b.stats
+            .add_put(traffic, append.msg_num as u64, append.wrote_bytes as u64);
+    }
     let msg_id = if append.msg_num > 1 {
         append
             .record_offsets()

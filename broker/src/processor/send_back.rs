@@ -119,6 +119,7 @@ pub async fn send_back(b: &Broker, req: &RemotingCommand) -> Handled {
         reconsume_times: reconsumed + 1,
         ..StoreMessage::copy_of(&record, &view)
     };
+    let copy_topic = copy.topic.clone();
     let wait = crate::ha::waits(&copy.properties);
     let result = b.replicated(b.store.put_message(copy).await, wait).await;
     if result.status != PutMessageStatus::PutOk {
@@ -128,7 +129,9 @@ pub async fn send_back(b: &Broker, req: &RemotingCommand) -> Handled {
                 .unwrap_or_else(|| format!("{:?}", result.status)),
         ));
     }
-    b.stats.add_put(1);
+    if let (Some(append), Some(traffic)) = (&result.append, b.topics.traffic(&copy_topic)) {
+        b.stats.add_put(&traffic, 1, append.wrote_bytes as u64);
+    }
     Ok(RemotingCommand::success())
 }
 

@@ -20,6 +20,7 @@ use crate::broker::Broker;
 use crate::client::ClientChannelInfo;
 use crate::error::{Handled, Reject};
 use crate::ha::Ha;
+use crate::progress;
 
 pub fn runtime_info(b: &Broker) -> Handled {
     let s = b.store.stats();
@@ -189,39 +190,25 @@ pub fn consume_stats(b: &Broker, req: &RemotingCommand) -> Handled {
     let h: GetConsumeStatsRequestHeader = req.decode_header()?;
     let topics: Vec<String> = match h.topic.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => vec![t.to_string()],
-        None => {
-            let mut t = b.offsets.topics_of_group(&h.consumer_group);
-            if let Some(info) = b.consumers.group(&h.consumer_group) {
-                t.extend(info.subscriptions.keys().cloned());
-            }
-            t.sort();
-            t.dedup();
-            t
-        }
+        None => progress::group_topics(b, &h.consumer_group),
     };
     let mut table = Vec::new();
     for topic in topics {
-        let Some(config) = b.topics.get(&topic) else {
-            continue;
-        };
-        let committed = b.offsets.queue_offsets(&h.consumer_group, &topic);
-        for queue_id in 0..config.write_queue_nums {
-            let broker_offset = b.store.max_offset_in_queue(&topic, queue_id);
-            let consumer_offset = committed.get(&queue_id).copied().unwrap_or(0).max(0);
-            let last_timestamp = if consumer_offset > 0 {
+        for q in progress::topic_progress(b, &h.consumer_group, &topic) {
+            let last_timestamp = if q.consumer_offset > 0 {
                 b.store
-                    .store_time_at(&topic, queue_id, consumer_offset - 1)
+                    .store_time_at(&topic, q.queue_id, q.consumer_offset - 1)
                     .unwrap_or(0)
             } else {
                 0
             };
             table.push((
-                MessageQueue::new(&topic, &b.config.broker_name, queue_id),
+                MessageQueue::new(&topic, &b.config.broker_name, q.queue_id),
                 OffsetWrapper {
-                    broker_offset,
-                    consumer_offset,
+                    broker_offset: q.broker_offset,
+                    consumer_offset: q.consumer_offset,
                     last_timestamp,
-                    pull_offset: consumer_offset,
+                    pull_offset: q.consumer_offset,
                 },
             ));
         }

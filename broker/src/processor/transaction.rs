@@ -92,8 +92,12 @@ async fn end(b: &Broker, h: &EndTransactionRequestHeader) -> Handled {
         return Ok(RemotingCommand::success());
     }
     if commit {
+        let committed_topic;
         let stored = match records::committed(&half, &record, b.store_host) {
-            Ok(msg) => b.store.put_message(msg).await,
+            Ok(msg) => {
+                committed_topic = msg.topic.clone();
+                b.store.put_message(msg).await
+            }
             Err(why) => {
                 b.transactions.abort_resolve(offset);
                 return Err(Reject::new(ResponseCode::SYSTEM_ERROR, why));
@@ -109,7 +113,10 @@ async fn end(b: &Broker, h: &EndTransactionRequestHeader) -> Handled {
                 format!("committed message not stored: {why}"),
             ));
         }
-        b.stats.add_put(1);
+        let traffic = b.topics.traffic(&committed_topic);
+        if let (Some(append), Some(traffic)) = (&stored.append, traffic) {
+            b.stats.add_put(&traffic, 1, append.wrote_bytes as u64);
+        }
     }
     let op = records::op(offset, b.store_host);
     let stored = b.store.put_message(op).await;

@@ -1,18 +1,19 @@
 //! Broker administration: topics, broker configuration and runtime info, subscription groups,
-//! consume statistics, consumer connections and offset resets.
+//! consume statistics, consumer and producer connections and offset resets.
 
 use super::namesrv::{bare_requests, properties_text};
 use super::{done, header_requests, reply_body, success, with_header, ReplyError, Request};
 use crate::body::{
     ConsumeStats, ConsumerConnection, ConsumerOffsetWrapper, DelayOffsetTable, KvTable,
-    ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
+    ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
     TopicConfigSerializeWrapper, TopicStatsTable,
 };
 use crate::decode_body;
 use crate::encode_body;
 use crate::header::{
     ConsumerGroupRequestHeader, CreateTopicRequestHeader, DeleteSubscriptionGroupRequestHeader,
-    GetConsumeStatsRequestHeader, ResetOffsetRequestHeader, TopicRequestHeader,
+    GetConsumeStatsRequestHeader, GetProducerConnectionListRequestHeader, ResetOffsetRequestHeader,
+    TopicRequestHeader,
 };
 use crate::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -20,6 +21,9 @@ header_requests! {
     CreateTopicRequestHeader => UPDATE_AND_CREATE_TOPIC, (), done;
     GetConsumeStatsRequestHeader => GET_CONSUME_STATS, ConsumeStats, |r| reply_body(r, "ConsumeStats");
     DeleteSubscriptionGroupRequestHeader => DELETE_SUBSCRIPTIONGROUP, (), done;
+    // A group without producers on the broker answers SYSTEM_ERROR ("not exist"), as in
+    // RocketMQ.
+    GetProducerConnectionListRequestHeader => GET_PRODUCER_CONNECTION_LIST, ProducerConnection, |r| reply_body(r, "ProducerConnection");
     // The broker computes the offsets for the timestamp and pushes them to the group's
     // online consumers; the answer lists them.
     ResetOffsetRequestHeader => INVOKE_BROKER_TO_RESET_OFFSET, ResetOffsetBody, |r: RemotingCommand| {

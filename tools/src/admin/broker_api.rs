@@ -1,13 +1,14 @@
 //! Broker administration requests of [`AdminClient`]: topics, configuration, runtime info,
-//! subscription groups, consume statistics, consumer connections and offset resets. Each is
-//! one typed request (`fennec_protocol::request::admin`).
+//! subscription groups, consume statistics, consumer and producer connections and offset
+//! resets. Each is one typed request (`fennec_protocol::request::admin`).
 
 use fennec_protocol::body::{
-    ConsumeStats, ConsumerConnection, KvTable, ResetOffsetBody, SubscriptionGroupConfig,
-    SubscriptionGroupWrapper, TopicStatsTable,
+    ConsumeStats, ConsumerConnection, KvTable, ProducerConnection, ResetOffsetBody,
+    SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicStatsTable,
 };
 use fennec_protocol::header::{
-    CreateTopicRequestHeader, GetConsumeStatsRequestHeader, ResetOffsetRequestHeader,
+    CreateTopicRequestHeader, GetConsumeStatsRequestHeader, GetProducerConnectionListRequestHeader,
+    ResetOffsetRequestHeader,
 };
 use fennec_protocol::request::admin::{
     CreateSubscriptionGroup, DeleteTopicInBroker, GetAllSubscriptionGroups, GetBrokerConfig,
@@ -112,6 +113,19 @@ impl AdminClient {
     ) -> Result<Option<ConsumerConnection>, AdminError> {
         let request = GetConsumerConnections {
             group: group.to_string(),
+        };
+        self.broker(addr, &request).await
+    }
+
+    /// GET_PRODUCER_CONNECTION_LIST: the producers of `group` connected to the broker (an
+    /// error when it has none).
+    pub async fn producer_connection(
+        &self,
+        addr: &str,
+        group: &str,
+    ) -> Result<ProducerConnection, AdminError> {
+        let request = GetProducerConnectionListRequestHeader {
+            producer_group: group.to_string(),
         };
         self.broker(addr, &request).await
     }

@@ -14,6 +14,7 @@ use super::commands::config::{self, GetBrokerConfigArgs, UpdateBrokerConfigArgs}
 use super::commands::dlq::{self, QueryDlqMsgArgs, ResendDlqMsgArgs};
 use super::commands::group::{self, ResetOffsetByTimeArgs, UpdateSubGroupArgs};
 use super::commands::message::{self, QueryMsgByIdArgs, QueryMsgByKeyArgs, QueryMsgByOffsetArgs};
+use super::commands::producer::{self, ProducerConnectionArgs};
 use super::commands::progress::{self, ConsumerProgressArgs};
 use super::commands::pull::{self, ConsumeMessageArgs, PrintMsgArgs};
 use super::commands::send::{self, SendMessageArgs};
@@ -83,6 +84,9 @@ pub enum Command {
     /// A group's offsets and lag per queue, or a summary of every group.
     #[command(name = "consumerProgress")]
     ConsumerProgress(ConsumerProgressArgs),
+    /// The producers of a group connected to the masters of a topic.
+    #[command(name = "producerConnection")]
+    ProducerConnection(ProducerConnectionArgs),
     /// Move a group's offsets on a topic to a point in time.
     #[command(name = "resetOffsetByTime")]
     ResetOffsetByTime(ResetOffsetByTimeArgs),
@@ -134,6 +138,7 @@ impl Command {
             Command::BrokerStatus(_) => "brokerStatus",
             Command::UpdateSubGroup(_) => "updateSubGroup",
             Command::ConsumerProgress(_) => "consumerProgress",
+            Command::ProducerConnection(_) => "producerConnection",
             Command::ResetOffsetByTime(_) => "resetOffsetByTime",
             Command::QueryMsgByKey(_) => "queryMsgByKey",
             Command::QueryMsgById(_) => "queryMsgById",
@@ -201,6 +206,7 @@ async fn dispatch<W: Write>(
         Command::BrokerStatus(a) => emit(p, &cluster::broker_status(client, a).await?),
         Command::UpdateSubGroup(a) => emit(p, &group::update_sub_group(client, a).await?),
         Command::ConsumerProgress(a) => emit(p, &progress::consumer_progress(client, a).await?),
+        Command::ProducerConnection(a) => emit(p, &producer::producer_connection(client, a).await?),
         Command::ResetOffsetByTime(a) => emit(p, &group::reset_offset_by_time(client, a).await?),
         Command::QueryMsgByKey(a) => emit(p, &message::query_msg_by_key(client, a).await?),
         Command::QueryMsgById(a) => emit(p, &message::query_msg_by_id(client, a).await?),

@@ -41,6 +41,9 @@ pub struct BrokerRow {
     pub out_tps: f64,
     pub in_total_today: i64,
     pub out_total_today: i64,
+    /// Used share of the commit log's disk, in percent (`commitLogDiskRatio`), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_used_percent: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_total_yesterday: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,6 +66,7 @@ impl BrokerRow {
         self.version = table.get("brokerVersionDesc").cloned().unwrap_or_default();
         self.broker_role = table.get("brokerRole").cloned();
         self.in_tps = tps("putTps").unwrap_or(0.0);
+        self.disk_used_percent = tps("commitLogDiskRatio");
         self.out_tps = tps("getTransferedTps")
             .or_else(|| tps("getTransferredTps"))
             .unwrap_or(0.0);
@@ -285,8 +289,10 @@ mod tests {
             ("msgPutTotalTodayMorning", "1000"),
             ("msgPutTotalYesterdayMorning", "400"),
             ("msgGetTotalTodayNow", "70"),
+            ("commitLogDiskRatio", "41.5000"),
         ]));
         assert_eq!(r.version, "V4_9_8");
+        assert_eq!(r.disk_used_percent, Some(41.5));
         assert_eq!((r.in_tps, r.out_tps), (12.5, 3.25));
         assert_eq!((r.in_total_today, r.out_total_today), (500, 70));
         assert_eq!(

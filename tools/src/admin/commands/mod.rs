@@ -5,7 +5,8 @@
 //! * [`topic`]: updateTopic, deleteTopic, topicList, topicRoute, topicStatus.
 //! * [`cluster`]: clusterList, brokerStatus.
 //! * [`config`]: getBrokerConfig, updateBrokerConfig, getNamesrvConfig.
-//! * [`group`]: updateSubGroup, resetOffsetByTime; [`progress`]: consumerProgress.
+//! * [`group`]: updateSubGroup, resetOffsetByTime; [`progress`]: consumerProgress;
+//!   [`producer`]: producerConnection.
 //! * [`message`]: queryMsgByKey, queryMsgById, queryMsgByOffset.
 //! * [`pull`]: consumeMessage, printMsg; [`send`]: sendMessage.
 //! * [`dlq`]: queryDlqMsg, resendDlqMsg (a group's dead letters).
@@ -16,6 +17,7 @@ pub mod config;
 pub mod dlq;
 pub mod group;
 pub mod message;
+pub mod producer;
 pub mod progress;
 pub mod pull;
 pub mod send;

@@ -243,9 +243,13 @@ pub struct PrintMsgArgs {
     /// Show whole bodies.
     #[arg(long = "full-body")]
     pub full_body: bool,
+    /// Stop after this many messages (for library callers such as the dashboard; no flag).
+    #[arg(skip)]
+    pub limit: Option<usize>,
 }
 
-/// `printMsg`: every message of the topic stored in `[begin, end]`; returns how many.
+/// `printMsg`: every message of the topic stored in `[begin, end]` (at most `limit`, queue
+/// by queue); returns how many.
 pub async fn print_msg(
     client: &AdminClient,
     args: &PrintMsgArgs,
@@ -276,7 +280,7 @@ pub async fn print_msg(
                 sink(MessageView::new(m, &mq.broker_name, mode))?;
                 printed += 1;
             }
-            Ok(true)
+            Ok(args.limit.is_none_or(|limit| printed < limit))
         };
         let expr = args.sub_expression.trim();
         let expr = if expr.is_empty() { SUB_ALL } else { expr };
@@ -288,7 +292,9 @@ pub async fn print_msg(
             end: stop,
             expr,
         };
-        drain_queue(client, scan, &mut on_msg).await?;
+        if drain_queue(client, scan, &mut on_msg).await? {
+            break;
+        }
     }
     Ok(printed)
 }

@@ -153,6 +153,28 @@ impl ServerProcess {
         kill(pid, signal).unwrap_or_else(|e| panic!("cannot signal {}: {e}", self.name));
     }
 
+    /// Sends SIGSTOP and returns once every thread of the server is stopped. `kill` only
+    /// wakes one thread to start the group stop; on a loaded machine the others can run on
+    /// (and answer a peer) for a while after it returns.
+    pub fn freeze(&self) {
+        self.signal(Signal::SIGSTOP);
+        let tasks = format!("/proc/{}/task", self.pid());
+        let all_stopped = || {
+            let entries = std::fs::read_dir(&tasks).ok()?;
+            for entry in entries {
+                let stat = std::fs::read_to_string(entry.ok()?.path().join("stat")).ok()?;
+                // The state follows the command name, which is in parentheses.
+                let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+                if state != "T" && state != "t" {
+                    return None;
+                }
+            }
+            Some(())
+        };
+        poll_blocking(Duration::from_secs(10), all_stopped)
+            .unwrap_or_else(|| panic!("{} did not stop within 10 s of SIGSTOP", self.name));
+    }
+
     /// Waits up to `timeout` for the server to exit on its own.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         if self.exited.is_none() {

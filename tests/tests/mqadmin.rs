@@ -495,7 +495,7 @@ async fn every_subcommand_against_a_two_broker_cluster() {
 
     // A broker that does not answer: results from the other one are printed, the silent
     // one is named on stderr, and the exit code is non-zero.
-    cluster.brokers[1].process.signal(Signal::SIGSTOP);
+    cluster.brokers[1].process.freeze();
     let quick = ["--json", "--timeout-ms", "300"];
     let run = admin.run(&[&quick[..], &["clusterList"]].concat()).await;
     assert!(!run.success() && run.stderr.contains(&addrs[1]), "{run}");

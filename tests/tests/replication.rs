@@ -141,7 +141,7 @@ async fn sync_master_answers_by_what_its_slave_holds() {
 
     // A slave that cannot answer (stopped): the send waits syncFlushTimeout, then
     // FLUSH_SLAVE_TIMEOUT; it was stored all the same.
-    slave.process.signal(Signal::SIGSTOP);
+    slave.process.freeze();
     let r = send("unacknowledged").await;
     slave.process.signal(Signal::SIGCONT);
     assert_eq!((r.code, r.queue_offset), (12, Some(2)), "{}", r.remark);

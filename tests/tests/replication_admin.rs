@@ -95,7 +95,7 @@ async fn mqadmin_shows_roles_and_replication_lag() {
         [BTreeMap::from([(0, master.clone()), (1, slave.clone())])]
     );
     let slave_end = wait_caught_up(&client, &master, &slave).await;
-    cluster.brokers[1].process.signal(Signal::SIGSTOP);
+    cluster.brokers[1].process.freeze();
     let r = send_raw(&client, &master, ("Lag", 0), "k", &"l".repeat(1000)).await;
     assert_eq!(r.code, 12, "FLUSH_SLAVE_TIMEOUT expected: {}", r.remark);
     let master_end = info_number(&client, &master, "commitLogMaxOffset").await;

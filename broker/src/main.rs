@@ -171,7 +171,7 @@ async fn serve(
     origin: String,
 ) -> Result<(), BoxError> {
     let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
+    fennec_remoting::signal::cancel_on_signal(shutdown.clone())?;
     let mut namesrv = None;
     let namesrv_token = CancellationToken::new();
     if let Some(port) = embedded_namesrv {
@@ -317,23 +317,4 @@ fn advertised(addr: SocketAddr) -> String {
     } else {
         addr.to_string()
     }
-}
-
-fn spawn_signal_handler(token: CancellationToken) {
-    tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!("cannot install the SIGTERM handler: {e}");
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        tracing::info!("signal received, shutting down");
-        token.cancel();
-    });
 }

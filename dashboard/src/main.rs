@@ -85,7 +85,7 @@ async fn serve(args: Args) -> Result<(), BoxError> {
         security.remoting_config(),
     );
     let shutdown = CancellationToken::new();
-    spawn_signal_handler(shutdown.clone());
+    fennec_remoting::signal::cancel_on_signal(shutdown.clone())?;
     tracing::info!(
         "dashboard on http://{addr}/ for nameservers {}",
         namesrv.join(";")
@@ -97,22 +97,4 @@ async fn serve(args: Args) -> Result<(), BoxError> {
     }
     fennec_metrics::serve(listener, fennec_dashboard::router(client), shutdown).await?;
     Ok(())
-}
-
-fn spawn_signal_handler(token: CancellationToken) {
-    tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!("cannot install the SIGTERM handler: {e}");
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        token.cancel();
-    });
 }

@@ -16,7 +16,6 @@ use fennec_common::error::chain;
 use fennec_common::logging::{self, LogFormat};
 use fennec_nameserver::{Nameserver, NamesrvConfig, NamesrvError};
 use tokio::net::TcpListener;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -99,19 +98,7 @@ async fn serve(config: NamesrvConfig) -> Result<(), BoxError> {
     let bound = listener.local_addr()?;
     // Handlers go in before LISTENING, so a signal sent right after it is not fatal.
     let shutdown = CancellationToken::new();
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move {
-            let name = tokio::select! {
-                _ = interrupt.recv() => "SIGINT",
-                _ = terminate.recv() => "SIGTERM",
-            };
-            tracing::info!("{name} received, shutting down");
-            shutdown.cancel();
-        }
-    });
+    fennec_remoting::signal::cancel_on_signal(shutdown.clone())?;
 
     let metrics = match config.metrics_port() {
         Some(port) => {

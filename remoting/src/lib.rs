@@ -24,6 +24,7 @@ mod frame_reader;
 mod hook;
 pub mod log_limit;
 mod server;
+pub mod signal;
 mod stream;
 pub mod tls;
 

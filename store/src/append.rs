@@ -1,8 +1,8 @@
 //! [`Appender`]: the append step of a put, shared by [`MessageStore`](super::MessageStore)
 //! and the store's own delivery thread: refuse when the store is unhealthy, encode into the
-//! thread's reused buffer, append under the CommitLog lock, wake the dispatcher (and a
-//! master's senders to its slaves) and register the durability wait with the flusher. A
-//! slave's store refuses every put.
+//! thread's reused buffer, append under the CommitLog lock, dispatch on the caller's thread
+//! (see `dispatch.rs`), wake a master's senders to its slaves and register the durability
+//! wait with the flusher. A slave's store refuses every put.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,7 +106,7 @@ impl Appender {
                 Err(e) => Err(Appended::Refused(self.append_failure(e))),
             }
         })?;
-        self.dispatcher.notify();
+        self.dispatcher.after_append();
         self.growth.notify();
         let end = append.wrote_offset + append.wrote_bytes as i64;
         let flush = self.flusher.after_append(end, wait);

@@ -7,7 +7,8 @@
 //! An all-zero entry (size 0) was never written. A pre-blank entry (offset 0, size
 //! `i32::MAX`) fills positions below the first real entry when a queue starts at a non-zero
 //! offset (its earlier files were cleaned or lost), or a gap the dispatcher had to skip.
-//! Only the dispatcher writes (it holds the writer); readers read published entries.
+//! Only dispatch writes (one drainer at a time, see `dispatch.rs`); readers read published
+//! entries.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -157,7 +158,8 @@ impl ConsumeQueue {
         Some((file, pos))
     }
 
-    /// Writes the entry for logical offset `logic` (dispatcher only).
+    /// Writes the entry for logical offset `logic` (dispatcher only), creating files and
+    /// filling gaps as needed.
     pub(crate) fn put(&self, logic: i64, entry: CqEntry) -> Result<PutOutcome, StoreError> {
         let max = self.max_offset();
         if logic < max {
@@ -179,6 +181,24 @@ impl ConsumeQueue {
         Ok(outcome)
     }
 
+    /// [`put`](Self::put) without file I/O, for dispatch on an appender's thread: `None`
+    /// (nothing written) when the entry needs a new file or fills a gap.
+    pub(crate) fn try_put(&self, logic: i64, entry: CqEntry) -> Option<PutOutcome> {
+        let max = self.max_offset();
+        if logic < max {
+            return Some(PutOutcome::Present);
+        }
+        if logic > max || self.files.is_empty() {
+            return None;
+        }
+        let mut slot = self.writer.lock();
+        if !self.ensure_writer(&mut slot) {
+            return None;
+        }
+        slot.as_mut()?.append(&entry.encode())?;
+        Some(PutOutcome::Written)
+    }
+
     fn fill_blanks(&self, from: i64, to: i64) -> Result<(), StoreError> {
         for _ in from..to {
             self.write(CqEntry::BLANK)?;
@@ -188,21 +208,33 @@ impl ConsumeQueue {
 
     fn write(&self, entry: CqEntry) -> Result<(), StoreError> {
         let mut slot = self.writer.lock();
-        let full = slot.as_ref().is_none_or(|w| w.remaining() < CQ_ENTRY_SIZE);
-        if full {
-            *slot = None;
-            let last = self.files.last();
-            let file = match last {
-                Some(f) if f.wrote_position() + CQ_ENTRY_SIZE <= f.size() => f,
-                Some(f) => self.files.create_file(f.end_offset())?,
-                None => self.files.create_file(0)?,
-            };
-            *slot = file.writer();
+        if !self.ensure_writer(&mut slot) {
+            let start = self.files.last().map_or(0, |f| f.end_offset());
+            *slot = self.files.create_file(start)?.writer();
         }
         if let Some(w) = slot.as_mut() {
             let _ = w.append(&entry.encode());
         }
         Ok(())
+    }
+
+    /// Makes `slot` hold a writer with room for one entry, in an existing file; false when
+    /// that needs a new file.
+    fn ensure_writer(&self, slot: &mut Option<MappedFileWriter>) -> bool {
+        if slot
+            .as_ref()
+            .is_some_and(|w| w.remaining() >= CQ_ENTRY_SIZE)
+        {
+            return true;
+        }
+        *slot = None;
+        match self.files.last() {
+            Some(f) if f.wrote_position() + CQ_ENTRY_SIZE <= f.size() => {
+                *slot = f.writer();
+                slot.is_some()
+            }
+            _ => false,
+        }
     }
 
     /// Recovery after a clean shutdown: the last file's entries end at the first unwritten

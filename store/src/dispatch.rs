@@ -1,5 +1,6 @@
-//! [`Dispatcher`]: the `fennec-dispatch` thread (RocketMQ's ReputMessageService). It tails
-//! the CommitLog from its last dispatched offset, woken by appends, and for each record
+//! [`Dispatcher`]: builds the ConsumeQueues and the IndexFile from the CommitLog (RocketMQ's
+//! ReputMessageService). It tails the CommitLog from its last dispatched offset and for each
+//! record
 //! * writes the ConsumeQueue entry at the record's QUEUEOFFSET (NOT and COMMIT transaction
 //!   types only; an entry already present is skipped, so dispatch is idempotent) with the
 //!   tag hash, or the due time in the delay and timer staging topics (then it wakes the
@@ -7,7 +8,16 @@
 //! * adds `topic#key` for its UNIQ_KEY and KEYS tokens to the IndexFile (not for ROLLBACK),
 //! * calls the arrival listener with (topic, queue id, queue offset + 1).
 //!
-//! Recovery runs the same code synchronously to rebuild what a crash lost.
+//! **Who dispatches.** One drainer at a time (the `draining` flag). After each append the
+//! appender drains on its own thread ([`Dispatcher::after_append`]): under load a drainer
+//! takes what several appends left, and no thread is woken per message. An appender never
+//! does file I/O: at a record that needs a new consume queue or index file (or a queue gap)
+//! it stops and hands over to the `fennec-dispatch` thread, which does everything, then
+//! gives dispatch back to the appenders. The thread also runs at least every second and at
+//! stop. An appender that finds another drainer at work leaves its record to it: a drainer
+//! looks at the CommitLog's end again after letting go (see `after_append`).
+//!
+//! Recovery runs the thread's code synchronously to rebuild what a crash lost.
 //!
 //! The thread never skips a record it could not handle:
 //! * a consume queue or index file that cannot be created because the disk is full marks
@@ -18,7 +28,7 @@
 //!   poisons the store; records before it stay readable;
 //! * any other failure poisons the store and is retried the same way.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -41,7 +51,8 @@ use super::schedule::{staging_tag_code, StagingSignal};
 use super::wakeup::{spawn_service, ServiceControl};
 
 /// Called after each dispatched record with (topic, queue id, max offset of the queue).
-/// Runs on the dispatcher thread: it must be cheap.
+/// Runs on an appender's thread (a tokio worker) or the dispatch thread: it must be cheap
+/// and must not block.
 pub type ArrivalListener = Arc<dyn Fn(&str, i32, i64) + Send + Sync>;
 
 pub(crate) struct Dispatcher {
@@ -61,6 +72,28 @@ pub(crate) struct Dispatcher {
     latency: LatencyHistogram,
     /// Wake-up, stop and halt requests for the thread.
     pub(crate) control: ServiceControl,
+    /// Held by the one drainer at work.
+    draining: AtomicBool,
+    /// A record needs file I/O: only the thread drains until it clears this.
+    thread_needed: AtomicBool,
+}
+
+/// Where a drain runs: an appender's thread (no file I/O) or the dispatch thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Inline,
+    Thread,
+}
+
+/// How far a drain got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drained {
+    /// Up to the end it saw.
+    Done,
+    /// Stopped at a record that needs the thread.
+    NeedsThread,
+    /// Stopped at a failure (reported); the thread retries.
+    Failed,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -94,6 +127,8 @@ impl Dispatcher {
             listener: RwLock::new(None),
             latency: LatencyHistogram::new(),
             control: ServiceControl::default(),
+            draining: AtomicBool::new(false),
+            thread_needed: AtomicBool::new(false),
         })
     }
 
@@ -111,9 +146,51 @@ impl Dispatcher {
         self.latency.snapshot()
     }
 
-    /// Wakes the thread (after an append).
+    /// Wakes the thread (after a replicated append).
     pub(crate) fn notify(&self) {
         self.control.notify();
+    }
+
+    /// Dispatches on the caller's thread what the CommitLog holds beyond the dispatched
+    /// offset, unless another drainer is at work (it will see the caller's record) or the
+    /// thread has taken over (it is woken).
+    pub(crate) fn after_append(&self) {
+        // Pairs with the fences below and in `drain_as_thread`: the appender published its
+        // record's end before this fence, the drainer lets go before its fence, so either the
+        // appender sees the flag free or the drainer sees the new end.
+        fence(Ordering::SeqCst);
+        loop {
+            if self.thread_needed.load(Ordering::Relaxed) {
+                self.control.notify();
+                return;
+            }
+            if self
+                .draining
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                return;
+            }
+            let drained = self.drain(Mode::Inline).1;
+            let hand_over = drained != Drained::Done;
+            if hand_over {
+                self.thread_needed.store(true, Ordering::Relaxed);
+            }
+            self.draining.store(false, Ordering::Release);
+            if hand_over {
+                self.control.notify();
+                return;
+            }
+            fence(Ordering::SeqCst);
+            if !self.behind() {
+                return;
+            }
+        }
+    }
+
+    /// Whether the CommitLog holds records not dispatched yet.
+    fn behind(&self) -> bool {
+        self.commit_log.max_offset() > self.dispatched() && !self.control.halted()
     }
 
     /// CommitLog offset up to which everything is dispatched.
@@ -142,7 +219,7 @@ impl Dispatcher {
                 return;
             }
             let stopping = self.control.stopping();
-            self.dispatch_available();
+            self.drain_as_thread();
             if stopping {
                 return;
             }
@@ -150,14 +227,43 @@ impl Dispatcher {
         }
     }
 
+    /// The thread's turn: waits for the drainer at work (an appender, briefly), drains with
+    /// file I/O allowed, then gives dispatch back to the appenders.
+    fn drain_as_thread(&self) {
+        loop {
+            while self
+                .draining
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                std::thread::yield_now();
+            }
+            let drained = self.drain(Mode::Thread).1;
+            self.thread_needed.store(false, Ordering::Relaxed);
+            self.draining.store(false, Ordering::Release);
+            // An appender that saw `thread_needed` left its record to this thread.
+            fence(Ordering::SeqCst);
+            if drained != Drained::Done || !self.behind() {
+                return;
+            }
+        }
+    }
+
     /// Dispatches from the dispatched offset to the CommitLog's max offset, stopping early at
     /// a record it cannot dispatch (see the module docs). Returns the number of records
-    /// dispatched.
+    /// dispatched. For recovery, before the thread and the appenders run.
     pub(crate) fn dispatch_available(&self) -> u64 {
+        self.drain(Mode::Thread).0
+    }
+
+    /// Dispatches what is available (the caller is the one drainer); returns the number of
+    /// records dispatched and how it stopped.
+    fn drain(&self, mode: Mode) -> (u64, Drained) {
         let listener = self.listener.read().clone();
         let max = self.commit_log.max_offset();
         let mut offset = self.dispatched();
         let mut records = 0;
+        let mut drained = Drained::Done;
         let mut file: Option<Arc<super::mapped_file::MappedFile>> = None;
         while offset < max && !self.control.halted() {
             if file.as_ref().is_none_or(|f| offset >= f.end_offset()) {
@@ -176,19 +282,28 @@ impl Dispatcher {
             let pos = (offset - current.start_offset()) as usize;
             let next = match current.read_from(pos).map(parse_entry) {
                 Some(Ok(Entry::Blank { .. })) => current.end_offset(),
-                Some(Ok(Entry::Record(r))) => {
-                    if let Err(e) = self.apply(&r, offset, listener.as_ref()) {
-                        self.failed(&e, offset);
+                Some(Ok(Entry::Record(r))) => match self.apply(&r, offset, listener.as_ref(), mode)
+                {
+                    Ok(true) => {
+                        records += 1;
+                        offset + r.total_size() as i64
+                    }
+                    Ok(false) => {
+                        drained = Drained::NeedsThread;
                         break;
                     }
-                    records += 1;
-                    offset + r.total_size() as i64
-                }
+                    Err(e) => {
+                        self.failed(&e, offset);
+                        drained = Drained::Failed;
+                        break;
+                    }
+                },
                 Some(Err(e)) => {
                     self.stop_at(format!(
                         "unreadable record in commit log file {} at position {pos} (offset {offset}): {e}",
                         current.path().display()
                     ));
+                    drained = Drained::Failed;
                     break;
                 }
                 None => break,
@@ -196,10 +311,10 @@ impl Dispatcher {
             offset = next;
             self.dispatched.store(offset, Ordering::Release);
         }
-        if records > 0 {
+        if records > 0 && mode == Mode::Thread {
             self.health.clear_no_space(SpaceUser::Dispatch);
         }
-        records
+        (records, drained)
     }
 
     /// A record at `offset` could not be dispatched: out of space (retried later) or worse.
@@ -226,12 +341,15 @@ impl Dispatcher {
         }
     }
 
+    /// Dispatches one record; false (nothing done) when `mode` is inline and the record
+    /// needs file I/O.
     fn apply(
         &self,
         r: &RecordView<'_>,
         offset: i64,
         listener: Option<&ArrivalListener>,
-    ) -> Result<(), StoreError> {
+        mode: Mode,
+    ) -> Result<bool, StoreError> {
         let tran = sysflag::transaction_type(r.sys_flag());
         let topic = r.topic();
         // One pass over the properties for everything dispatch needs.
@@ -245,8 +363,34 @@ impl Dispatcher {
                 _ => {}
             }
         }
-        if tran == sysflag::TRANSACTION_NOT_TYPE || tran == sysflag::TRANSACTION_COMMIT_TYPE {
-            let cq = self.queues.get_or_create(topic, r.queue_id())?;
+        let queued =
+            tran == sysflag::TRANSACTION_NOT_TYPE || tran == sysflag::TRANSACTION_COMMIT_TYPE;
+        let index = self
+            .index
+            .as_ref()
+            .filter(|_| offset >= self.index_from && tran != sysflag::TRANSACTION_ROLLBACK_TYPE);
+        let hashes = || {
+            uniq.into_iter()
+                .chain(user_keys.into_iter().flat_map(|k| k.split(' ')))
+                .filter(|k| !k.is_empty())
+                .map(|k| topic_key_hash(topic, k))
+        };
+        let inline = mode == Mode::Inline;
+        // Inline, everything this record needs must exist before anything is written.
+        let cq = match (queued, inline) {
+            (false, _) => None,
+            (true, true) => match self.queues.get(topic, r.queue_id()) {
+                Some(cq) => Some(cq),
+                None => return Ok(false),
+            },
+            (true, false) => Some(self.queues.get_or_create(topic, r.queue_id())?),
+        };
+        if let (Some(index), true) = (index, inline) {
+            if !index.has_room(hashes().count()) {
+                return Ok(false);
+            }
+        }
+        if let Some(cq) = cq {
             let due = staging_tag_code(
                 topic,
                 r.queue_id(),
@@ -259,7 +403,14 @@ impl Dispatcher {
                 size: r.total_size() as i32,
                 tag_code: due.unwrap_or_else(|| tag_hash(tags)),
             };
-            let outcome = cq.put(r.queue_offset(), entry)?;
+            let outcome = if inline {
+                match cq.try_put(r.queue_offset(), entry) {
+                    Some(outcome) => outcome,
+                    None => return Ok(false),
+                }
+            } else {
+                cq.put(r.queue_offset(), entry)?
+            };
             if let PutOutcome::Gap { expected } = outcome {
                 tracing::error!(
                     topic,
@@ -277,22 +428,16 @@ impl Dispatcher {
                 l(topic, r.queue_id(), r.queue_offset() + 1);
             }
         }
-        if let Some(index) = &self.index {
-            if offset >= self.index_from && tran != sysflag::TRANSACTION_ROLLBACK_TYPE {
-                let hashes = uniq
-                    .into_iter()
-                    .chain(user_keys.into_iter().flat_map(|k| k.split(' ')))
-                    .filter(|k| !k.is_empty())
-                    .map(|k| topic_key_hash(topic, k));
-                index.put(hashes, offset, r.store_timestamp())?;
-            }
+        if let Some(index) = index {
+            // Inline, `has_room` above guaranteed the newest file takes every hash.
+            index.put(hashes(), offset, r.store_timestamp())?;
         }
         self.last_timestamp
             .store(r.store_timestamp(), Ordering::Relaxed);
         let behind_ms = fennec_protocol::time::now_millis() - r.store_timestamp();
         self.latency
             .observe_micros(u64::try_from(behind_ms).unwrap_or(0).saturating_mul(1000));
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -76,6 +76,12 @@ impl IndexService {
         Ok(())
     }
 
+    /// Whether the newest file takes `count` more entries, so that [`put`](Self::put) of
+    /// that many needs no file I/O.
+    pub(crate) fn has_room(&self, count: usize) -> bool {
+        count == 0 || self.files.read().last().is_some_and(|f| f.room() >= count)
+    }
+
     fn writable(&self) -> Result<Arc<IndexFile>, StoreError> {
         match self.files.read().last() {
             Some(f) if !f.is_full() => return Ok(f.clone()),

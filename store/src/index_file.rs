@@ -155,6 +155,12 @@ impl IndexFile {
         self.header().index_count as usize >= self.max_index
     }
 
+    /// How many more entries [`put`](Self::put) accepts.
+    pub(crate) fn room(&self) -> usize {
+        let count = i32_at(&self.map.read(), 36).max(1) as usize;
+        self.max_index.saturating_sub(count)
+    }
+
     /// Adds `key` for the record at `phy_offset` stored at `store_timestamp`; false when
     /// the file is full.
     /// Adds an entry for a key whose [`key_hash`] is `hash`.

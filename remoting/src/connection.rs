@@ -1,5 +1,5 @@
-//! One connection (plain TCP or TLS, see [`Stream`]): a [`Channel`] handle plus its reader and
-//! writer tasks. The reader ([`FrameReader`]) applies the server's limits: in-flight byte
+//! One connection (plain TCP or TLS, see [`Stream`]): a [`Channel`] handle plus the task that
+//! drives it (`driver.rs`). Its [`FrameReader`] applies the server's limits: in-flight byte
 //! budget, idle timeout. A client's channels apply its [`RpcHook`] to every request they send.
 
 use std::collections::HashMap;
@@ -9,22 +9,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use parking_lot::Mutex;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn, Instrument};
 
+use super::driver::Driver;
 use super::error::RemotingError;
-use super::frame_reader::{ConnectionGuards, Frame, FrameReader, ReadEnd};
+use super::frame_reader::{ConnectionGuards, FrameReader, ReadEnd};
 use super::hook::RpcHook;
 use super::stream::Stream;
 use crate::counters::ConnectionRefusal;
-use fennec_protocol::frame::encode_into;
 use fennec_protocol::RemotingCommand;
-use fennec_protocol::{describe_request_code, ResponseCode};
+use fennec_protocol::ResponseCode;
 
 /// Handles requests that arrive on a connection. Servers dispatch by request code; clients
 /// use it for server-initiated requests (NOTIFY_CONSUMER_IDS_CHANGED and the like).
@@ -241,19 +239,30 @@ impl Channel {
     }
 
     /// Records that the socket was written to now (for the idle timeout).
-    fn note_write(&self) {
+    pub(super) fn note_write(&self) {
         let ms = self.inner.opened.elapsed().as_millis();
         let ms = u64::try_from(ms).unwrap_or(u64::MAX);
         self.inner.last_write_ms.store(ms, Ordering::Relaxed);
     }
 
     /// When the socket was last written to (when it opened, if never).
-    fn last_write(&self) -> tokio::time::Instant {
+    pub(super) fn last_write(&self) -> tokio::time::Instant {
         let ms = self.inner.last_write_ms.load(Ordering::Relaxed);
         self.inner.opened + Duration::from_millis(ms)
     }
 
-    fn complete(&self, response: RemotingCommand) {
+    /// Whether a request sent on this connection awaits its response.
+    pub(super) fn has_pending(&self) -> bool {
+        !self.inner.pending.lock().is_empty()
+    }
+
+    /// Fails every request awaiting a response (the connection closed).
+    pub(super) fn clear_pending(&self) {
+        self.inner.pending.lock().clear();
+    }
+
+    /// Hands a response to the request waiting for it.
+    pub(super) fn complete(&self, response: RemotingCommand) {
         let waiter = self.inner.pending.lock().remove(&response.opaque);
         match waiter {
             Some(tx) => {
@@ -313,7 +322,6 @@ pub(super) fn spawn_connection<P: RequestProcessor, S: Stream>(
         }),
     };
     let span = tracing::debug_span!("conn", remote = %remote);
-    tracker.spawn(write_loop(write_half, rx, channel.clone()).instrument(span.clone()));
     let reader = FrameReader::new(
         read_half,
         remote,
@@ -321,99 +329,21 @@ pub(super) fn spawn_connection<P: RequestProcessor, S: Stream>(
         config.idle_timeout,
         guards,
     );
-    tracker.spawn(
-        read_loop(
-            reader,
-            channel.clone(),
-            processor,
-            config.max_in_flight,
-            shutdown,
-        )
-        .instrument(span),
-    );
+    let driver = Driver {
+        reader,
+        writer: write_half,
+        outbound: rx,
+        channel: channel.clone(),
+        processor,
+        max_in_flight: config.max_in_flight,
+        shutdown,
+    };
+    tracker.spawn(driver.run().instrument(span));
     Ok(channel)
 }
 
-async fn read_loop<P: RequestProcessor, R: tokio::io::AsyncRead + Unpin>(
-    mut reader: FrameReader<R>,
-    channel: Channel,
-    processor: Arc<P>,
-    max_in_flight: usize,
-    shutdown: CancellationToken,
-) {
-    let in_flight = Arc::new(Semaphore::new(max_in_flight));
-    let requests = TaskTracker::new();
-    let mut graceful = false;
-    // Quiet (not idle) while a request of either side is in flight.
-    let quiet_since = || {
-        let busy = in_flight.available_permits() < max_in_flight
-            || !channel.inner.pending.lock().is_empty();
-        (!busy).then(|| channel.last_write())
-    };
-    loop {
-        let frame = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => {
-                graceful = true;
-                break;
-            }
-            _ = channel.closed() => break,
-            frame = reader.next_frame(quiet_since) => frame,
-        };
-        let Frame {
-            command: cmd,
-            admission,
-        } = match frame {
-            Ok(frame) => frame,
-            Err(end) => {
-                log_end(&channel, &end, reader.guards());
-                break;
-            }
-        };
-        if cmd.is_response() {
-            channel.complete(cmd);
-            continue;
-        }
-        let permit = tokio::select! {
-            biased;
-            _ = channel.closed() => break,
-            p = in_flight.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-        };
-        let processor = processor.clone();
-        let ch = channel.clone();
-        let span = tracing::debug_span!("request", code = %describe_request_code(cmd.code), remote = %channel.remote_addr(), opaque = cmd.opaque);
-        requests.spawn(
-            async move {
-                let opaque = cmd.opaque;
-                let serialize_type = cmd.serialize_type;
-                let oneway = cmd.is_oneway();
-                tracing::trace!("request received");
-                let response = processor.process(ch.clone(), cmd).await;
-                if let (Some(mut resp), false) = (response, oneway) {
-                    tracing::trace!(code = resp.code, remark = resp.remark_str(), "response");
-                    resp.opaque = opaque;
-                    resp.serialize_type = serialize_type;
-                    resp.flag |= fennec_protocol::FLAG_RESPONSE;
-                    let _ = ch.send(resp).await;
-                }
-                drop(admission);
-                drop(permit);
-            }
-            .instrument(span),
-        );
-    }
-    if graceful {
-        // Let in-flight requests finish and queue their responses before closing.
-        requests.close();
-        requests.wait().await;
-    }
-    channel.close();
-    channel.inner.pending.lock().clear();
-    processor.on_close(&channel);
-}
-
 /// Logs why a connection's reader stopped; what a peer can repeat at will is rate-limited.
-fn log_end(channel: &Channel, end: &ReadEnd, guards: &ConnectionGuards) {
+pub(super) fn log_end(channel: &Channel, end: &ReadEnd, guards: &ConnectionGuards) {
     let remote = channel.remote_addr();
     match end {
         ReadEnd::PeerClosed => debug!("peer closed the connection"),
@@ -431,57 +361,4 @@ fn log_end(channel: &Channel, end: &ReadEnd, guards: &ConnectionGuards) {
             }
         }
     }
-}
-
-async fn write_loop<W: AsyncWrite + Unpin>(
-    mut writer: W,
-    mut rx: mpsc::Receiver<RemotingCommand>,
-    channel: Channel,
-) {
-    let mut batch = Vec::with_capacity(64);
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    loop {
-        let n = tokio::select! {
-            biased;
-            n = rx.recv_many(&mut batch, 256) => n,
-            _ = channel.closed() => {
-                // Flush whatever was queued before the close.
-                while let Ok(cmd) = rx.try_recv() {
-                    batch.push(cmd);
-                }
-                if !batch.is_empty() {
-                    buf.clear();
-                    for cmd in batch.drain(..) {
-                        encode_into(&cmd, &mut buf);
-                    }
-                    if writer.write_all(&buf).await.is_ok() {
-                        let _ = writer.flush().await;
-                    }
-                }
-                break;
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        buf.clear();
-        for cmd in batch.drain(..) {
-            encode_into(&cmd, &mut buf);
-        }
-        // TLS buffers records: flush sends them (a no-op on plain TCP).
-        let written = match writer.write_all(&buf).await {
-            Ok(()) => writer.flush().await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = written {
-            debug!("write failed, closing: {e}");
-            channel.close();
-            break;
-        }
-        channel.note_write();
-        if buf.capacity() > 4 * 1024 * 1024 {
-            buf = BytesMut::with_capacity(64 * 1024);
-        }
-    }
-    let _ = writer.shutdown().await;
 }

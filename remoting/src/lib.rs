@@ -19,6 +19,7 @@ mod client;
 pub mod codec;
 mod connection;
 mod counters;
+mod driver;
 mod error;
 mod frame_reader;
 mod hook;

@@ -10,8 +10,9 @@
 //! timerwheel  timerlog/<first offset>     timers by due slot (see `schedule/`)
 //! checkpoint  abort  lock
 //! ```
-//! Appends go through [`MessageStore::put_message`]; the `fennec-dispatch` thread builds the
-//! consume queues and index from the log; the `fennec-schedule` thread delivers delayed and
+//! Appends go through [`MessageStore::put_message`]; each appender then builds the consume
+//! queues and index from the log (the `fennec-dispatch` thread when that needs a new file,
+//! see `dispatch.rs`); the `fennec-schedule` thread delivers delayed and
 //! timer messages when due; reads return zero-copy records. A slave's store appends the
 //! bytes its master replicates (`replica.rs`).
 

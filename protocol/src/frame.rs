@@ -100,16 +100,22 @@ pub fn decode_frame(mut frame: bytes::Bytes) -> Result<RemotingCommand, FrameErr
 
 /// Appends the whole frame of `cmd` to `dst`.
 pub fn encode_into(cmd: &RemotingCommand, dst: &mut BytesMut) {
-    let start = dst.len();
     dst.reserve(8 + 256 + cmd.body.len());
+    encode_head_into(cmd, dst);
+    dst.put_slice(&cmd.body);
+}
+
+/// Appends the frame of `cmd` without its body to `dst`: what goes on the wire before the
+/// body's bytes, which the caller writes after it (from where they are, without a copy).
+pub fn encode_head_into(cmd: &RemotingCommand, dst: &mut BytesMut) {
+    let start = dst.len();
     dst.put_u64(0); // length and header-length words, patched below
     match cmd.serialize_type {
         SerializeType::Json => header_json::encode(cmd, dst),
         SerializeType::RocketMq => header_binary::encode(cmd, dst),
     }
     let header_len = dst.len() - start - 8;
-    dst.put_slice(&cmd.body);
-    let total = (dst.len() - start - 4) as u32;
+    let total = (header_len + 4 + cmd.body.len()) as u32;
     let word = (u32::from(cmd.serialize_type.code()) << 24) | (header_len as u32 & 0x00FF_FFFF);
     dst[start..start + 4].copy_from_slice(&total.to_be_bytes());
     dst[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
@@ -340,6 +346,14 @@ mod tests {
             let wire = encode_to_vec(&cmd);
             let decoded = decode_all(&wire).unwrap();
             prop_assert_eq!(decoded, vec![cmd]);
+        }
+
+        #[test]
+        fn head_then_body_is_the_whole_frame(cmd in arb_command()) {
+            let mut head = BytesMut::new();
+            encode_head_into(&cmd, &mut head);
+            head.extend_from_slice(&cmd.body);
+            prop_assert_eq!(&head[..], &encode_to_vec(&cmd)[..]);
         }
 
         #[test]

@@ -15,14 +15,16 @@
 //! it closes at once (queued commands are still written, for at most [`CLOSE_FLUSH`]);
 //! requests still running finish without an answer, as they would on their own task.
 
+use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::future::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -32,7 +34,7 @@ use tracing::{debug, Instrument};
 
 use super::connection::{log_end, Channel, RequestProcessor};
 use super::frame_reader::{Frame, FrameReader};
-use fennec_protocol::frame::encode_into;
+use fennec_protocol::frame::{encode_head_into, encode_into};
 use fennec_protocol::{describe_request_code, RemotingCommand};
 
 /// Bytes of answers waiting to be written beyond which the peer is not read.
@@ -59,38 +61,64 @@ enum Step {
     Flushed,
 }
 
-/// The bytes to write and how far they are written.
+/// The bytes to write: frozen chunks in order, then the buffer being filled. A body of at
+/// least [`OWN_CHUNK`] bytes (a pull's records) is its own chunk, written from where it is
+/// (one vectored write with the frames around it) instead of being copied into the buffer.
 struct Output {
+    chunks: VecDeque<Bytes>,
     buf: BytesMut,
-    written: usize,
-    /// Bytes of answers to the peer's requests among the unwritten ones (an upper bound).
+    /// Bytes not written yet, chunks and buffer together.
+    len: usize,
+    /// Bytes of answers to the peer's requests among them (an upper bound).
     answers: usize,
     /// Written since the last flush (TLS buffers records until flushed).
     unflushed: bool,
 }
 
+/// Bodies this large are written without a copy.
+const OWN_CHUNK: usize = 16 * 1024;
+/// Slices per vectored write.
+const MAX_SLICES: usize = 64;
+
 impl Output {
-    fn pending(&self) -> &[u8] {
-        &self.buf[self.written..]
+    fn new() -> Self {
+        Output {
+            chunks: VecDeque::new(),
+            buf: BytesMut::with_capacity(64 * 1024),
+            len: 0,
+            answers: 0,
+            unflushed: false,
+        }
     }
 
     fn is_empty(&self) -> bool {
-        self.written == self.buf.len()
-    }
-
-    fn push(&mut self, cmd: &RemotingCommand) {
-        encode_into(cmd, &mut self.buf);
-    }
-
-    fn push_answer(&mut self, cmd: &RemotingCommand) {
-        let before = self.buf.len();
-        encode_into(cmd, &mut self.buf);
-        self.answers += self.buf.len() - before;
+        self.len == 0
     }
 
     /// Whether bytes wait to be written or flushed.
     fn needs_io(&self) -> bool {
         !self.is_empty() || self.unflushed
+    }
+
+    /// Appends `cmd`'s frame; returns its length.
+    fn push(&mut self, cmd: &RemotingCommand) -> usize {
+        let before = self.buf.len();
+        if cmd.body.len() < OWN_CHUNK {
+            encode_into(cmd, &mut self.buf);
+            let n = self.buf.len() - before;
+            self.len += n;
+            return n;
+        }
+        encode_head_into(cmd, &mut self.buf);
+        let n = self.buf.len() - before + cmd.body.len();
+        self.chunks.push_back(self.buf.split().freeze());
+        self.chunks.push_back(cmd.body.clone());
+        self.len += n;
+        n
+    }
+
+    fn push_answer(&mut self, cmd: &RemotingCommand) {
+        self.answers += self.push(cmd);
     }
 
     /// Writes some pending bytes, or flushes once all are written.
@@ -102,25 +130,67 @@ impl Output {
         if self.is_empty() {
             return Pin::new(writer).poll_flush(cx).map_ok(|()| Step::Flushed);
         }
-        match Pin::new(writer).poll_write(cx, self.pending()) {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let mut n = 0;
+        for chunk in self.chunks.iter().take(MAX_SLICES - 1) {
+            slices[n] = IoSlice::new(chunk);
+            n += 1;
+        }
+        if n < MAX_SLICES - 1 && !self.buf.is_empty() {
+            slices[n] = IoSlice::new(&self.buf);
+            n += 1;
+        }
+        let poll = if n == 1 {
+            Pin::new(writer).poll_write(cx, &slices[0])
+        } else {
+            Pin::new(writer).poll_write_vectored(cx, &slices[..n])
+        };
+        match poll {
             Poll::Ready(Ok(0)) => Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
             Poll::Ready(r) => Poll::Ready(r.map(Step::Wrote)),
             Poll::Pending => Poll::Pending,
         }
     }
 
-    fn advance(&mut self, n: usize) {
-        self.written += n;
+    /// Drops the first `n` pending bytes (written).
+    fn advance(&mut self, mut n: usize) {
+        self.len -= n;
         self.unflushed = true;
-        if self.is_empty() {
+        while n > 0 {
+            match self.chunks.front_mut() {
+                Some(chunk) if chunk.len() <= n => {
+                    n -= chunk.len();
+                    self.chunks.pop_front();
+                }
+                Some(chunk) => {
+                    chunk.advance(n);
+                    n = 0;
+                }
+                None => {
+                    self.buf.advance(n);
+                    n = 0;
+                }
+            }
+        }
+        if self.len == 0 {
             self.answers = 0;
             if self.buf.capacity() > OUT_KEEP {
                 self.buf = BytesMut::with_capacity(64 * 1024);
             } else {
                 self.buf.clear();
             }
-            self.written = 0;
         }
+    }
+
+    /// Writes everything left (on close).
+    async fn write_all<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        while !self.is_empty() {
+            match poll_fn(|cx| self.poll_step(writer, cx)).await? {
+                Step::Wrote(n) => self.advance(n),
+                Step::Flushed => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -141,12 +211,7 @@ where
             shutdown,
         } = self;
         let mut requests = FuturesUnordered::new();
-        let mut out = Output {
-            buf: BytesMut::with_capacity(64 * 1024),
-            written: 0,
-            answers: 0,
-            unflushed: false,
-        };
+        let mut out = Output::new();
         let mut batch = Vec::with_capacity(64);
         let mut reading = true;
         let start = |frame: Frame| {
@@ -209,9 +274,11 @@ where
                     out.push_answer(&answer);
                 }
             }
-            while out.buf.len() < ANSWERS_MAX {
+            while out.len < ANSWERS_MAX {
                 match outbound.try_recv() {
-                    Ok(cmd) => out.push(&cmd),
+                    Ok(cmd) => {
+                        out.push(&cmd);
+                    }
                     Err(_) => break,
                 }
             }
@@ -238,7 +305,7 @@ where
                         out.push_answer(&answer);
                     }
                 }
-                n = outbound.recv_many(&mut batch, 256), if out.buf.len() < ANSWERS_MAX => {
+                n = outbound.recv_many(&mut batch, 256), if out.len < ANSWERS_MAX => {
                     if n == 0 {
                         closed = true;
                     }
@@ -267,7 +334,7 @@ where
             out.push(&cmd);
         }
         let flush = async {
-            writer.write_all(out.pending()).await?;
+            out.write_all(&mut writer).await?;
             writer.flush().await?;
             writer.shutdown().await
         };
@@ -276,5 +343,97 @@ where
         }
         // Requests still running finish, unanswered, as they would on tasks of their own.
         while requests.next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fennec_protocol::frame::encode_to_vec;
+
+    /// A writer that takes at most `max` bytes per call, across slices.
+    struct Trickle {
+        got: Vec<u8>,
+        max: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let n = buf.len().min(self.max);
+            self.got.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.max - n);
+                self.got.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.max {
+                    break;
+                }
+            }
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn command(body_len: usize, opaque: i32) -> RemotingCommand {
+        let mut cmd = RemotingCommand::response(fennec_protocol::ResponseCode::SUCCESS, None);
+        cmd.opaque = opaque;
+        cmd.body = Bytes::from((0..body_len).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+        cmd
+    }
+
+    #[tokio::test]
+    async fn large_bodies_are_written_in_place_and_in_order() {
+        let cmds: Vec<RemotingCommand> = [10, OWN_CHUNK, 0, 3 * OWN_CHUNK + 7, 100, OWN_CHUNK]
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| command(len, i as i32))
+            .collect();
+        let expected: Vec<u8> = cmds.iter().flat_map(encode_to_vec).collect();
+        for max in [1, 7, 4096, 1 << 20] {
+            let mut out = Output::new();
+            let mut w = Trickle {
+                got: Vec::new(),
+                max,
+            };
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            for (i, cmd) in cmds.iter().enumerate() {
+                out.push(cmd);
+                if i == 3 {
+                    // Large bodies stay their own chunks (no copy into the buffer).
+                    assert!(out.chunks.iter().any(|c| c.len() == 3 * OWN_CHUNK + 7));
+                }
+                // Write a little between pushes, so pushes land behind partly written bytes.
+                if let Poll::Ready(Ok(Step::Wrote(n))) = out.poll_step(&mut w, &mut cx) {
+                    out.advance(n);
+                }
+            }
+            out.write_all(&mut w).await.unwrap();
+            assert_eq!(w.got, expected, "max {max}");
+            assert!(out.is_empty() && out.buf.is_empty() && out.chunks.is_empty());
+        }
     }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Turns bench.sh's JSON lines into bench-results/results.csv, a table on stdout with the
-issue's goals checked, and bench-results/results.png (matplotlib, installed into a cached
-virtualenv on first use; the chart is skipped with a warning if that fails)."""
+"""Turns bench.sh's JSON lines into bench-results/results.csv, tables on stdout (throughput
+and latency with the issue's goals checked; the broker's CPU and syscalls per message), and
+bench-results/results.png (matplotlib, installed into a cached virtualenv on first use; the
+chart is skipped with a warning if that fails). bench.sh's header says how the CPU and
+syscall figures are measured."""
 import csv
 import re
 import json
@@ -19,8 +21,32 @@ for r in rows:
             r[k] = None
     if r["scenario"] == "10k/s e2e":
         r["tps"] = None
+    # The broker also serves the end-to-end consumer while these messages are sent.
+    if r["scenario"] == "10k/s send":
+        r["cpu_user_us"] = r["cpu_sys_us"] = None
+
+# Syscall kinds per message: the syscalls bench.sh counts, by kind; "other" is the rest of
+# all syscalls (msync, madvise, ...).
+KINDS = {
+    "futex": ["futex"],
+    "epoll": ["epoll_wait", "epoll_pwait", "epoll_pwait2"],
+    "send": ["sendto", "sendmsg"],
+    "recv": ["recvfrom", "recvmsg"],
+    "write": ["write", "writev"],
+    "read": ["read", "readv"],
+}
+for r in rows:
+    per_msg = r.get("syscalls_per_msg")
+    if per_msg:
+        for kind, calls in KINDS.items():
+            r[f"sys_{kind}"] = sum(per_msg.get(c, 0) for c in calls)
+        if "all" in per_msg:
+            r["sys_other"] = per_msg["all"] - sum(r[f"sys_{k}"] for k in KINDS)
+            r["sys_all"] = per_msg["all"]
 by = {r["scenario"]: r for r in rows}
-fields = ["scenario", "tps", "avg_ms", "p50_ms", "p99_ms", "max_ms", "baseline_tps", "ratio", "rss_mb", "messages", "failures"]
+syscall_fields = [f"sys_{k}" for k in [*KINDS, "other", "all"]]
+fields = ["scenario", "header", "tps", "avg_ms", "p50_ms", "p99_ms", "max_ms", "baseline_tps", "ratio", "rss_mb", "messages", "failures",
+          "cpu_user_us", "cpu_sys_us", *syscall_fields, "syscall_messages"]
 with open(os.path.join(out, "results.csv"), "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
     w.writeheader()
@@ -31,13 +57,23 @@ def fmt(v, spec):
     width = re.match(r">(\d+)", spec).group(1)
     return format("-", ">" + width) if v is None else format(v, spec)
 
-print(f"{'scenario':<18} {'msg/s':>9} {'avg ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'echo msg/s':>10} {'ratio':>7} {'RSS MB':>7}")
+print(f"{'scenario':<18} {'header':>6} {'msg/s':>9} {'avg ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'echo msg/s':>10} {'ratio':>7} {'RSS MB':>7}")
 for r in rows:
     ratio = r.get("ratio")
-    print(f"{r['scenario']:<18} {fmt(r['tps'], '>9.0f')} {fmt(r['avg_ms'], '>8.3f')} {fmt(r['p50_ms'], '>8.3f')} "
+    print(f"{r['scenario']:<18} {r.get('header') or '-':>6} {fmt(r['tps'], '>9.0f')} {fmt(r['avg_ms'], '>8.3f')} {fmt(r['p50_ms'], '>8.3f')} "
           f"{fmt(r['p99_ms'], '>8.3f')} {fmt(r['max_ms'], '>8.3f')} {fmt(r.get('baseline_tps'), '>10.0f')} "
           f"{fmt(None if ratio is None else ratio * 100, '>6.1f')}% {r.get('rss_mb', 0):>7.1f}")
 print(f"broker RSS idle (anonymous, page cache excluded): {idle_rss_kb / 1024:.1f} MB")
+
+print()
+print("broker per message: CPU µs (same run as above), syscalls (separate run under perf stat)")
+print(f"{'scenario':<18} {'header':>6} {'msg/s':>9} {'user µs':>8} {'sys µs':>8} "
+      + " ".join(f"{k.removeprefix('sys_'):>7}" for k in syscall_fields))
+for r in rows:
+    if r.get("cpu_user_us") is None and r.get("sys_all") is None:
+        continue
+    print(f"{r['scenario']:<18} {r.get('header') or '-':>6} {fmt(r['tps'], '>9.0f')} {fmt(r.get('cpu_user_us'), '>8.2f')} "
+          f"{fmt(r.get('cpu_sys_us'), '>8.2f')} " + " ".join(fmt(r.get(k), ">7.3f") for k in syscall_fields))
 
 def check(name, ok, detail):
     print(f"  [{'ok' if ok else 'MISSED'}] {name}: {detail}")

@@ -7,7 +7,7 @@
 //! * [`cluster`]: a real nameserver plus brokers with small store files, restartable;
 //!   [`one_broker`]: one of them, with the test's own connection to the broker;
 //! * [`mqadmin`]: run the real `mqadmin` binary against a cluster and parse its `--json`
-//!   (read with [`json`]);
+//!   (read with [`json`]); [`mqbench`]: the same for the real `mqbench`;
 //! * [`raw`]: raw connections that send partial frames or stay silent;
 //! * [`mount`]: small tmpfs and failing ext4 file systems for disk-fault tests (root only);
 //! * [`sdk`]: SDK producers and consumers started against a cluster;
@@ -34,6 +34,7 @@ pub mod cluster;
 pub mod json;
 pub mod mount;
 pub mod mqadmin;
+pub mod mqbench;
 pub mod namesrv;
 pub mod one_broker;
 pub mod ordered;

@@ -23,7 +23,8 @@ use bytes::{Bytes, BytesMut};
 use fennec_protocol::frame::encode_into;
 use fennec_protocol::header::{CommandHeader, HeaderError};
 use fennec_remoting::{
-    ExtFields, RemotingCodec, RemotingCommand, RequestCode, ResponseCode, FLAG_RESPONSE,
+    ExtFields, RemotingCodec, RemotingCommand, RequestCode, ResponseCode, SerializeType,
+    FLAG_RESPONSE,
 };
 use futures_util::StreamExt;
 use parking_lot::Mutex;
@@ -57,6 +58,8 @@ pub struct Recorded {
     pub code: i32,
     pub ext_fields: ExtFields,
     pub body: Bytes,
+    /// The header form the client chose (JSON or ROCKETMQ binary).
+    pub serialize_type: SerializeType,
     /// What the proxy did instead of forwarding it at once; `None`: forwarded.
     pub fault: Option<Fault>,
 }
@@ -348,6 +351,7 @@ async fn relay_client(
             code: cmd.code,
             ext_fields: cmd.ext_fields.clone(),
             body: cmd.body.clone(),
+            serialize_type: cmd.serialize_type,
             fault: fault.clone(),
         });
         match fault {

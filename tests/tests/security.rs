@@ -17,9 +17,9 @@ use fennec_tests::broker_api::{create_topic, create_topic_request, send_raw};
 use fennec_tests::certs::TestCerts;
 use fennec_tests::cluster::{start_namesrv, BrokerSpec, Cluster, TestBroker};
 use fennec_tests::mqadmin::{words, Mqadmin};
+use fennec_tests::mqbench::mqbench;
 use fennec_tests::namesrv::REQUEST_TIMEOUT;
-use fennec_tests::poll::{poll_blocking, wait_until};
-use fennec_tests::process::bin_path;
+use fennec_tests::poll::wait_until;
 use fennec_tests::sdk::Seen;
 use fennec_tests::tx::fast_client_config;
 
@@ -297,14 +297,18 @@ async fn tls_enforcing_permissive_and_mutual_and_the_sdk_over_tls_with_acl() {
     producer.shutdown().await;
 
     // mqbench takes the same credentials (from the environment here) and --tls.
-    let args = words(&format!(
+    let args: Vec<String> = words(&format!(
         "producer -n {namesrv_addr} -t AclTopic --count 20 -w 2 --baseline-seconds 0 --json \
          --tls --tls-ca {ca}"
     ))
     .into_iter()
     .map(String::from)
     .collect();
-    let summary = tokio::task::spawn_blocking(move || mqbench(args))
+    let user1 = [
+        ("ROCKETMQ_ACCESS_KEY", "user1"),
+        ("ROCKETMQ_SECRET_KEY", "user-secret-1"),
+    ];
+    let summary = tokio::task::spawn_blocking(move || mqbench(&args, &user1))
         .await
         .expect("mqbench runner");
     assert_eq!(
@@ -313,32 +317,4 @@ async fn tls_enforcing_permissive_and_mutual_and_the_sdk_over_tls_with_acl() {
         "{summary}"
     );
     drop((secure, mixed, namesrv));
-}
-
-/// Runs `mqbench <args>` signed as user1 (through the environment) and parses its JSON
-/// summary; kills it if it runs longer than a minute.
-fn mqbench(args: Vec<String>) -> serde_json::Value {
-    let out = tempfile::NamedTempFile::new().expect("stdout file");
-    let err = tempfile::NamedTempFile::new().expect("stderr file");
-    let mut child = std::process::Command::new(bin_path("mqbench"))
-        .args(&args)
-        .env("ROCKETMQ_ACCESS_KEY", "user1")
-        .env("ROCKETMQ_SECRET_KEY", "user-secret-1")
-        .stdin(std::process::Stdio::null())
-        .stdout(out.reopen().expect("reopen stdout"))
-        .stderr(err.reopen().expect("reopen stderr"))
-        .spawn()
-        .expect("start mqbench");
-    let status = poll_blocking(Duration::from_secs(60), || child.try_wait().ok().flatten());
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let stdout = std::fs::read_to_string(out.path()).unwrap_or_default();
-    let stderr = std::fs::read_to_string(err.path()).unwrap_or_default();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "mqbench {args:?} ended with {status:?}\n{stdout}\n{stderr}"
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::baseline::EchoServer;
 use super::consumer::{self, ConsumeMode, ConsumerWorkload};
-use super::producer::{self, Defer, Limit, ProducerWorkload, SendMode};
+use super::producer::{self, Defer, Header, Limit, ProducerWorkload, SendMode};
 use super::report::{Live, Summary};
 use super::soak::{self, SoakArgs};
 use super::BenchError;
@@ -79,6 +79,9 @@ pub struct Load {
     /// sync, async or oneway.
     #[arg(long, value_enum, default_value_t = SendMode::Sync)]
     pub mode: SendMode,
+    /// Header form of every request the producer sends (the serialize type of each frame).
+    #[arg(long, value_enum, default_value_t = Header::Binary)]
+    pub header: Header,
     /// Messages per batch send (1 = no batching).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
@@ -216,6 +219,7 @@ fn workload(
         tags: load.tags.clone(),
         batch: load.batch.max(1),
         mode: load.mode,
+        header: load.header,
         limit,
         rate: load.rate,
         transactional: load.tx,

@@ -3,6 +3,7 @@
 //! optionally delayed (a delay level) or timed (`TIMER_DELAY_MS`, spread over a window). With
 //! `transactional`, each sync send is a transaction: a half message, a local transaction that
 //! commits at once, END_TRANSACTION; a send counts when its local transaction committed.
+//! Every request the producer sends carries its header in the workload's [`Header`] form.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use fennec_client::{
     ClientError, LocalTransactionState, Message, MessageExt, Producer, SendResult,
     TransactionListener, TransactionProducer,
 };
+use fennec_protocol::SerializeType;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -26,6 +28,33 @@ pub enum SendMode {
     Sync,
     Async,
     Oneway,
+}
+
+/// The header form of the producer's requests (the serialize type in the top byte of each
+/// frame's header-length word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Header {
+    /// RocketMQ's JSON header: what the Java client sends by default.
+    Json,
+    /// The compact ROCKETMQ binary header: the Fennec SDK's default.
+    Binary,
+}
+
+impl Header {
+    pub fn serialize_type(self) -> SerializeType {
+        match self {
+            Header::Json => SerializeType::Json,
+            Header::Binary => SerializeType::RocketMq,
+        }
+    }
+
+    /// The name `--header` takes and the JSON summary reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Header::Json => "json",
+            Header::Binary => "binary",
+        }
+    }
 }
 
 /// When a run ends.
@@ -82,6 +111,7 @@ pub struct ProducerWorkload {
     /// Messages per send_batch call; 1 sends single messages.
     pub batch: usize,
     pub mode: SendMode,
+    pub header: Header,
     pub limit: Limit,
     /// Messages per second across all workers.
     pub rate: Option<u64>,
@@ -116,8 +146,9 @@ enum Client {
 
 impl Client {
     async fn start(w: &ProducerWorkload) -> Result<Client, ClientError> {
-        let builder =
-            Producer::builder(&w.group).client_config(w.security.client_config(&w.namesrv));
+        let mut config = w.security.client_config(&w.namesrv);
+        config.serialize_type = w.header.serialize_type();
+        let builder = Producer::builder(&w.group).client_config(config);
         if w.transactional {
             let p = builder.build_transactional(CommitAtOnce)?;
             p.start().await?;
@@ -215,9 +246,10 @@ pub async fn run(w: &ProducerWorkload, scenario: &str) -> Result<Summary, BenchE
     // Async sends still in flight hold permits; wait for their callbacks.
     let _ = in_flight.acquire_many(w.concurrency as u32).await;
     stop.cancel();
-    let summary = reporter
+    let mut summary = reporter
         .await
         .map_err(|e| BenchError::Internal(e.to_string()))?;
+    summary.header = Some(w.header.name());
     if let Ok(p) = Arc::try_unwrap(producer) {
         p.shutdown().await;
     }

@@ -48,6 +48,9 @@ pub struct Summary {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
+    /// Header form of the requests (`json` or `binary`), for producer runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<&'static str>,
     /// What the baseline was (`echo-baseline`, or `plain-sync-baseline` for `--tx`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
@@ -83,6 +86,7 @@ impl Summary {
             p99_ms: ms(lat.quantile_us(0.99)),
             p999_ms: ms(lat.quantile_us(0.999)),
             max_ms: ms(lat.max_us()),
+            header: None,
             baseline: None,
             baseline_tps: None,
             baseline_p99_ms: None,

@@ -8,7 +8,12 @@
 //! 3. the body bytes follow;
 //! 4. HMAC-SHA1 keyed with the secret key, Base64-encoded, goes into the extField `Signature`.
 //!
-//! [`sign`] does this to an outgoing request; [`verify`] checks one in constant time.
+//! A [`SigningKey`] holds the HMAC state already keyed with one secret key (the key's two
+//! padded blocks hashed once), so signing or checking a request hashes only its fields and
+//! body: the client's hook keeps one, and so does each account of the broker's ACL.
+//! [`SigningKey::sign`] signs an outgoing request; [`SigningKey::verify`] checks one in
+//! constant time without allocating. [`sign`] and [`verify`] do the same with a key given as
+//! text, for one-off use.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -26,40 +31,80 @@ pub const SIGNATURE: &str = "Signature";
 /// extField of temporary (STS) credentials; signed like any other field.
 pub const SECURITY_TOKEN: &str = "SecurityToken";
 
-/// The Base64 HMAC-SHA1 signature of `ext_fields` and `body` under `secret_key`.
-pub fn signature(secret_key: &str, ext_fields: &ExtFields, body: &[u8]) -> String {
-    // HMAC takes keys of any length; the error case cannot happen.
-    let Ok(mut mac) = <Hmac<Sha1> as KeyInit>::new_from_slice(secret_key.as_bytes()) else {
-        return String::new();
-    };
-    // ExtFields is a BTreeMap: iteration is already sorted by name, as Java's TreeMap.
-    for (name, value) in ext_fields {
-        if name != SIGNATURE && name != UNIQUE_KEY_QUERY {
-            mac.update(value.as_bytes());
+/// Length of a signature: 20 bytes of HMAC-SHA1 are 28 characters of padded Base64.
+const SIGNATURE_LEN: usize = 28;
+
+/// HMAC-SHA1 keyed with one secret key, ready to sign or check any number of requests. Its
+/// `Debug` shows nothing of the key.
+#[derive(Clone)]
+pub struct SigningKey {
+    keyed: Hmac<Sha1>,
+}
+
+impl SigningKey {
+    pub fn new(secret_key: &str) -> SigningKey {
+        let keyed = <Hmac<Sha1> as KeyInit>::new_from_slice(secret_key.as_bytes())
+            .expect("HMAC takes keys of any length (longer ones are hashed first)");
+        SigningKey { keyed }
+    }
+
+    /// The raw HMAC-SHA1 of the values of `ext_fields` (sorted by name, without `Signature`
+    /// and `_UNIQUE_KEY_QUERY`) followed by `body`.
+    fn mac(&self, ext_fields: &ExtFields, body: &[u8]) -> [u8; 20] {
+        let mut mac = self.keyed.clone();
+        // ExtFields is a BTreeMap: iteration is already sorted by name, as Java's TreeMap.
+        for (name, value) in ext_fields {
+            if name != SIGNATURE && name != UNIQUE_KEY_QUERY {
+                mac.update(value.as_bytes());
+            }
+        }
+        mac.update(body);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The Base64 signature of `ext_fields` and `body`.
+    pub fn signature(&self, ext_fields: &ExtFields, body: &[u8]) -> String {
+        STANDARD.encode(self.mac(ext_fields, body))
+    }
+
+    /// Signs `cmd` as `access_key`: sets `AccessKey`, then `Signature` over every other
+    /// field and the body (an old `Signature` is replaced, never signed).
+    pub fn sign(&self, cmd: &mut RemotingCommand, access_key: &str) {
+        cmd.ext_fields
+            .insert(ACCESS_KEY.to_string(), access_key.to_string());
+        let signature = self.signature(&cmd.ext_fields, &cmd.body);
+        cmd.ext_fields.insert(SIGNATURE.to_string(), signature);
+    }
+
+    /// Whether `cmd` carries a `Signature` made with this key. The comparison takes the same
+    /// time wherever the signatures differ.
+    pub fn verify(&self, cmd: &RemotingCommand) -> bool {
+        let Some(given) = cmd.ext(SIGNATURE) else {
+            return false;
+        };
+        let mut expected = [0u8; SIGNATURE_LEN];
+        match STANDARD.encode_slice(self.mac(&cmd.ext_fields, &cmd.body), &mut expected) {
+            Ok(SIGNATURE_LEN) => expected.ct_eq(given.as_bytes()).into(),
+            _ => false,
         }
     }
-    mac.update(body);
-    STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Signs `cmd` as `access_key`: sets `AccessKey`, then `Signature` over every other field and
-/// the body.
+/// Shows nothing of the key.
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+/// Signs `cmd` as `access_key` with `secret_key` (see [`SigningKey::sign`]).
 pub fn sign(cmd: &mut RemotingCommand, access_key: &str, secret_key: &str) {
-    cmd.ext_fields.remove(SIGNATURE);
-    cmd.ext_fields
-        .insert(ACCESS_KEY.to_string(), access_key.to_string());
-    let sig = signature(secret_key, &cmd.ext_fields, &cmd.body);
-    cmd.ext_fields.insert(SIGNATURE.to_string(), sig);
+    SigningKey::new(secret_key).sign(cmd, access_key);
 }
 
-/// Whether `cmd` carries a `Signature` made with `secret_key`. The comparison takes the same
-/// time wherever the signatures differ.
+/// Whether `cmd` carries a `Signature` made with `secret_key` (see [`SigningKey::verify`]).
 pub fn verify(cmd: &RemotingCommand, secret_key: &str) -> bool {
-    let Some(given) = cmd.ext(SIGNATURE) else {
-        return false;
-    };
-    let expected = signature(secret_key, &cmd.ext_fields, &cmd.body);
-    expected.as_bytes().ct_eq(given.as_bytes()).into()
+    SigningKey::new(secret_key).verify(cmd)
 }
 
 #[cfg(test)]
@@ -74,13 +119,13 @@ mod tests {
         let mut fields = ExtFields::new();
         fields.insert("topic".into(), "topicA".into());
         fields.insert(ACCESS_KEY.into(), "RocketMQ".into());
-        let sig = signature("12345678", &fields, b"hello");
+        let sig = SigningKey::new("12345678").signature(&fields, b"hello");
         assert_eq!(sig, "Xq0Gbh77vVggSc/XVSxu6ucEeF8=");
         assert_eq!(sig.len(), 28);
         // RFC 2202 test case 2 checks the HMAC-SHA1 itself.
         let mut rfc = ExtFields::new();
         rfc.insert("a".into(), "what do ya want ".into());
-        let sig = signature("Jefe", &rfc, b"for nothing?");
+        let sig = SigningKey::new("Jefe").signature(&rfc, b"for nothing?");
         assert_eq!(
             STANDARD.decode(sig).unwrap(),
             [
@@ -119,5 +164,43 @@ mod tests {
         let mut twice = unique.clone();
         sign(&mut twice, "ak", "sk");
         assert_eq!(twice.ext(SIGNATURE), unique.ext(SIGNATURE));
+    }
+
+    /// A key is used for many requests: each starts from the keyed state, none from the
+    /// previous request's.
+    #[test]
+    fn one_key_signs_many_requests() {
+        let key = SigningKey::new("sk");
+        assert_eq!(format!("{key:?}"), "SigningKey(..)");
+        let mut requests: Vec<RemotingCommand> = ["T1", "T2", "T1"]
+            .into_iter()
+            .map(|topic| {
+                RemotingCommand::request(RequestCode::SEND_MESSAGE_V2)
+                    .with_ext("b", topic)
+                    .with_body(b"payload".to_vec())
+            })
+            .collect();
+        for request in &mut requests {
+            key.sign(request, "ak");
+        }
+        for request in &requests {
+            assert!(key.verify(request));
+            let mut once = request.clone();
+            sign(&mut once, "ak", "sk");
+            assert_eq!(once.ext(SIGNATURE), request.ext(SIGNATURE));
+        }
+        assert_eq!(requests[0].ext(SIGNATURE), requests[2].ext(SIGNATURE));
+        assert_ne!(requests[0].ext(SIGNATURE), requests[1].ext(SIGNATURE));
+        // Only the exact Base64 text passes: not a prefix, not a longer text.
+        let mut short = requests[0].clone();
+        if let Some(sig) = short.ext_fields.get_mut(SIGNATURE) {
+            sig.pop();
+        }
+        assert!(!key.verify(&short));
+        let mut long = requests[0].clone();
+        if let Some(sig) = long.ext_fields.get_mut(SIGNATURE) {
+            sig.push('=');
+        }
+        assert!(!key.verify(&long));
     }
 }

@@ -7,7 +7,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use fennec_protocol::{signature, RemotingCommand};
+use fennec_protocol::signature::SigningKey;
+use fennec_protocol::RemotingCommand;
 
 /// Changes every request before it is sent.
 pub trait RpcHook: Send + Sync + fmt::Debug + 'static {
@@ -16,18 +17,19 @@ pub trait RpcHook: Send + Sync + fmt::Debug + 'static {
 }
 
 /// Signs every request with an account of the servers' `plain_acl.yml`: adds `AccessKey`
-/// and `Signature` (HMAC-SHA1 of the sorted extField values and the body).
-#[derive(Clone, PartialEq, Eq)]
+/// and `Signature` (HMAC-SHA1 of the sorted extField values and the body). The secret key is
+/// kept only as an HMAC state keyed once, here.
+#[derive(Clone)]
 pub struct AclRpcHook {
     access_key: String,
-    secret_key: String,
+    key: SigningKey,
 }
 
 impl AclRpcHook {
-    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+    pub fn new(access_key: impl Into<String>, secret_key: impl AsRef<str>) -> Self {
         AclRpcHook {
             access_key: access_key.into(),
-            secret_key: secret_key.into(),
+            key: SigningKey::new(secret_key.as_ref()),
         }
     }
 
@@ -47,14 +49,14 @@ impl fmt::Debug for AclRpcHook {
 
 impl RpcHook for AclRpcHook {
     fn before_request(&self, _remote: SocketAddr, request: &mut RemotingCommand) {
-        signature::sign(request, &self.access_key, &self.secret_key);
+        self.key.sign(request, &self.access_key);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fennec_protocol::RequestCode;
+    use fennec_protocol::{signature, RequestCode};
 
     #[test]
     fn signs_and_never_shows_the_secret() {

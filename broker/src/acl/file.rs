@@ -21,17 +21,22 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use fennec_protocol::signature::SigningKey;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::address::AddressPattern;
 use super::perm::Perm;
+use super::resources::Resource;
 
 /// One account of the file.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Account {
     pub access_key: String,
     pub secret_key: String,
+    /// HMAC-SHA1 keyed with `secret_key` once, when the file is read: every request's
+    /// signature is checked from a copy of it.
+    pub signing_key: SigningKey,
     /// Requests from these addresses need neither signature nor permissions.
     pub white: Option<AddressPattern>,
     pub admin: bool,
@@ -57,8 +62,19 @@ impl fmt::Debug for Account {
     }
 }
 
+impl Account {
+    /// The permission this account has on `resource`: its own entry, else the default.
+    pub fn owns(&self, resource: Resource<'_>) -> Perm {
+        let (own, default) = match resource {
+            Resource::Topic(topic) => (self.topic_perms.get(topic), self.default_topic_perm),
+            Resource::Group(group) => (self.group_perms.get(group), self.default_group_perm),
+        };
+        own.copied().unwrap_or(default)
+    }
+}
+
 /// The whole file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct AclFile {
     pub global_white: Vec<AddressPattern>,
     pub accounts: HashMap<String, Account>,
@@ -288,6 +304,7 @@ fn parse_account(node: &Node) -> Result<Account, (Option<String>, String)> {
         default_group_perm: perm("defaultGroupPerm")?,
         topic_perms: perm_list("topicPerms")?,
         group_perms: perm_list("groupPerms")?,
+        signing_key: SigningKey::new(&secret_key),
         secret_key,
         access_key,
     })
@@ -353,7 +370,8 @@ accounts:
     fn scalars_stay_as_written_and_errors_name_the_place() {
         let file = AclFile::parse("accounts:\n  - {accessKey: ak1, secretKey: 0x1F}\n").unwrap();
         assert_eq!(file.accounts["ak1"].secret_key, "0x1F");
-        assert_eq!(AclFile::parse("").unwrap(), AclFile::default());
+        let empty = AclFile::parse("").unwrap();
+        assert!(empty.accounts.is_empty() && empty.global_white.is_empty());
         for (text, expected) in [
             (
                 "accounts: [{accessKey: a, secretKey: s, topicPerms: [t=ALL]}]",

@@ -200,7 +200,9 @@ impl ConsumeQueue {
             *slot = file.writer();
         }
         if let Some(w) = slot.as_mut() {
-            let _ = w.append(&entry.encode());
+            // Room was checked above; a file reopened after a restart may still need its
+            // blocks reserved, which fails on a full disk (the dispatcher retries).
+            w.append(&entry.encode())?;
         }
         Ok(())
     }

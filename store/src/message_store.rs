@@ -94,7 +94,6 @@ impl MessageStore {
             config.commit_log_dir(),
             cl_size,
             config.warm_mapped_file_enable,
-            config.commit_log_reserve_ahead,
             health.clone(),
         );
         let alloc_thread = allocator

@@ -91,8 +91,7 @@ impl TimerWheel {
             }
             (map, precision, slots)
         } else {
-            let size = HEADER + slots * SLOT;
-            let file = create_reserved(path, size, size)?;
+            let file = create_reserved(path, HEADER + slots * SLOT)?;
             let mut map = map_mut(&file, path)?;
             map[0..4].copy_from_slice(MAGIC);
             map[4..8].copy_from_slice(&VERSION.to_be_bytes());

@@ -33,9 +33,8 @@ use super::resources::Resource;
 #[derive(Clone)]
 pub struct Account {
     pub access_key: String,
-    pub secret_key: String,
-    /// HMAC-SHA1 keyed with `secret_key` once, when the file is read: every request's
-    /// signature is checked from a copy of it.
+    /// HMAC-SHA1 keyed with the account's `secretKey` once, when the file is read: every
+    /// request's signature is checked from a copy of it. The key text itself is not kept.
     pub signing_key: SigningKey,
     /// Requests from these addresses need neither signature nor permissions.
     pub white: Option<AddressPattern>,
@@ -305,7 +304,6 @@ fn parse_account(node: &Node) -> Result<Account, (Option<String>, String)> {
         topic_perms: perm_list("topicPerms")?,
         group_perms: perm_list("groupPerms")?,
         signing_key: SigningKey::new(&secret_key),
-        secret_key,
         access_key,
     })
 }
@@ -313,6 +311,16 @@ fn parse_account(node: &Node) -> Result<Account, (Option<String>, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fennec_protocol::{signature, RemotingCommand, RequestCode};
+
+    /// Whether `account` accepts a request signed with `secret_key`.
+    fn keyed_with(account: &Account, secret_key: &str) -> bool {
+        let mut request = RemotingCommand::request(RequestCode::SEND_MESSAGE_V2)
+            .with_ext("b", "topic")
+            .with_body(b"body".to_vec());
+        signature::sign(&mut request, &account.access_key, secret_key);
+        account.signing_key.verify(&request)
+    }
 
     /// RocketMQ 4.9's distribution/conf/plain_acl.yml.
     const ROCKETMQ_SAMPLE: &str = r#"
@@ -350,7 +358,7 @@ accounts:
         assert_eq!(file.global_white.len(), 2);
         assert!(file.global_white[0].matches("10.10.103.7".parse().unwrap()));
         let a = &file.accounts["RocketMQ"];
-        assert_eq!(a.secret_key, "12345678");
+        assert!(keyed_with(a, "12345678") && !keyed_with(a, "1234567"));
         assert!(!a.admin && a.white.is_none());
         assert_eq!(a.default_group_perm, Perm::SUB);
         assert_eq!(a.topic_perms["topicB"], Perm::PUB_SUB);
@@ -369,7 +377,8 @@ accounts:
     #[test]
     fn scalars_stay_as_written_and_errors_name_the_place() {
         let file = AclFile::parse("accounts:\n  - {accessKey: ak1, secretKey: 0x1F}\n").unwrap();
-        assert_eq!(file.accounts["ak1"].secret_key, "0x1F");
+        let ak1 = &file.accounts["ak1"];
+        assert!(keyed_with(ak1, "0x1F") && !keyed_with(ak1, "31"));
         let empty = AclFile::parse("").unwrap();
         assert!(empty.accounts.is_empty() && empty.global_white.is_empty());
         for (text, expected) in [

@@ -227,8 +227,10 @@ impl Dispatcher {
         }
     }
 
-    /// The thread's turn: waits for the drainer at work (an appender, briefly), drains with
-    /// file I/O allowed, then gives dispatch back to the appenders.
+    /// The thread's turn: drains with file I/O allowed, then gives dispatch back to the
+    /// appenders. When an appender is draining and nothing needs the thread, that appender
+    /// does the work; otherwise the thread waits for it to let go (briefly: with
+    /// `thread_needed` set no other appender starts, and at stop the drainer finishes).
     fn drain_as_thread(&self) {
         loop {
             while self
@@ -236,6 +238,9 @@ impl Dispatcher {
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_err()
             {
+                if !self.thread_needed.load(Ordering::Relaxed) && !self.control.stopping() {
+                    return;
+                }
                 std::thread::yield_now();
             }
             let drained = self.drain(Mode::Thread).1;

@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, Instrument};
 
 use super::connection::{log_end, Channel, RequestProcessor};
-use super::frame_reader::{Frame, FrameReader};
+use super::frame_reader::{ConnectionGuards, Frame, FrameReader, ReadEnd};
 use fennec_protocol::frame::{encode_head_into, encode_into};
 use fennec_protocol::{describe_request_code, RemotingCommand};
 
@@ -252,22 +252,18 @@ where
             };
             // Take what is ready without waiting: buffered frames, finished requests,
             // queued commands; then write it all at once.
-            while can_read(requests.len(), &out) {
-                match reader.next_frame(&quiet).now_or_never() {
-                    Some(Ok(frame)) if frame.command.is_response() => {
-                        channel.complete(frame.command)
-                    }
-                    Some(Ok(frame)) => {
-                        requests.push(start(frame));
-                        running.store(requests.len(), Ordering::Relaxed);
-                    }
-                    Some(Err(end)) => {
-                        log_end(&channel, &end, reader.guards());
-                        closed = true;
-                        break;
-                    }
-                    None => break,
-                }
+            while !closed && can_read(requests.len(), &out) {
+                let Some(read) = reader.next_frame(&quiet).now_or_never() else {
+                    break;
+                };
+                closed = accept(
+                    read,
+                    &mut requests,
+                    &start,
+                    &running,
+                    &channel,
+                    reader.guards(),
+                );
             }
             while let Some(Some(answer)) = requests.next().now_or_never() {
                 if let Some(answer) = answer {
@@ -313,17 +309,9 @@ where
                         out.push(&cmd);
                     }
                 }
-                frame = reader.next_frame(&quiet), if can_read(requests.len(), &out) => match frame {
-                    Ok(frame) if frame.command.is_response() => channel.complete(frame.command),
-                    Ok(frame) => {
-                        requests.push(start(frame));
-                        running.store(requests.len(), Ordering::Relaxed);
-                    }
-                    Err(end) => {
-                        log_end(&channel, &end, reader.guards());
-                        closed = true;
-                    }
-                },
+                read = reader.next_frame(&quiet), if can_read(requests.len(), &out) => {
+                    closed = accept(read, &mut requests, &start, &running, &channel, reader.guards());
+                }
             }
         }
         channel.close();
@@ -344,6 +332,31 @@ where
         // Requests still running finish, unanswered, as they would on tasks of their own.
         while requests.next().await.is_some() {}
     }
+}
+
+/// Takes what the reader produced: a response completes its request, a request starts
+/// running (counted in `running`, for the idle timeout), the end of the stream is logged.
+/// Returns whether the connection ended.
+fn accept<F>(
+    read: Result<Frame, ReadEnd>,
+    requests: &mut FuturesUnordered<F>,
+    start: &impl Fn(Frame) -> F,
+    running: &AtomicUsize,
+    channel: &Channel,
+    guards: &ConnectionGuards,
+) -> bool {
+    match read {
+        Ok(frame) if frame.command.is_response() => channel.complete(frame.command),
+        Ok(frame) => {
+            requests.push(start(frame));
+            running.store(requests.len(), Ordering::Relaxed);
+        }
+        Err(end) => {
+            log_end(channel, &end, guards);
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]

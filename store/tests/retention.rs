@@ -71,7 +71,10 @@ fn expired_files_are_deleted_and_queues_follow() {
     let cl_files = files_in(&dir.path().join("commitlog"));
     let cq_dir = dir.path().join("consumequeue/E/0");
     let (cq_files, index_files) = (files_in(&cq_dir), files_in(&dir.path().join("index")));
-    assert!(cl_files > 6 && cq_files >= 4 && index_files > 1);
+    assert!(
+        cl_files > 6 && cq_files >= 4 && index_files > 1,
+        "{cl_files} commit log, {cq_files} queue, {index_files} index files"
+    );
     percent.store(80, Ordering::Relaxed);
     let current = store.commit_log_max_offset() / (64 * 1024) * (64 * 1024);
     wait_until("commit log cleaned", || {

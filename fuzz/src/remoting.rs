@@ -76,16 +76,9 @@ pub fn header_binary(data: &[u8]) {
 }
 
 /// Reads every typed header from `fields`; a header that reads writes back fields that read to
-/// the same header, and moving values out reads the same as copying them.
+/// the same header.
 fn check_header<H: CommandHeader + PartialEq + std::fmt::Debug>(fields: &ExtFields) {
-    let read = H::read_from(fields);
-    let mut moved = fields.clone();
-    assert_eq!(
-        H::take_from(&mut moved),
-        read,
-        "take_from differs from read_from"
-    );
-    if let Ok(h) = read {
+    if let Ok(h) = H::read_from(fields) {
         let mut written = ExtFields::new();
         h.write_to(&mut written);
         assert_eq!(

@@ -2,17 +2,14 @@
 //! opaque body. Typed headers convert to and from its `ext_fields`
 //! ([`crate::header::CommandHeader`]).
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use bytes::Bytes;
 
 use crate::code::{LanguageCode, RequestCode, ResponseCode, SerializeType};
+pub use crate::ext_fields::ExtFields;
 use crate::header::{CommandHeader, HeaderError};
 use crate::FENNEC_VERSION;
-
-/// The custom header: field name to string value. A `BTreeMap` keeps encoding deterministic.
-pub type ExtFields = BTreeMap<String, String>;
 
 /// Flag bit 0: this command is a response.
 pub const FLAG_RESPONSE: i32 = 1;
@@ -107,8 +104,8 @@ impl RemotingCommand {
     }
 
     /// Sets one extension field.
-    pub fn with_ext(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.ext_fields.insert(key.to_string(), value.into());
+    pub fn with_ext(mut self, key: &str, value: impl AsRef<str>) -> Self {
+        self.ext_fields.insert(key, value.as_ref());
         self
     }
 
@@ -155,14 +152,9 @@ impl RemotingCommand {
         H::read_from(&self.ext_fields)
     }
 
-    /// Decodes the typed header, moving its string values out of `ext_fields`.
-    pub fn take_header<H: CommandHeader>(&mut self) -> Result<H, HeaderError> {
-        H::take_from(&mut self.ext_fields)
-    }
-
     /// One extension field.
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str)
+        self.ext_fields.get(key)
     }
 
     /// `remark`, or an empty string.

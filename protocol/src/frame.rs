@@ -172,7 +172,7 @@ mod tests {
             ("m", "false"),
             ("n", "broker-a"),
         ] {
-            ext.insert(k.into(), v.into());
+            ext.insert(k, v);
         }
         RemotingCommand {
             code: 310,
@@ -329,7 +329,7 @@ mod tests {
                     opaque,
                     flag,
                     remark,
-                    ext_fields: ext,
+                    ext_fields: ext.into_iter().collect(),
                     body: Bytes::from(body),
                     serialize_type: if binary {
                         SerializeType::RocketMq

@@ -54,20 +54,21 @@ pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
     let remark = if remark_len == 0 {
         None
     } else {
-        Some(read_string(&mut buf, remark_len, "remark")?)
+        Some(read_str(&mut buf, remark_len, "remark")?.to_string())
     };
     let ext_len = read_len(&mut buf, "extFields length")?;
     need(buf, ext_len, "extFields")?;
     let mut ext = &buf[..ext_len];
-    let mut ext_fields = ExtFields::new();
+    // The names and values take fewer bytes than their encoding (which adds lengths).
+    let mut ext_fields = ExtFields::with_capacity(16, ext_len);
     while ext.has_remaining() {
         need(ext, 2, "extFields key length")?;
         let key_len = ext.get_i16();
         let key_len = usize::try_from(key_len)
             .map_err(|_| FrameError::BinaryHeader("negative key length"))?;
-        let key = read_string(&mut ext, key_len, "extFields key")?;
+        let key = read_str(&mut ext, key_len, "extFields key")?;
         let val_len = read_len(&mut ext, "extFields value length")?;
-        let val = read_string(&mut ext, val_len, "extFields value")?;
+        let val = read_str(&mut ext, val_len, "extFields value")?;
         ext_fields.insert(key, val);
     }
     Ok(RemotingCommand {
@@ -96,10 +97,11 @@ fn read_len(buf: &mut &[u8], what: &'static str) -> Result<usize, FrameError> {
     usize::try_from(buf.get_i32()).map_err(|_| FrameError::BinaryHeader(what))
 }
 
-fn read_string(buf: &mut &[u8], len: usize, what: &'static str) -> Result<String, FrameError> {
+/// The next `len` bytes of `buf` as UTF-8 text.
+fn read_str<'a>(buf: &mut &'a [u8], len: usize, what: &'static str) -> Result<&'a str, FrameError> {
     need(buf, len, what)?;
-    let s = std::str::from_utf8(&buf[..len]).map_err(|_| FrameError::BinaryHeader(what))?;
-    let s = s.to_string();
-    buf.advance(len);
+    let (text, rest) = buf.split_at(len);
+    let s = std::str::from_utf8(text).map_err(|_| FrameError::BinaryHeader(what))?;
+    *buf = rest;
     Ok(s)
 }

@@ -5,10 +5,11 @@
 //! On input we are lenient: unknown keys are ignored, `language` may be a name or a number, and
 //! extFields values may be strings, numbers, booleans or null (null drops the key).
 
-use std::fmt;
+use std::fmt::{self, Write};
+use std::ops::Range;
 
 use bytes::{BufMut, BytesMut};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::code::{LanguageCode, SerializeType};
@@ -96,46 +97,81 @@ fn de_language<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LanguageCode>, 
     })
 }
 
-/// One extFields value as text.
-struct Scalar(Option<String>);
+/// Text buffer room reserved for a JSON header's extFields: a send request's fit.
+const EXT_TEXT_CAPACITY: usize = 512;
 
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number, boolean or null")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(Some(v.to_string())))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
-                Ok(Scalar(None))
-            }
-        }
-        d.deserialize_any(V)
+/// Appends one extFields name to the fields' text buffer; the value is its range there.
+struct NameInto<'a>(&'a mut String);
+
+impl<'de> DeserializeSeed<'de> for NameInto<'_> {
+    type Value = Range<usize>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Range<usize>, D::Error> {
+        d.deserialize_str(self)
     }
 }
 
+impl<'de> Visitor<'de> for NameInto<'_> {
+    type Value = Range<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Range<usize>, E> {
+        let start = self.0.len();
+        self.0.push_str(v);
+        Ok(start..self.0.len())
+    }
+}
+
+/// Appends one extFields value, a string, number or boolean, as text to the fields' text
+/// buffer; the value is its range there, or `None` for null (which drops the field).
+struct ScalarInto<'a>(&'a mut String);
+
+impl ScalarInto<'_> {
+    fn push(self, write: impl FnOnce(&mut String)) -> Option<Range<usize>> {
+        let start = self.0.len();
+        write(self.0);
+        Some(start..self.0.len())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ScalarInto<'_> {
+    type Value = Option<Range<usize>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ScalarInto<'_> {
+    type Value = Option<Range<usize>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, number, boolean or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.push(|out| out.push_str(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(self.push(|out| out.push_str(itoa::Buffer::new().format(v))))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(self.push(|out| out.push_str(itoa::Buffer::new().format(v))))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(self.push(|out| {
+            let _ = write!(out, "{v}");
+        }))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(self.push(|out| out.push_str(if v { "true" } else { "false" })))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// extFields straight into an [`ExtFields`] buffer: no string per name or value.
 fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
@@ -147,11 +183,10 @@ fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error>
             Ok(ExtFields::new())
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
-            let mut out = ExtFields::new();
-            while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
-                if let Some(v) = v.0 {
-                    out.insert(k, v);
-                }
+            let mut out = ExtFields::with_capacity(16, EXT_TEXT_CAPACITY);
+            while let Some(name) = map.next_key_seed(NameInto(out.text_mut()))? {
+                let value = map.next_value_seed(ScalarInto(out.text_mut()))?;
+                out.place(name, value);
             }
             Ok(out)
         }

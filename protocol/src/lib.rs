@@ -15,6 +15,7 @@
 pub mod body;
 pub mod code;
 pub mod command;
+pub mod ext_fields;
 pub mod fastjson;
 pub mod frame;
 pub mod hash;
@@ -30,7 +31,8 @@ pub mod time;
 pub mod topic;
 
 pub use code::{describe_request_code, LanguageCode, RequestCode, ResponseCode, SerializeType};
-pub use command::{next_opaque, ExtFields, RemotingCommand, FLAG_ONEWAY, FLAG_RESPONSE};
+pub use command::{next_opaque, RemotingCommand, FLAG_ONEWAY, FLAG_RESPONSE};
+pub use ext_fields::ExtFields;
 pub use frame::FrameError;
 pub use json_body::{decode_body, encode_body, BodyError};
 

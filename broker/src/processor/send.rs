@@ -28,11 +28,11 @@ use fennec_store::{BatchEntry, PutMessageResult, PutMessageStatus, StoreBatch, S
 /// Region name RocketMQ brokers report.
 const DEFAULT_REGION: &str = "DefaultRegion";
 
-pub async fn send(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Handled {
+pub async fn send(b: &Broker, channel: &Channel, req: RemotingCommand) -> Handled {
     let mut header: SendMessageRequestHeader = if req.code == i32::from(RequestCode::SEND_MESSAGE) {
-        req.take_header()?
+        req.decode_header()?
     } else {
-        req.take_header::<SendMessageRequestHeaderV2>()?.into()
+        req.decode_header::<SendMessageRequestHeaderV2>()?.into()
     };
     super::send_back::divert_exhausted_retry(b, &mut header);
     let layout = check_message(b, &header)?;

@@ -18,8 +18,8 @@ use crate::broker::Broker;
 use crate::error::{Handled, Reject};
 use crate::transaction::records;
 
-pub async fn end_transaction(b: &Broker, channel: &Channel, mut req: RemotingCommand) -> Handled {
-    let h: EndTransactionRequestHeader = req.take_header()?;
+pub async fn end_transaction(b: &Broker, channel: &Channel, req: RemotingCommand) -> Handled {
+    let h: EndTransactionRequestHeader = req.decode_header()?;
     let result = end(b, &h).await;
     if let Err(reject) = &result {
         // The request is oneway: nobody reads the answer, so say it here.

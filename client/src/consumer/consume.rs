@@ -283,7 +283,7 @@ mod tests {
             .insert(keys::UNIQ_CLIENT_MESSAGE_ID_KEYIDX, "UNIQ");
         let mut f = ExtFields::new();
         send_back_header("G", &m, Some(16)).write_to(&mut f);
-        let fields: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let fields: Vec<(&str, &str)> = f.iter().collect();
         assert_eq!(
             fields,
             vec![

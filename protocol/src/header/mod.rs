@@ -31,9 +31,6 @@ pub trait CommandHeader: Sized {
     fn write_to(&self, fields: &mut ExtFields);
     /// Reads the header, failing on a missing required field or an unparseable value.
     fn read_from(fields: &ExtFields) -> Result<Self, HeaderError>;
-    /// Like [`read_from`](Self::read_from), but moves string values out of `fields`
-    /// instead of copying them (request hot paths).
-    fn take_from(fields: &mut ExtFields) -> Result<Self, HeaderError>;
 }
 
 /// Why a header could not be decoded.
@@ -47,31 +44,25 @@ pub enum HeaderError {
 
 /// A value type that can travel in `extFields`.
 pub trait HeaderValue: Sized {
-    fn to_header(&self) -> String;
+    /// Appends the value's text to `out`.
+    fn write_header(&self, out: &mut String);
     fn from_header(s: &str) -> Option<Self>;
-    /// Parses an owned value; strings keep their buffer.
-    fn from_header_owned(s: String) -> Option<Self> {
-        Self::from_header(&s)
-    }
 }
 
 impl HeaderValue for String {
-    fn to_header(&self) -> String {
-        self.clone()
+    fn write_header(&self, out: &mut String) {
+        out.push_str(self);
     }
     fn from_header(s: &str) -> Option<Self> {
         Some(s.to_string())
-    }
-    fn from_header_owned(s: String) -> Option<Self> {
-        Some(s)
     }
 }
 
 macro_rules! int_header_value {
     ($($t:ty),*) => {$(
         impl HeaderValue for $t {
-            fn to_header(&self) -> String {
-                self.to_string()
+            fn write_header(&self, out: &mut String) {
+                out.push_str(itoa::Buffer::new().format(*self));
             }
             fn from_header(s: &str) -> Option<Self> {
                 s.trim().parse().ok()
@@ -82,8 +73,8 @@ macro_rules! int_header_value {
 int_header_value!(i32, i64);
 
 impl HeaderValue for bool {
-    fn to_header(&self) -> String {
-        self.to_string()
+    fn write_header(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
     }
     /// Java's `Boolean.parseBoolean`: `true` in any case is true, anything else false.
     fn from_header(s: &str) -> Option<Self> {
@@ -102,27 +93,8 @@ pub fn read_field<T: HeaderValue>(
             .map(Some)
             .ok_or_else(|| HeaderError::Invalid {
                 field: key,
-                value: v.clone(),
+                value: v.to_string(),
             }),
-    }
-}
-
-/// Takes one field out of `fields`: `Ok(None)` if absent, an error if unparseable.
-pub fn take_field<T: HeaderValue>(
-    fields: &mut ExtFields,
-    key: &'static str,
-) -> Result<Option<T>, HeaderError> {
-    match fields.remove(key) {
-        None => Ok(None),
-        Some(v) => {
-            let shown = v.clone();
-            T::from_header_owned(v)
-                .map(Some)
-                .ok_or(HeaderError::Invalid {
-                    field: key,
-                    value: shown,
-                })
-        }
     }
 }
 
@@ -165,25 +137,16 @@ macro_rules! command_header {
                     $( $field: $crate::command_header!(@read $kind fields, $key, $ty), )*
                 })
             }
-
-            #[allow(unused_variables)]
-            fn take_from(
-                fields: &mut $crate::ExtFields,
-            ) -> Result<Self, $crate::header::HeaderError> {
-                Ok($name {
-                    $( $field: $crate::command_header!(@take $kind fields, $key, $ty), )*
-                })
-            }
         }
     };
     (@type required $ty:ty) => { $ty };
     (@type optional $ty:ty) => { Option<$ty> };
     (@write required $fields:ident, $key:literal, $value:expr) => {
-        $fields.insert($key.to_string(), $crate::header::HeaderValue::to_header(&$value));
+        $fields.insert_with($key, |out| $crate::header::HeaderValue::write_header(&$value, out));
     };
     (@write optional $fields:ident, $key:literal, $value:expr) => {
         if let Some(v) = &$value {
-            $fields.insert($key.to_string(), $crate::header::HeaderValue::to_header(v));
+            $fields.insert_with($key, |out| $crate::header::HeaderValue::write_header(v, out));
         }
     };
     (@read required $fields:ident, $key:literal, $ty:ty) => {
@@ -192,13 +155,6 @@ macro_rules! command_header {
     };
     (@read optional $fields:ident, $key:literal, $ty:ty) => {
         $crate::header::read_field::<$ty>($fields, $key)?
-    };
-    (@take required $fields:ident, $key:literal, $ty:ty) => {
-        $crate::header::take_field::<$ty>($fields, $key)?
-            .ok_or($crate::header::HeaderError::Missing($key))?
-    };
-    (@take optional $fields:ident, $key:literal, $ty:ty) => {
-        $crate::header::take_field::<$ty>($fields, $key)?
     };
 }
 
@@ -227,13 +183,13 @@ mod tests {
         let mut f = ExtFields::new();
         h.write_to(&mut f);
         assert_eq!(f.len(), 3);
-        assert_eq!(f["queueId"], "3");
+        assert_eq!(&f["queueId"], "3");
         assert_eq!(Probe::read_from(&f), Ok(h));
 
         f.remove("topic");
         assert_eq!(Probe::read_from(&f), Err(HeaderError::Missing("topic")));
-        f.insert("topic".into(), "T".into());
-        f.insert("offset".into(), "x1".into());
+        f.insert("topic", "T");
+        f.insert("offset", "x1");
         assert!(matches!(
             Probe::read_from(&f),
             Err(HeaderError::Invalid {
@@ -241,13 +197,10 @@ mod tests {
                 ..
             })
         ));
-        f.insert("offset".into(), " 12 ".into());
-        f.insert("flag".into(), "TRUE".into());
-        f.insert("unknown".into(), "ignored".into());
+        f.insert("offset", " 12 ");
+        f.insert("flag", "TRUE");
+        f.insert("unknown", "ignored");
         let p = Probe::read_from(&f).unwrap();
         assert_eq!((p.offset, p.flag), (Some(12), Some(true)));
-        let taken = Probe::take_from(&mut f).unwrap();
-        assert_eq!(taken, p);
-        assert_eq!(f.keys().collect::<Vec<_>>(), ["unknown"]);
     }
 }

@@ -143,7 +143,7 @@ mod tests {
         };
         let mut f = ExtFields::new();
         v2.write_to(&mut f);
-        let keys: Vec<&str> = f.keys().map(String::as_str).collect();
+        let keys: Vec<&str> = f.iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
             ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "m", "n"]

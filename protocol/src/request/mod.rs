@@ -166,9 +166,6 @@ pub(crate) mod tests {
 
     /// A command's extFields as pairs.
     pub(crate) fn fields(cmd: &RemotingCommand) -> Vec<(&str, &str)> {
-        cmd.ext_fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect()
+        cmd.ext_fields.iter().collect()
     }
 }

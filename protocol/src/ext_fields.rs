@@ -1,0 +1,331 @@
+//! [`ExtFields`]: a command's custom header, field name to text value, sorted by name (the
+//! order of Java's `TreeMap`, which both header forms and the ACL signature use).
+//!
+//! Every name and value lives in one text buffer, and a sorted vector of entries points into
+//! it: decoding a header of n fields costs two allocations instead of 2n strings and a tree's
+//! nodes, and a lookup is a binary search over a dozen entries. Replacing or removing a field
+//! leaves its old text unused in the buffer until the command is dropped (a command carries a
+//! few dozen fields at most, and lives for one request).
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+/// Text buffer room reserved by the first field written into an empty `ExtFields`: enough
+/// for a typical request or response header without growing.
+const FIRST_TEXT_CAPACITY: usize = 256;
+/// Entries reserved by the first field written into an empty `ExtFields`.
+const FIRST_ENTRIES_CAPACITY: usize = 8;
+
+/// One field: byte ranges of its name and value in the text buffer.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    name: (u32, u32),
+    value: (u32, u32),
+}
+
+/// The custom header fields of one command; see the module documentation.
+#[derive(Clone, Default)]
+pub struct ExtFields {
+    text: String,
+    entries: Vec<Entry>,
+}
+
+impl ExtFields {
+    pub const fn new() -> ExtFields {
+        ExtFields {
+            text: String::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// An empty set with room for `fields` fields of `text` bytes in all (names and values).
+    pub fn with_capacity(fields: usize, text: usize) -> ExtFields {
+        ExtFields {
+            text: String::with_capacity(text),
+            entries: Vec::with_capacity(fields),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn slice(&self, (start, end): (u32, u32)) -> &str {
+        &self.text[start as usize..end as usize]
+    }
+
+    /// Where `name` is, or where it would go.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.entries
+            .binary_search_by(|e| self.slice(e.name).cmp(name))
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.find(name).ok()?;
+        Some(self.slice(self.entries[i].value))
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Sets `name` to `value`, replacing an earlier value.
+    pub fn insert(&mut self, name: &str, value: &str) {
+        self.insert_with(name, |text| text.push_str(value));
+    }
+
+    /// Sets `name` to the text `write` appends to the buffer (numbers are written in place,
+    /// without a string of their own), replacing an earlier value.
+    pub fn insert_with(&mut self, name: &str, write: impl FnOnce(&mut String)) {
+        if self.text.capacity() == 0 {
+            self.text.reserve(FIRST_TEXT_CAPACITY);
+            self.entries.reserve(FIRST_ENTRIES_CAPACITY);
+        }
+        match self.find(name) {
+            Ok(i) => {
+                let value = self.append(write);
+                self.entries[i].value = value;
+            }
+            Err(i) => {
+                let name = self.append(|text| text.push_str(name));
+                let value = self.append(write);
+                self.entries.insert(i, Entry { name, value });
+            }
+        }
+    }
+
+    /// Appends text with `write` and returns its range.
+    fn append(&mut self, write: impl FnOnce(&mut String)) -> (u32, u32) {
+        let start = self.text.len();
+        write(&mut self.text);
+        (offset(start), offset(self.text.len()))
+    }
+
+    /// Decoders: appends a field whose name and value the decoder has already appended to
+    /// the text buffer (at `name` and `value`, which must lie on character boundaries of
+    /// text appended through [`text_mut`](Self::text_mut)); `None` drops the field. A name
+    /// seen before keeps its last value, as a map would.
+    pub(crate) fn place(&mut self, name: Range<usize>, value: Option<Range<usize>>) {
+        let name = (offset(name.start), offset(name.end));
+        let Some(value) = value else {
+            if let Ok(i) = self.find_at(name) {
+                self.entries.remove(i);
+            }
+            return;
+        };
+        let value = (offset(value.start), offset(value.end));
+        match self.find_at(name) {
+            Ok(i) => self.entries[i].value = value,
+            Err(i) => self.entries.insert(i, Entry { name, value }),
+        }
+    }
+
+    fn find_at(&self, name: (u32, u32)) -> Result<usize, usize> {
+        let name = self.slice(name);
+        self.find(name)
+    }
+
+    /// Decoders: the text buffer, to append a field's name and value before [`place`]ing it.
+    ///
+    /// [`place`]: Self::place
+    pub(crate) fn text_mut(&mut self) -> &mut String {
+        &mut self.text
+    }
+
+    /// Removes `name`, returning its value.
+    pub fn remove(&mut self, name: &str) -> Option<String> {
+        let i = self.find(name).ok()?;
+        let e = self.entries.remove(i);
+        Some(self.slice(e.value).to_string())
+    }
+
+    /// Every field, sorted by name.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            fields: self,
+            entries: self.entries.iter(),
+        }
+    }
+}
+
+/// The fields of an [`ExtFields`], sorted by name.
+pub struct Iter<'a> {
+    fields: &'a ExtFields,
+    entries: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        let e = self.entries.next()?;
+        Some((self.fields.slice(e.name), self.fields.slice(e.value)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// A text position as stored in an entry. Frames are far below 4 GiB (the frame decoder
+/// bounds them), so this never saturates in practice; if it did, lookups would fail rather
+/// than read out of bounds.
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
+}
+
+impl<'a> IntoIterator for &'a ExtFields {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> ExtFields {
+        let mut fields = ExtFields::new();
+        fields.extend(iter);
+        fields
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Extend<(K, V)> for ExtFields {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k.as_ref(), v.as_ref());
+        }
+    }
+}
+
+/// Fields compare equal when they hold the same names and values, whatever unused text
+/// their buffers keep.
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &ExtFields) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ExtFields {}
+
+impl fmt::Debug for ExtFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Panics when `name` is absent, as a map's index does (tests and known-present fields).
+impl std::ops::Index<&str> for ExtFields {
+    type Output = str;
+
+    fn index(&self, name: &str) -> &str {
+        match self.get(name) {
+            Some(v) => v,
+            None => panic!("no extField {name:?}"),
+        }
+    }
+}
+
+/// A JSON object of string values, in name order.
+impl Serialize for ExtFields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_sorted_map_of_text() {
+        let mut f = ExtFields::new();
+        assert!(f.is_empty());
+        f.insert("topic", "T");
+        f.insert("queueId", "3");
+        f.insert_with("offset", |t| t.push_str("-5"));
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [("offset", "-5"), ("queueId", "3"), ("topic", "T")]
+        );
+        assert_eq!(f.get("queueId"), Some("3"));
+        assert_eq!(&f["topic"], "T");
+        assert_eq!(f.get("missing"), None);
+        f.insert("topic", "Other");
+        assert_eq!(f.len(), 3);
+        assert_eq!(f.get("topic"), Some("Other"));
+        assert_eq!(f.remove("queueId").as_deref(), Some("3"));
+        assert_eq!(f.remove("queueId"), None);
+        assert!(!f.contains_key("queueId"));
+        let same: ExtFields = [("topic", "Other"), ("offset", "-5")].into_iter().collect();
+        assert_eq!(f, same, "unused text in the buffer does not matter");
+        assert_eq!(format!("{f:?}"), r#"{"offset": "-5", "topic": "Other"}"#);
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"offset":"-5","topic":"Other"}"#
+        );
+    }
+
+    #[test]
+    fn decoders_place_what_they_appended() {
+        let mut f = ExtFields::new();
+        for (name, value) in [
+            ("b", Some("2")),
+            ("a", Some("1")),
+            ("b", Some("3")),
+            ("a", None),
+        ] {
+            let n0 = f.text_mut().len();
+            f.text_mut().push_str(name);
+            let n1 = f.text_mut().len();
+            let value = value.map(|v| {
+                f.text_mut().push_str(v);
+                n1..f.text_mut().len()
+            });
+            f.place(n0..n1, value);
+        }
+        assert_eq!(f.iter().collect::<Vec<_>>(), [("b", "3")]);
+    }
+
+    proptest! {
+        /// Any sequence of inserts and removes leaves the same fields, in the same order, as
+        /// the same sequence on a `BTreeMap`.
+        #[test]
+        fn behaves_as_a_btree_map(ops in prop::collection::vec(
+            (any::<bool>(), "[a-d]{0,2}", "\\PC{0,4}"), 0..40)) {
+            let mut f = ExtFields::new();
+            let mut m = BTreeMap::new();
+            for (insert, k, v) in ops {
+                if insert {
+                    f.insert(&k, &v);
+                    m.insert(k, v);
+                } else {
+                    prop_assert_eq!(f.remove(&k), m.remove(&k));
+                }
+                prop_assert_eq!(f.len(), m.len());
+            }
+            let want: Vec<(&str, &str)> = m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            prop_assert_eq!(f.iter().collect::<Vec<_>>(), want);
+            for k in m.keys() {
+                prop_assert_eq!(f.get(k), m.get(k).map(String::as_str));
+            }
+        }
+    }
+}

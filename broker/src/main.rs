@@ -13,6 +13,11 @@ use fennec_common::logging::{self, LogFormat};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc: the request path allocates per request, and glibc malloc's bookkeeping
+/// (free-list consolidation, bin unlinking) cost more than a tenth of the CPU there.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "mqbroker",

@@ -7,6 +7,7 @@
 //! leaves its old text unused in the buffer until the command is dropped (a command carries a
 //! few dozen fields at most, and lives for one request).
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Range;
 
@@ -60,10 +61,28 @@ impl ExtFields {
         &self.text[start as usize..end as usize]
     }
 
-    /// Where `name` is, or where it would go.
+    fn name_bytes(&self, e: &Entry) -> &[u8] {
+        let (start, end) = e.name;
+        self.text
+            .as_bytes()
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Where `name` is, or where it would go. Both encoders write names in order, so a
+    /// decoder's next name usually goes last: that is tried first.
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.entries
-            .binary_search_by(|e| self.slice(e.name).cmp(name))
+        let name = name.as_bytes();
+        let Some(last) = self.entries.last() else {
+            return Err(0);
+        };
+        match name_order(self.name_bytes(last), name) {
+            Ordering::Less => Err(self.entries.len()),
+            Ordering::Equal => Ok(self.entries.len() - 1),
+            Ordering::Greater => self
+                .entries
+                .binary_search_by(|e| name_order(self.name_bytes(e), name)),
+        }
     }
 
     /// The value of `name`.
@@ -175,6 +194,19 @@ impl<'a> Iterator for Iter<'a> {
 }
 
 impl ExactSizeIterator for Iter<'_> {}
+
+/// The byte order of two names, as `str::cmp`. Names are short and most differ in their
+/// first byte, so a loop decides sooner than a call to memcmp (which `[u8]::cmp` makes, and
+/// which took a tenth of the broker's time in lookups).
+#[inline]
+fn name_order(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
 
 /// A text position as stored in an entry. Frames are far below 4 GiB (the frame decoder
 /// bounds them), so this never saturates in practice; if it did, lookups would fail rather

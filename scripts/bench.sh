@@ -15,7 +15,12 @@
 #   process, and the differences divided by the messages mqbench counted. The window is the
 #   whole mqbench process, so it also holds the client's start and the echo baseline, during
 #   which the broker idles; one tick is 10 ms at CLK_TCK=100, so the figures are good to
-#   about 10 ms / messages.
+#   about 10 ms / messages. "prep µs" is the part of it spent by the fennec-alloc thread,
+#   which creates and faults in the next 1 GiB commit log file (about once per million 1 KiB
+#   messages, so it lands in whichever scenario crosses a file boundary). Its cost is mostly
+#   the kernel's first write to each new page; on a VM whose free memory is handed back to
+#   the host (virtio-balloon free page reporting) that first write costs ~15x more than on
+#   memory the guest has touched before, so compare it across runs with care.
 # * Syscalls by kind, the c64 scenarios: a second, separate mqbench run of the same scenario
 #   (SYSCALL_SECONDS, default 5, no echo baseline) is the workload of
 #   `perf stat -p <broker pid>`, which counts the syscall tracepoints of every broker thread
@@ -51,8 +56,15 @@ cleanup() {
 trap cleanup EXIT
 
 clk_tck=$(getconf CLK_TCK)
-# Ticks of user and system CPU the broker has used so far.
-cpu_ticks() { awk '{print $14, $15}' "/proc/$broker_pid/stat"; }
+# Ticks of user and system CPU the broker has used so far, then those (user + system) of its
+# fennec-alloc thread, which the first two include.
+cpu_ticks() {
+  local prep=0 task
+  for task in "/proc/$broker_pid/task/"*; do
+    [ "$(cat "$task/comm" 2>/dev/null)" = fennec-alloc ] && prep=$(awk '{print $14 + $15}' "$task/stat")
+  done
+  echo "$(awk '{print $14, $15}' "/proc/$broker_pid/stat") $prep"
+}
 
 # The syscall tracepoints counted (those this kernel has), then the total of all syscalls.
 perf_events=""
@@ -90,10 +102,11 @@ bench() { # $1 = scenario, rest = mqbench args
 import json, sys
 d = json.loads(sys.argv[1])
 d["scenario"], d["rss_mb"] = sys.argv[2], int(sys.argv[3]) / 1024
-(u0, s0), (u1, s1) = (map(int, t.split()) for t in sys.argv[4:6])
+(u0, s0, p0), (u1, s1, p1) = (map(int, t.split()) for t in sys.argv[4:6])
 per_msg = 1e6 / int(sys.argv[6]) / d["messages"] if d["messages"] else None
 d["cpu_user_us"] = per_msg and (u1 - u0) * per_msg
 d["cpu_sys_us"] = per_msg and (s1 - s0) * per_msg
+d["cpu_prep_us"] = per_msg and (p1 - p0) * per_msg
 print(json.dumps(d))
 PY
 }

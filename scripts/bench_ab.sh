@@ -16,6 +16,12 @@
 #     scripts/bench_ab.sh target/release target/release 5
 # SCRAPE_EVERY=N fetches /metrics every N seconds while a side that serves metrics runs
 # (what a Prometheus server would do, at a much higher rate than its usual 15 s).
+# WARMUP_SECONDS=N first sends to another topic for N seconds (same producer flags), so that
+# the measured run finds each broker in its steady state rather than in whatever it prepared
+# at start (a broker that fault in its first commit log files before listening, and one that
+# does so as messages arrive, do the same work per message only once past those files).
+# Each run also prints the broker's CPU per message sent (utime + stime over the measured
+# producer run), with medians.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 a=${1:?A_BIN_DIR}
@@ -51,24 +57,33 @@ for round in $(seq 1 "$rounds"); do
       scraper=$!
     fi
     wait_idle
+    if [ "${WARMUP_SECONDS:-0}" -gt 0 ]; then
+      # shellcheck disable=SC2086
+      "$bin/mqbench" producer -n "$NS" -t BenchWarmup --duration "$WARMUP_SECONDS" \
+        --baseline-seconds 0 ${MQBENCH_PRODUCER_ARGS:-} >/dev/null 2>&1
+    fi
+    ticks0=$(awk '{print $14 + $15}' "/proc/$broker_pid/stat")
     # shellcheck disable=SC2086
     "$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
       ${MQBENCH_PRODUCER_ARGS:-} >"$work/$run.producer.json" 2>/dev/null
+    ticks1=$(awk '{print $14 + $15}' "/proc/$broker_pid/stat")
     p=$(field tps <"$work/$run.producer.json")
     sent=$(field messages <"$work/$run.producer.json")
+    cpu=$(python3 -c "print(f'{($ticks1 - $ticks0) * 1e6 / $(getconf CLK_TCK) / max($sent, 1):.2f}')")
     # The consumer drains exactly the backlog the producer left, so its rate is its own.
     c=$("$bin/mqbench" consumer -n "$NS" --from first --count "$sent" --json \
       2>/dev/null | field tps)
     stop_scraper
     stop_broker
     rm -rf "$work/$run"
-    echo "round $round $side: producer $p msg/s, consumer $c msg/s ($sent messages)"
+    echo "round $round $side: producer $p msg/s (broker $cpu µs/msg), consumer $c msg/s ($sent messages)"
     results[$side-p]+="$p "
     results[$side-c]+="$c "
+    results[$side-u]+="$cpu "
   done
 done
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for kind in p c; do
   name=producer
   [ $kind = c ] && name=consumer
@@ -76,3 +91,6 @@ for kind in p c; do
   mb=$(echo "${results[B-$kind]}" | median)
   echo "$name median: A $ma msg/s, B $mb msg/s, B/A $(python3 -c "print(f'{$mb/$ma:.2f}')")"
 done
+ua=$(echo "${results[A-u]}" | median)
+ub=$(echo "${results[B-u]}" | median)
+echo "broker CPU per message sent, median: A $ua µs, B $ub µs, B/A $(python3 -c "print(f'{$ub/$ua:.2f}')")"

@@ -69,8 +69,14 @@ pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
         let key = read_str(&mut ext, key_len, "extFields key")?;
         let val_len = read_len(&mut ext, "extFields value length")?;
         let val = read_str(&mut ext, val_len, "extFields value")?;
-        ext_fields.insert(key, val);
+        let text = ext_fields.text_mut();
+        let name = text.len()..text.len() + key.len();
+        text.push_str(key);
+        let value = text.len()..text.len() + val.len();
+        text.push_str(val);
+        ext_fields.push_decoded(name, Some(value));
     }
+    ext_fields.finish_decoding();
     Ok(RemotingCommand {
         code,
         language,

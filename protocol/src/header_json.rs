@@ -186,8 +186,9 @@ fn de_ext_fields<'de, D: Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error>
             let mut out = ExtFields::with_capacity(16, EXT_TEXT_CAPACITY);
             while let Some(name) = map.next_key_seed(NameInto(out.text_mut()))? {
                 let value = map.next_value_seed(ScalarInto(out.text_mut()))?;
-                out.place(name, value);
+                out.push_decoded(name, value);
             }
+            out.finish_decoding();
             Ok(out)
         }
     }

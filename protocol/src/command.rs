@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use bytes::Bytes;
 
 use crate::code::{LanguageCode, RequestCode, ResponseCode, SerializeType};
-pub use crate::ext_fields::ExtFields;
 use crate::header::{CommandHeader, HeaderError};
-use crate::FENNEC_VERSION;
+use crate::{ExtFields, FENNEC_VERSION};
 
 /// Flag bit 0: this command is a response.
 pub const FLAG_RESPONSE: i32 = 1;

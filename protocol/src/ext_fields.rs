@@ -173,9 +173,17 @@ impl ExtFields {
         self.entries.truncate(kept);
     }
 
-    /// Decoders: the text buffer, to append a field's name and value before [`place`]ing it.
-    ///
-    /// [`place`]: Self::place
+    /// Decoders: [`push_decoded`](Self::push_decoded) for a name and value the decoder
+    /// holds as text: both are appended to the buffer first.
+    pub(crate) fn push_decoded_text(&mut self, name: &str, value: Option<&str>) {
+        let name = self.append(|text| text.push_str(name));
+        let value = value.map(|v| self.append(|text| text.push_str(v)));
+        let range = |(start, end): (u32, u32)| start as usize..end as usize;
+        self.push_decoded(range(name), value.map(range));
+    }
+
+    /// Decoders: the text buffer, to append a field's name and value before
+    /// [`push_decoded`](Self::push_decoded) records them.
     pub(crate) fn text_mut(&mut self) -> &mut String {
         &mut self.text
     }
@@ -347,14 +355,7 @@ mod tests {
     fn decode(fields: &[(&str, Option<&str>)]) -> ExtFields {
         let mut f = ExtFields::new();
         for (name, value) in fields {
-            let n0 = f.text_mut().len();
-            f.text_mut().push_str(name);
-            let n1 = f.text_mut().len();
-            let value = value.map(|v| {
-                f.text_mut().push_str(v);
-                n1..f.text_mut().len()
-            });
-            f.push_decoded(n0..n1, value);
+            f.push_decoded_text(name, *value);
         }
         f.finish_decoding();
         f

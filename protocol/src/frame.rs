@@ -132,7 +132,7 @@ pub fn encode_to_vec(cmd: &RemotingCommand) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::code::{LanguageCode, RequestCode};
-    use crate::command::ExtFields;
+    use crate::ExtFields;
     use bytes::Bytes;
     use proptest::prelude::*;
 

@@ -10,8 +10,9 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::code::{LanguageCode, SerializeType};
-use crate::command::{ExtFields, RemotingCommand};
+use crate::command::RemotingCommand;
 use crate::frame::FrameError;
+use crate::ExtFields;
 
 /// Appends the binary header of `cmd` to `out`.
 pub fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
@@ -69,12 +70,7 @@ pub fn decode(bytes: &[u8]) -> Result<RemotingCommand, FrameError> {
         let key = read_str(&mut ext, key_len, "extFields key")?;
         let val_len = read_len(&mut ext, "extFields value length")?;
         let val = read_str(&mut ext, val_len, "extFields value")?;
-        let text = ext_fields.text_mut();
-        let name = text.len()..text.len() + key.len();
-        text.push_str(key);
-        let value = text.len()..text.len() + val.len();
-        text.push_str(val);
-        ext_fields.push_decoded(name, Some(value));
+        ext_fields.push_decoded_text(key, Some(val));
     }
     ext_fields.finish_decoding();
     Ok(RemotingCommand {

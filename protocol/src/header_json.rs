@@ -13,8 +13,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::code::{LanguageCode, SerializeType};
-use crate::command::{ExtFields, RemotingCommand};
+use crate::command::RemotingCommand;
 use crate::frame::FrameError;
+use crate::ExtFields;
 
 #[derive(Serialize)]
 struct JsonHeaderOut<'a> {

@@ -21,8 +21,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
-use crate::command::{ExtFields, RemotingCommand};
+use crate::command::RemotingCommand;
 use crate::header::UNIQUE_KEY_QUERY;
+use crate::ExtFields;
 
 /// extField naming the account that signed a request.
 pub const ACCESS_KEY: &str = "AccessKey";

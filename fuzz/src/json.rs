@@ -31,7 +31,7 @@ pub fn fastjson(data: &[u8]) {
         );
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&standard) {
-        // Compared as text: serde_json does not read every float back bit for bit.
+        // Compared as text: both rewriters work on text and must give the same text back.
         let text = value.to_string();
         let legacy = to_legacy(&text);
         let back = to_standard(legacy.as_bytes()).map(Cow::into_owned);

@@ -195,6 +195,15 @@ impl ExtFields {
         Some(self.slice(e.value).to_string())
     }
 
+    /// Every field's name and value as bytes, sorted by name: no `str` slicing, for callers
+    /// that only hash or copy them (the ACL signature).
+    pub fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        let text = self.text.as_bytes();
+        self.entries
+            .iter()
+            .map(move |e| (range_bytes(text, e.name), range_bytes(text, e.value)))
+    }
+
     /// Every field, sorted by name.
     pub fn iter(&self) -> Iter<'_> {
         Iter {

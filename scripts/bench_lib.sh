@@ -10,7 +10,7 @@ start_broker() { # $1 = run name, $2 = broker.conf text
   mkdir -p "$dir"
   printf '%s\n' "$2" >"$dir/broker.conf"
   "$bin/mqbroker" --with-namesrv --namesrv-port 0 --listen-port 0 --store-dir "$dir/store" \
-    -c "$dir/broker.conf" >"$dir/out" 2>"$dir/log" &
+    --metrics-port 0 -c "$dir/broker.conf" >"$dir/out" 2>"$dir/log" &
   broker_pid=$!
   for _ in $(seq 1 300); do
     grep -q '^LISTENING ' "$dir/out" && break

@@ -21,8 +21,9 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use tracing::{error, info, warn};
 
-/// Reads a JSON file written by [`write_atomically`] (or by Java RocketMQ: fastjson quirks
-/// are accepted), falling back to its `.bak`; `Ok(None)` when neither exists.
+/// Reads a JSON file written by [`write_atomically`](fennec_common::fs::write_atomically) (or
+/// by Java RocketMQ: fastjson quirks are accepted), falling back to its `.bak`; `Ok(None)`
+/// when neither exists.
 pub fn load<T: DeserializeOwned>(path: &Path) -> io::Result<Option<T>> {
     for candidate in [path.to_path_buf(), fennec_common::fs::backup_path(path)] {
         match fs::read(&candidate) {

@@ -1,7 +1,8 @@
-//! The one configuration mechanism of the servers: a struct declared with [`config_struct!`]
-//! lists every setting once — RocketMQ key, field, type, default and doc — and gets
-//! `Default`, setting a key from text, and listing every key with its value. A struct may
-//! embed others (the broker's configuration embeds the store's), whose keys it then accepts.
+//! The one configuration mechanism of the servers: a struct declared with
+//! [`config_struct!`](crate::config_struct) lists every setting once — RocketMQ key, field,
+//! type, default and doc — and gets `Default`, setting a key from text, and listing every key
+//! with its value. A struct may embed others (the broker's configuration embeds the store's),
+//! whose keys it then accepts.
 //!
 //! [`apply_file`] reads a properties file into such a struct and reports every problem of
 //! the file at once, each with `file:line`: values that do not parse are errors; unknown keys
@@ -173,7 +174,7 @@ pub fn expand_home(s: &str) -> PathBuf {
     }
 }
 
-/// What a [`config_struct!`] struct can do with its keys.
+/// What a [`config_struct!`](crate::config_struct) struct can do with its keys.
 pub trait ConfigKeys {
     /// Sets `key` from text. `Ok(false)`: not a key of this struct.
     fn set(&mut self, key: &str, value: &str) -> Result<bool, String>;

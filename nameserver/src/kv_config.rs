@@ -62,7 +62,7 @@ struct Table {
 }
 
 /// Parses the content of a KV file (fastjson quirks accepted) into namespace → key → value;
-/// empty or blank content is an empty table. What [`KvConfig::load`] reads, and what the
+/// empty or blank content is an empty table. What `KvConfig::load` reads, and what the
 /// `json_file` fuzz target feeds.
 pub fn parse_kv_file(text: &[u8]) -> Result<BTreeMap<String, BTreeMap<String, String>>, BodyError> {
     if text.iter().all(u8::is_ascii_whitespace) {

@@ -38,7 +38,7 @@ struct Args {
     /// RocketMQ-style properties file (key=value); flags override its values.
     #[arg(short = 'c', long = "config-file")]
     config_file: Option<PathBuf>,
-    /// HTTP port of the Prometheus endpoint (metricsPort): -1 = off [default], 0 picks a
+    /// HTTP port of the Prometheus endpoint (metricsPort): -1 = off (the default), 0 picks a
     /// free port; printed as `METRICS_LISTENING <ip:port>`.
     #[arg(long, allow_negative_numbers = true)]
     metrics_port: Option<i32>,

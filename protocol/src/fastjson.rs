@@ -10,7 +10,7 @@
 //! [`to_legacy`] turns standard JSON with integer-looking keys into the unquoted form that
 //! old clients (C++, ali-ons) require in route answers.
 //!
-//! Both run on one [`Scanner`]: a single forward pass over the bytes with an explicit stack,
+//! Both run on one `Scanner`: a single forward pass over the bytes with an explicit stack,
 //! so time is linear in the input and no input can exhaust the call stack. Peer input is
 //! refused beyond [`MAX_DEPTH`] levels of nesting (real RocketMQ bodies nest fewer than 10),
 //! which also keeps serde_json, which parses the result recursively, far from its own limit.

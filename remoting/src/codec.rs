@@ -1,6 +1,6 @@
 //! [`RemotingCodec`]: the protocol's frames ([`fennec_protocol::frame`]) as a tokio-util
 //! `Decoder`/`Encoder`, for code that reads a socket with `FramedRead` (tests, tools, the
-//! fault proxy). Servers and clients read through [`crate::frame_reader`] instead, which
+//! fault proxy). Servers and clients read through `frame_reader` instead, which
 //! also applies the server's limits.
 
 use bytes::BytesMut;

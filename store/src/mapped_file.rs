@@ -113,7 +113,7 @@ impl MappedFile {
     }
 
     /// Maps an existing file. Everything in it counts as written until recovery sets the real
-    /// position with [`MappedFileWriter::set_position`]. A file shorter than `size` (cut by a
+    /// position with `MappedFileWriter::set_position`. A file shorter than `size` (cut by a
     /// crash or an operator) is extended with zeros; a longer one is an error.
     pub fn open(path: &Path, start: i64, size: usize) -> Result<Arc<MappedFile>, StoreError> {
         let len = std::fs::metadata(path)

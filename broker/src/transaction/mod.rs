@@ -2,14 +2,14 @@
 //! side tables.
 //!
 //! * A prepared send is stored as a **half message** in `RMQ_SYS_TRANS_HALF_TOPIC` queue 0
-//!   with its real topic and queue in REAL_TOPIC/REAL_QID ([`records::into_half`], called by
+//!   with its real topic and queue in REAL_TOPIC/REAL_QID (`records::into_half`, called by
 //!   the send processor). Consumers never see it.
 //! * END_TRANSACTION (`processor/transaction.rs`) commits (the message is stored again in its
 //!   real queue, COMMIT type) or rolls back, and in both cases appends an **op message** to
 //!   `RMQ_SYS_TRANS_OP_HALF_TOPIC` naming the half message's queue offset. A half message
 //!   with an op is resolved; a second END_TRANSACTION for it changes nothing.
-//! * The **check-back** thread `fennec-tx-check` ([`check`]) reads both queues
-//!   ([`reader`]) into [`state::TxState`] and, every `transactionCheckInterval`, sends
+//! * The **check-back** thread `fennec-tx-check` (`check`) reads both queues
+//!   (`reader`) into `state::TxState` and, every `transactionCheckInterval`, sends
 //!   CHECK_TRANSACTION_STATE for each half message older than `transactionTimeOut` without
 //!   an op to a live producer of its group; after `transactionCheckMax` checks the message
 //!   is copied to `TRANS_CHECK_MAX_TIME_TOPIC`, closed with an op, and logged.

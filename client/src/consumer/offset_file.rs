@@ -58,7 +58,7 @@ pub(crate) fn read(path: &Path) -> Result<HashMap<MessageQueue, i64>, ClientErro
     })
 }
 
-/// Parses the content of an offset file (what [`read`] reads, and what the `json_file` fuzz
+/// Parses the content of an offset file (what `read` reads, and what the `json_file` fuzz
 /// target feeds).
 pub fn parse(bytes: &[u8]) -> Result<HashMap<MessageQueue, i64>, BodyError> {
     let table: OffsetTable = decode_body(bytes)?;

@@ -1,9 +1,10 @@
 //! Typed request and response headers, converted to and from a command's `extFields`.
 //!
-//! Each header is a plain struct declared with [`command_header!`]: every field names its
-//! wire key, and is either `required` (a missing key is an error, like Java's `@CFNotNull`) or
-//! `optional`. Values travel as strings: decimal numbers, `true`/`false`, or enum names.
-//! Unknown keys are ignored on input. One file per request family.
+//! Each header is a plain struct declared with [`command_header!`](crate::command_header):
+//! every field names its wire key, and is either `required` (a missing key is an error, like
+//! Java's `@CFNotNull`) or `optional`. Values travel as strings: decimal numbers,
+//! `true`/`false`, or enum names. Unknown keys are ignored on input. One file per request
+//! family.
 
 mod admin;
 mod client;

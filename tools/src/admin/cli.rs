@@ -108,7 +108,7 @@ pub enum Command {
     /// Print every message of a topic in a time range.
     #[command(name = "printMsg")]
     PrintMsg(PrintMsgArgs),
-    /// List a consumer group's dead letters (%DLQ%<group>).
+    /// List a consumer group's dead letters (topic %DLQ%GROUP).
     #[command(name = "queryDlqMsg")]
     QueryDlqMsg(QueryDlqMsgArgs),
     /// Send one of a group's dead letters back to its original topic.

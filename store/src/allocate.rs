@@ -123,8 +123,10 @@ impl Allocator {
         None
     }
 
-    /// Completes once the file starting at `start` is ready (or failed), or the allocator
-    /// stopped.
+    /// Completes once the file starting at `start` is no longer being prepared: it is ready
+    /// (or failed), or another appender already took it, or the allocator stopped. Several
+    /// appenders can wait for one file; the first to append again takes it, and the others
+    /// must not wait for a `ready` that will never hold it again.
     pub(crate) async fn wait_ready(&self, start: i64) {
         loop {
             let notified = self.ready_notify.notified();
@@ -132,7 +134,8 @@ impl Allocator {
             notified.as_mut().enable();
             {
                 let st = self.state.lock();
-                if st.stop || matches!(&st.ready, Some((s, _)) if *s == start) {
+                let pending = st.requested == Some(start) || st.in_progress == Some(start);
+                if st.stop || !pending {
                     return;
                 }
             }
@@ -294,6 +297,36 @@ mod tests {
         assert_eq!(w.file().start_offset(), 1 << 20);
         a.stop();
         rt.block_on(a.wait_ready(2 << 20));
+        t.join().unwrap();
+    }
+
+    /// Two appenders wait for one file; the first takes it. The second, polled only then,
+    /// must not wait for the file to be ready again (it used to wait until the allocator
+    /// stopped: a SYNC_FLUSH test with 64 writers hung in CI).
+    #[test]
+    fn a_waiter_whose_file_was_taken_does_not_wait() {
+        use futures_util::FutureExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = Allocator::new(dir.path().to_path_buf(), 1 << 20, false, Arc::default());
+        let t = a.spawn().unwrap();
+        assert!(a.try_take(1 << 20).is_none());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let second = a.wait_ready(1 << 20);
+        rt.block_on(a.wait_ready(1 << 20));
+        let w = a.try_take(1 << 20).unwrap().unwrap();
+        assert_eq!(w.file().start_offset(), 1 << 20);
+        assert!(
+            second.now_or_never().is_some(),
+            "the second waiter still waits for a file already taken"
+        );
+        // A waiter for a file asked for still waits until it is ready.
+        a.request(2 << 20);
+        rt.block_on(a.wait_ready(2 << 20));
+        assert!(a.is_ready(), "returned before the file was prepared");
+        a.stop();
         t.join().unwrap();
     }
 }

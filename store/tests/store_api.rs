@@ -5,6 +5,7 @@ mod common;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use common::*;
 use fennec_protocol::hash::tag_hash;
@@ -231,7 +232,7 @@ fn times_and_key_queries() {
             .unwrap();
         times.push(a.store_timestamp);
         if seq % 100 == 99 {
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
     put(
@@ -416,4 +417,48 @@ fn sync_flush_group_commits() {
     assert!(futures_util::FutureExt::now_or_never(pending.wait_flush())
         .unwrap()
         .is_ok());
+}
+
+/// Many async appenders on two workers meet many rolls to 64 KiB files, so several often
+/// wait for the same next file at once; each must get through (an appender whose file another
+/// took first used to wait until the store stopped). The bound only turns a hang into a
+/// failure.
+#[test]
+fn concurrent_appenders_get_through_every_roll() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(small_config(dir.path())).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (writers, each) = (64u64, 150u64);
+    let all = async {
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..each {
+                        let m = message("Roll", (w % 4) as i32, &body_for(i, 900), String::new());
+                        let r = store.put_message(m).await;
+                        assert_eq!(r.status, PutMessageStatus::PutOk, "{:?}", r.remark);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    };
+    let finished = rt.block_on(async { tokio::time::timeout(Duration::from_secs(120), all).await });
+    assert!(finished.is_ok(), "appenders hung at a commit log roll");
+    let stats = store.stats();
+    assert_eq!(stats.put_count, writers * each);
+    let files = std::fs::read_dir(dir.path().join("commitlog"))
+        .unwrap()
+        .count();
+    assert!(
+        files > 50,
+        "only {files} commit log files: too few rolls to test"
+    );
 }

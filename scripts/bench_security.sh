@@ -102,9 +102,9 @@ for mode, base, what in (("acl", "plain", "signing + checking"),
                          ("tls", "plain", "TLS")):
     shares = sorted(tps[(mode, n)] / tps[(base, n)] * 100
                     for (m, n) in tps if m == mode)
-    median = shares[len(shares) // 2]
-    print(f"{mode} of {base}: {median:.1f}% (median of {len(shares)} rounds): "
-          f"{what} costs {100 - median:.1f}%")
+    mid = shares[len(shares) // 2]
+    print(f"{mode} of {base}: {mid:.1f}% (median of {len(shares)} rounds): "
+          f"{what} costs {100 - mid:.1f}%")
 # By CPU, which the machine's noise moves less than throughput: the median CPU per message of
 # broker and client in each mode, and what the broker's check adds to the CPU a signed send
 # costs both processes (on a CPU-bound machine, the throughput it takes).

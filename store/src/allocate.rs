@@ -281,17 +281,29 @@ mod tests {
         t.join().unwrap();
     }
 
-    #[test]
-    fn async_appenders_never_wait_under_the_lock() {
+    /// An allocator of unwarmed 1 MiB files with its thread running, and a runtime for its
+    /// async waits.
+    fn async_allocator() -> (
+        tempfile::TempDir,
+        Arc<Allocator>,
+        JoinHandle<()>,
+        tokio::runtime::Runtime,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let a = Allocator::new(dir.path().to_path_buf(), 1 << 20, false, Arc::default());
         let t = a.spawn().unwrap();
-        // Not requested yet: asked for, not waited for.
-        assert!(a.try_take(1 << 20).is_none());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
+        (dir, a, t, rt)
+    }
+
+    #[test]
+    fn async_appenders_never_wait_under_the_lock() {
+        let (_dir, a, t, rt) = async_allocator();
+        // Not requested yet: asked for, not waited for.
+        assert!(a.try_take(1 << 20).is_none());
         rt.block_on(a.wait_ready(1 << 20));
         let w = a.try_take(1 << 20).unwrap().unwrap();
         assert_eq!(w.file().start_offset(), 1 << 20);
@@ -306,14 +318,8 @@ mod tests {
     #[test]
     fn a_waiter_whose_file_was_taken_does_not_wait() {
         use futures_util::FutureExt;
-        let dir = tempfile::tempdir().unwrap();
-        let a = Allocator::new(dir.path().to_path_buf(), 1 << 20, false, Arc::default());
-        let t = a.spawn().unwrap();
+        let (_dir, a, t, rt) = async_allocator();
         assert!(a.try_take(1 << 20).is_none());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
         let second = a.wait_ready(1 << 20);
         rt.block_on(a.wait_ready(1 << 20));
         let w = a.try_take(1 << 20).unwrap().unwrap();

@@ -368,11 +368,7 @@ fn delete_topics_drops_queues() {
 fn sync_flush_group_commits() {
     let dir = tempfile::tempdir().unwrap();
     let store = MessageStore::open(sync_config(dir.path())).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let before = store.stats().msync_count;
     let failures = Arc::new(AtomicI64::new(0));
     rt.block_on(async {
@@ -427,11 +423,7 @@ fn sync_flush_group_commits() {
 fn concurrent_appenders_get_through_every_roll() {
     let dir = tempfile::tempdir().unwrap();
     let store = MessageStore::open(small_config(dir.path())).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let (writers, each) = (64u64, 150u64);
     let all = async {
         let tasks: Vec<_> = (0..writers)

@@ -97,6 +97,15 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// A runtime with two workers, as on the build machine: concurrent appenders interleave.
+pub fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// Puts one message on a throwaway runtime.
 pub fn put(store: &MessageStore, msg: StoreMessage) -> PutMessageResult {
     runtime().block_on(store.put_message(msg))

@@ -13,7 +13,7 @@ use fennec_remoting::{
     AclRpcHook, CallError, ClientConfig, NotSupported, RemotingClient, RemotingError, ResponseCode,
     TlsClient,
 };
-use fennec_tests::broker_api::{create_topic, create_topic_request, send_raw};
+use fennec_tests::broker_api::{create_topic, create_topic_request, send_raw, wait_for_route};
 use fennec_tests::certs::TestCerts;
 use fennec_tests::cluster::{start_namesrv, BrokerSpec, Cluster, TestBroker};
 use fennec_tests::mqadmin::{words, Mqadmin};
@@ -257,6 +257,9 @@ async fn tls_enforcing_permissive_and_mutual_and_the_sdk_over_tls_with_acl() {
     // The SDK sends and consumes over TLS, signed, through the TLS nameserver: the route
     // exists only because the broker registered over TLS.
     create_topic(&admin_tls, &secure.addr(), "AclTopic", 2).await;
+    // Until the nameserver has the topic's own route the producer would use the default
+    // topic's (more queues than the broker's 2) and be refused.
+    wait_for_route(&admin_tls, &namesrv_addr, "AclTopic", 2).await;
     let config = {
         let mut c = fast_client_config(&namesrv_addr).with_acl("user1", "user-secret-1");
         c.tls = Some(certs.client(false));

@@ -67,8 +67,9 @@ impl ExtFields {
         range_bytes(self.text.as_bytes(), e.name)
     }
 
-    /// Where `name` is, or where it would go. Both encoders write names in order, so a
-    /// decoder's next name usually goes last: that is tried first.
+    /// Where `name` is, or where it would go. A typed header written in name order (the V2
+    /// send header's `a`..`m`) inserts each field after the last one: that is tried first.
+    /// (Decoders do not come here: they push and sort once, see `push_decoded`.)
     fn find(&self, name: &str) -> Result<usize, usize> {
         let name = name.as_bytes();
         let Some(last) = self.entries.last() else {

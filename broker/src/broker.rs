@@ -70,20 +70,50 @@ pub struct Broker {
     pub shutdown: CancellationToken,
 }
 
+/// The first step of opening a broker: its configuration checked and its store open,
+/// recovery included, before any port is bound (so nothing can connect to a broker whose
+/// store is not ready). [`Broker::open`] completes it. Dropping it shuts the store down
+/// (blocking).
+pub struct OpenStore {
+    config: BrokerConfig,
+    store: Arc<MessageStore>,
+}
+
+impl OpenStore {
+    /// The checked configuration.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// Shuts the store down on a blocking thread (the broker will not start after all).
+    pub async fn close(self) {
+        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
+    }
+}
+
 impl Broker {
-    /// Opens the store (running recovery) and loads the metadata files. `ha_port` is the
-    /// port a master's HA listener bound. Blocking: call from a blocking thread.
-    pub fn open(
-        config: BrokerConfig,
-        local_addr: SocketAddr,
-        ha_port: Option<u16>,
-        shutdown: CancellationToken,
-    ) -> Result<Broker, BrokerError> {
+    /// Checks `config` and opens the store (running recovery). Blocking: call from a
+    /// blocking thread.
+    pub fn open_store(config: BrokerConfig) -> Result<OpenStore, BrokerError> {
         let mut config = config;
         for note in config.normalize() {
             tracing::warn!("{note}");
         }
         config.validate()?;
+        let store = MessageStore::open(config.store.clone()).map_err(BrokerError::Store)?;
+        Ok(OpenStore { config, store })
+    }
+
+    /// Loads the metadata files beside the open store. `local_addr` is the address the
+    /// broker's listener bound, `ha_port` the port a master's HA listener bound. Blocking:
+    /// call from a blocking thread.
+    pub fn open(
+        open: OpenStore,
+        local_addr: SocketAddr,
+        ha_port: Option<u16>,
+        shutdown: CancellationToken,
+    ) -> Result<Broker, BrokerError> {
+        let OpenStore { config, store } = open;
         let ip: IpAddr = if config.broker_ip1.is_empty() {
             if local_addr.ip().is_loopback() {
                 local_addr.ip()
@@ -110,7 +140,6 @@ impl Broker {
             .unwrap_or_else(|| local_addr.port().wrapping_add(1));
         let ha_addr = format!("{ha_ip}:{ha_port}");
 
-        let store = MessageStore::open(config.store.clone()).map_err(BrokerError::Store)?;
         let config_dir = config.store.store_path_root_dir.join("config");
         let persister = Arc::new(
             Persister::start().map_err(|e| BrokerError::io("starting the metadata writer", e))?,

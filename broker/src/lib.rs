@@ -34,17 +34,20 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
 
-pub use broker::Broker;
+pub use broker::{Broker, OpenStore};
 pub use config::BrokerConfig;
 pub use error::BrokerError;
 
-/// Runs a broker on `listener` until `shutdown` fires (see [`BrokerServer`]).
+/// Runs a broker on `listener` until `shutdown` fires (see [`BrokerServer`]). The listener
+/// is bound by the caller, before the store opens; `mqbroker` binds only once the store is
+/// open ([`BrokerServer::open_store`]).
 pub async fn run(
     config: BrokerConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
-    BrokerServer::open(config, listener)
+    let store = BrokerServer::open_store(config).await?;
+    BrokerServer::open(store, listener)
         .await?
         .serve(shutdown)
         .await
@@ -66,15 +69,30 @@ pub struct BrokerServer {
 }
 
 impl BrokerServer {
-    /// Opens the store (recovery included), loads the metadata and registers with every
-    /// nameserver once, so that clients find the broker as soon as this returns.
-    pub async fn open(config: BrokerConfig, listener: TcpListener) -> Result<Self, BrokerError> {
+    /// Checks the configuration and opens the store (recovery included) on a blocking
+    /// thread. Bind the broker's listener after this, so the port is open only once the
+    /// store is, then [`open`](Self::open).
+    pub async fn open_store(config: BrokerConfig) -> Result<OpenStore, BrokerError> {
+        tokio::task::spawn_blocking(move || Broker::open_store(config))
+            .await
+            .map_err(|e| BrokerError::io("opening the store", std::io::Error::other(e)))?
+    }
+
+    /// Binds a master's HA listener, loads the metadata beside the open store and registers
+    /// with every nameserver once, so that clients find the broker as soon as this returns.
+    pub async fn open(store: OpenStore, listener: TcpListener) -> Result<Self, BrokerError> {
         let local = listener
             .local_addr()
             .map_err(|e| BrokerError::io("reading the listen address", e))?;
-        let ha_listener = match config.store.broker_role.is_slave() {
+        let ha_listener = match store.config().store.broker_role.is_slave() {
             true => None,
-            false => Some(ha_listen(&config, local).await?),
+            false => match ha_listen(store.config(), local).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    store.close().await;
+                    return Err(e);
+                }
+            },
         };
         let ha_port = match &ha_listener {
             Some(l) => Some(
@@ -87,8 +105,8 @@ impl BrokerServer {
         let broker_token = CancellationToken::new();
         let token = broker_token.clone();
         let (broker, tls) = tokio::task::spawn_blocking(move || {
-            let tls = config.tls_server.load()?;
-            Broker::open(config, local, ha_port, token).map(|b| (b, tls))
+            let tls = store.config().tls_server.load()?;
+            Broker::open(store, local, ha_port, token).map(|b| (b, tls))
         })
         .await
         .map_err(|e| BrokerError::io("opening the broker", std::io::Error::other(e)))??;

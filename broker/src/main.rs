@@ -241,24 +241,8 @@ async fn serve_broker(
         config.namesrv_addr,
     );
     let port = u16::try_from(config.listen_port)?;
-    let listener = listen(
-        &config.bind_address,
-        port,
-        "broker; listenPort or --listen-port",
-    )
-    .await?;
-    let addr = listener.local_addr()?;
-    let metrics_listener = match config.metrics_port() {
-        Some(port) => Some(
-            listen(
-                &config.bind_address,
-                port,
-                "metrics and dashboard; metricsPort or --metrics-port (-1 turns them off)",
-            )
-            .await?,
-        ),
-        None => None,
-    };
+    let bind = config.bind_address.clone();
+    let metrics_port = config.metrics_port();
     // With an embedded nameserver the metrics port also serves the dashboard, asking the
     // nameservers this broker registers with, signed and over TLS as the broker's own requests.
     let dashboard = match namesrv {
@@ -268,7 +252,18 @@ async fn serve_broker(
         )),
         None => None,
     };
-    let server = fennec_broker::BrokerServer::open(config, listener).await?;
+    // The store first: the broker's ports open only once it is ready, so whoever connects
+    // finds a broker that answers.
+    let store = fennec_broker::BrokerServer::open_store(config).await?;
+    let (listener, metrics_listener) = match listen_broker(&bind, port, metrics_port).await {
+        Ok(listeners) => listeners,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    let addr = listener.local_addr()?;
+    let server = fennec_broker::BrokerServer::open(store, listener).await?;
     let metrics_token = CancellationToken::new();
     let mut metrics = None;
     if let Some(listener) = metrics_listener {
@@ -313,6 +308,27 @@ async fn serve_broker(
     }
     served?;
     Ok(())
+}
+
+/// Binds the broker's port and, if `metrics_port` says so, the metrics port.
+async fn listen_broker(
+    bind: &str,
+    port: u16,
+    metrics_port: Option<u16>,
+) -> Result<(TcpListener, Option<TcpListener>), BoxError> {
+    let listener = listen(bind, port, "broker; listenPort or --listen-port").await?;
+    let metrics = match metrics_port {
+        Some(port) => Some(
+            listen(
+                bind,
+                port,
+                "metrics and dashboard; metricsPort or --metrics-port (-1 turns them off)",
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    Ok((listener, metrics))
 }
 
 /// The address clients should use for a listener bound to `addr`.

@@ -43,8 +43,9 @@ async fn topic_created_before_the_registration_task_runs_is_registered_at_once()
     ] {
         assert!(config.set_key(k, v).unwrap(), "{k}");
     }
+    let store = BrokerServer::open_store(config).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = BrokerServer::open(config, listener).await.unwrap();
+    let server = BrokerServer::open(store, listener).await.unwrap();
     // A topic created between the first registration and the registration task's start.
     server.broker().topics.update(TopicConfig::new("Early", 4));
     let serving = tokio::spawn(server.serve(token.clone()));

@@ -26,7 +26,8 @@ struct Settings {
 
 impl Settings {
     /// CommitLog file size: one file holds a whole append scenario, so appends run in the
-    /// file the allocator warmed at open, as they do in steady state.
+    /// file opened with the store, its window kept reserved and faulted in ahead of them by
+    /// the allocator, as in steady state.
     fn file_size(&self) -> usize {
         if self.quick {
             64 << 20
@@ -197,7 +198,7 @@ fn baseline_memcpy(
             let file = MappedFile::create(&sub, (f * s.file_size()) as i64, s.file_size())
                 .expect("create");
             let mut w = file.writer().expect("writer");
-            w.warm(|| false);
+            w.warm(|| false).expect("warm");
             ws.push(w);
         }
         writers.push(ws);
@@ -214,9 +215,12 @@ fn baseline_memcpy(
                 barrier.wait();
                 for _ in 0..ops_per_thread {
                     let t0 = Instant::now();
-                    if ws[current].append(&record).is_none() {
+                    if ws[current].append(&record).expect("reserved").is_none() {
                         current += 1;
-                        ws[current].append(&record).expect("fits");
+                        ws[current]
+                            .append(&record)
+                            .expect("reserved")
+                            .expect("fits");
                     }
                     lat.push(t0.elapsed().as_nanos() as u32);
                 }
@@ -347,11 +351,11 @@ fn sync_flush(s: &Settings, body_len: usize) -> Row {
     let dir = tempfile::tempdir_in(&s.dir).expect("tempdir");
     let file = MappedFile::create(dir.path(), 0, s.file_size()).expect("create");
     let mut w = file.writer().expect("writer");
-    w.warm(|| false);
+    w.warm(|| false).expect("warm");
     file.flush().expect("msync");
     let start = Instant::now();
     for _ in 0..base_ops {
-        w.append(&record).expect("fits");
+        w.append(&record).expect("reserved").expect("fits");
         file.flush().expect("msync");
     }
     let baseline = f64::from(base_ops) / start.elapsed().as_secs_f64();

@@ -129,7 +129,10 @@ impl Appender {
                 self.health.refusal().unwrap_or_else(|| e.with_cause()),
             ),
             AppendError::File(e) => {
-                let why = format!("cannot create commit log file: {}", e.with_cause());
+                let why = format!(
+                    "cannot create or reserve commit log file: {}",
+                    e.with_cause()
+                );
                 self.health.poison(why.clone());
                 PutMessageResult::failed(PutMessageStatus::CreateMappedFileFailed, why)
             }

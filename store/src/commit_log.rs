@@ -10,6 +10,13 @@
 //! thread has usually prepared already. If that file cannot be created because the disk is
 //! full, the append fails, appends are refused and the allocation thread retries (see
 //! `allocate.rs`); the log stays consistent (the old file ends with its blank marker).
+//!
+//! Files are sparse and bytes are written only where blocks are reserved (see
+//! `mapped_file.rs`): before taking offsets an append makes sure its record and a blank marker
+//! after it are reserved, which normally the allocation thread did ahead of it; an append
+//! that leaves the window short wakes that thread. On a full disk the reservation fails
+//! before anything is written or any queue offset taken, and appends are refused until the
+//! thread manages to reserve again.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -120,6 +127,7 @@ impl CommitLog {
             Some(last) => {
                 if !last.is_full() {
                     st.writer = last.writer();
+                    self.allocator.set_active(last.clone());
                 }
                 self.allocator.request(last.end_offset());
             }
@@ -179,8 +187,11 @@ impl CommitLog {
             enc.buf[slot.store_timestamp_pos..slot.store_timestamp_pos + 8]
                 .copy_from_slice(&now.to_be_bytes());
         }
-        // `writer_with_room` guaranteed the space.
+        // `writer_with_room` guaranteed the space and reserved its blocks: this cannot fail.
         let _ = w.append(&enc.buf);
+        if self.allocator.window_short(w) {
+            self.allocator.want_ahead();
+        }
         counters.appends += 1;
         counters.records += enc.records.len() as u64;
         counters.bytes += len as u64;
@@ -247,11 +258,12 @@ impl CommitLog {
         let w = writer
             .as_mut()
             .ok_or_else(|| AppendError::File(StoreError::Config("no commit log writer".into())))?;
+        self.reserve(w, data.len())?;
         let end = if blank {
             w.fill_to_end(data);
             w.file().end_offset()
         } else {
-            if w.append(data).is_none() {
+            if w.append(data)?.is_none() {
                 return Err(AppendError::File(StoreError::Config(format!(
                     "{} replicated bytes at offset {offset} overrun the commit log file",
                     data.len()
@@ -261,6 +273,9 @@ impl CommitLog {
             counters.bytes += data.len() as u64;
             offset + data.len() as i64
         };
+        if self.allocator.window_short(w) {
+            self.allocator.want_ahead();
+        }
         self.max_offset.store(end, Ordering::Release);
         Ok(())
     }
@@ -292,7 +307,8 @@ impl CommitLog {
 
     /// The current writer if `len` bytes fit in its file, else ends that file with the blank
     /// marker and rolls to the next one. The old file is closed only once the next one is in
-    /// hand, so a deferred roll leaves everything as it was.
+    /// hand, so a deferred roll leaves everything as it was. The blocks of the `len` bytes
+    /// and of a blank marker after them are reserved.
     fn writer_with_room<'a>(
         &self,
         writer: &'a mut Option<MappedFileWriter>,
@@ -303,6 +319,10 @@ impl CommitLog {
             .as_ref()
             .is_some_and(|w| len + END_FILE_MIN_BLANK_LENGTH <= w.remaining());
         if !fits {
+            if let Some(w) = writer.as_mut() {
+                // The blank marker's blocks, before anything changes.
+                self.reserve(w, END_FILE_MIN_BLANK_LENGTH)?;
+            }
             let next = match writer.as_ref() {
                 Some(w) => w.file().end_offset(),
                 None => self.files.last().map_or(0, |f| f.end_offset()),
@@ -325,9 +345,26 @@ impl CommitLog {
             }
             *writer = Some(new_writer);
         }
-        writer
+        let w = writer
             .as_mut()
-            .ok_or_else(|| AppendError::File(StoreError::Config("no commit log writer".into())))
+            .ok_or_else(|| AppendError::File(StoreError::Config("no commit log writer".into())))?;
+        self.reserve(w, len + END_FILE_MIN_BLANK_LENGTH)?;
+        Ok(w)
+    }
+
+    /// Makes sure the next `len` bytes of `w` have their blocks reserved (see
+    /// [`MappedFileWriter::reserve`]); on a full disk marks the commit log out of space,
+    /// naming the file, until the allocation thread reserves them.
+    fn reserve(&self, w: &mut MappedFileWriter, len: usize) -> Result<(), AppendError> {
+        w.reserve(len).map_err(|e| {
+            if e.is_no_space() {
+                self.allocator.reserve_failed(format!(
+                    "disk full: cannot reserve blocks of commit log file: {}",
+                    e.with_cause()
+                ));
+            }
+            AppendError::File(e)
+        })
     }
 
     /// Completes once the file starting at `start` is ready, for an append that got
@@ -386,6 +423,7 @@ impl CommitLog {
                 Err(e) => return Err(e),
             },
         };
+        self.allocator.set_active(w.file().clone());
         self.allocator.request(start + self.file_size() as i64);
         tracing::debug!(start, "commit log rolled to a new file");
         Ok(w)
@@ -495,7 +533,7 @@ pub(crate) mod tests {
     #[test]
     fn appends_roll_over_with_a_blank_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let alloc = Allocator::new(dir.path().to_path_buf(), 4096, false, Arc::default());
+        let alloc = Allocator::new(dir.path().to_path_buf(), 4096, false, 4096, Arc::default());
         let thread = alloc.spawn().unwrap();
         let files = MappedFileQueue::load(dir.path(), 4096).unwrap();
         let cl = CommitLog::new(files, alloc.clone());

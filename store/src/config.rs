@@ -161,10 +161,17 @@ fennec_common::config_struct! {
         "cleanResourceInterval" => clean_resource_interval: Duration = Duration::from_secs(10),
         /// Most CommitLog files one cleaner pass deletes (10).
         "deleteFileBatchMax" => delete_file_batch_max: usize = 10,
-        /// Touch every page of a new CommitLog file on the allocation thread so appends do
-        /// not page-fault. RocketMQ defaults to false; Fennec to true, because its allocator
-        /// warms ahead of need off the append path. (RocketMQ spells it "Maped".)
+        /// Fault in the pages of the CommitLog ahead of the writer (`commitLogReserveAhead`)
+        /// on the allocation thread so appends do not page-fault. RocketMQ defaults to false
+        /// and then touches whole files; Fennec to true, because its allocator does it ahead
+        /// of need off the append path, a window at a time. (RocketMQ spells it "Maped".)
         "warmMapedFileEnable" => warm_mapped_file_enable: bool = true,
+        /// Bytes of the CommitLog the allocation thread keeps reserved (fallocate, so a full
+        /// disk refuses appends instead of crashing the broker) and faulted in ahead of the
+        /// write position, starting with the first bytes of the next file (16 MiB; Fennec
+        /// key). CommitLog files are otherwise sparse: a new file costs no time and no disk.
+        /// Between 64 KiB and 1 GiB.
+        "commitLogReserveAhead" => commit_log_reserve_ahead: usize = 16 << 20,
         /// Verify body CRCs when scanning the log after a crash (true).
         "checkCRCOnRecover" => check_crc_on_recover: bool = true,
         /// The delay of each delay level, level 1 first (the `DELAY` property; consume
@@ -238,6 +245,14 @@ impl StoreConfig {
             return Err(format!(
                 "mappedFileSizeCommitLog {cl} must be between 4096 and {}",
                 i32::MAX
+            ));
+        }
+        let ahead = self.commit_log_reserve_ahead;
+        if !((64 << 10)..=(1 << 30)).contains(&ahead) {
+            return Err(format!(
+                "commitLogReserveAhead {ahead} must be between {} and {}",
+                64 << 10,
+                1 << 30
             ));
         }
         if self.consume_queue_file_size() < 20 {

@@ -182,7 +182,7 @@ impl ConsumeQueue {
     }
 
     /// [`put`](Self::put) without file I/O, for dispatch on an appender's thread: `None`
-    /// (nothing written) when the entry needs a new file or fills a gap.
+    /// (nothing written) when the entry needs a new file, reserved blocks or fills a gap.
     pub(crate) fn try_put(&self, logic: i64, entry: CqEntry) -> Option<PutOutcome> {
         let max = self.max_offset();
         if logic < max {
@@ -195,7 +195,12 @@ impl ConsumeQueue {
         if !self.ensure_writer(&mut slot) {
             return None;
         }
-        slot.as_mut()?.append(&entry.encode())?;
+        let writer = slot.as_mut()?;
+        // Blocks not reserved yet (a file reopened after a restart): reserving is file I/O.
+        if writer.reserved_ahead() < CQ_ENTRY_SIZE {
+            return None;
+        }
+        writer.append(&entry.encode()).ok()??;
         Some(PutOutcome::Written)
     }
 
@@ -213,7 +218,9 @@ impl ConsumeQueue {
             *slot = self.files.create_file(start)?.writer();
         }
         if let Some(w) = slot.as_mut() {
-            let _ = w.append(&entry.encode());
+            // Room was checked above; a file reopened after a restart may still need its
+            // blocks reserved, which fails on a full disk (the dispatcher retries).
+            w.append(&entry.encode())?;
         }
         Ok(())
     }

@@ -459,7 +459,7 @@ mod tests {
     fn stops_at_an_unreadable_record_and_reports_it() {
         let dir = tempfile::tempdir().unwrap();
         let health = Arc::new(StoreHealth::default());
-        let alloc = Allocator::new(dir.path().join("cl"), 4096, false, health.clone());
+        let alloc = Allocator::new(dir.path().join("cl"), 4096, false, 4096, health.clone());
         let thread = alloc.spawn().unwrap();
         let files = MappedFileQueue::load(&dir.path().join("cl"), 4096).unwrap();
         let cl = Arc::new(CommitLog::new(files, alloc.clone()));

@@ -68,9 +68,9 @@ impl IndexService {
     ) -> Result<(), StoreError> {
         for hash in hashes {
             let mut file = self.writable()?;
-            if !file.put(hash, phy_offset, store_timestamp) {
+            if !file.put(hash, phy_offset, store_timestamp)? {
                 file = self.roll(&file)?;
-                file.put(hash, phy_offset, store_timestamp);
+                file.put(hash, phy_offset, store_timestamp)?;
             }
         }
         Ok(())

@@ -10,16 +10,23 @@
 //! keyHash = |java_hash(key)| (MIN -> 0), slot = keyHash % slots, indexCount starts at 1 so
 //! entry 0 is never used. Slots are rewritten in place, so the map is a `MmapMut` behind a
 //! lock (no unsafe here).
+//!
+//! A new file (420 MB by default) is sparse: only the header and slots, written anywhere, have
+//! their blocks reserved at creation; entries, written in order, get theirs reserved 1 MiB
+//! at a time as they fill up (`fallocate`, no data written), so the file takes disk in
+//! proportion to its entries. Reserving before writing keeps a full disk an ENOSPC error,
+//! which the dispatcher retries, instead of a SIGBUS on a write into a hole.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fennec_protocol::hash::{java_hash, java_hash_parts};
 use memmap2::MmapMut;
 use parking_lot::RwLock;
 
 use super::error::StoreError;
-use super::mapped_file::{create_reserved, map_mut};
+use super::mapped_file::{create_reserved, map_mut, reserve_blocks, RESERVE_CHUNK};
 
 pub(crate) const HEADER_SIZE: usize = 40;
 const ENTRY_SIZE: usize = 20;
@@ -79,7 +86,9 @@ pub(crate) struct IndexFile {
     slots: usize,
     max_index: usize,
     map: RwLock<MmapMut>,
-    _file: File,
+    /// End of the prefix whose blocks are reserved; changed only under the map's write lock.
+    reserved: AtomicUsize,
+    file: File,
 }
 
 impl IndexFile {
@@ -88,7 +97,9 @@ impl IndexFile {
     }
 
     pub(crate) fn create(path: &Path, slots: usize, max_index: usize) -> Result<Self, StoreError> {
-        let file = create_reserved(path, Self::size(slots, max_index))?;
+        let size = Self::size(slots, max_index);
+        let reserved = (HEADER_SIZE + slots * 4 + RESERVE_CHUNK).min(size);
+        let file = create_reserved(path, size, reserved)?;
         let mut map = map_mut(&file, path)?;
         put_i32(&mut map, 36, 1);
         Ok(IndexFile {
@@ -96,7 +107,8 @@ impl IndexFile {
             slots,
             max_index,
             map: RwLock::new(map),
-            _file: file,
+            reserved: AtomicUsize::new(reserved),
+            file,
         })
     }
 
@@ -122,7 +134,10 @@ impl IndexFile {
             slots,
             max_index,
             map: RwLock::new(map),
-            _file: file,
+            // Unknown: the first put reserves everything up to its entry (a no-op where blocks
+            // exist).
+            reserved: AtomicUsize::new(0),
+            file,
         })
     }
 
@@ -155,20 +170,38 @@ impl IndexFile {
         self.header().index_count as usize >= self.max_index
     }
 
-    /// How many more entries [`put`](Self::put) accepts.
+    /// How many more entries [`put`](Self::put) accepts without reserving blocks (no file
+    /// I/O; 0 after a reopen, until a put has reserved).
     pub(crate) fn room(&self) -> usize {
         let count = i32_at(&self.map.read(), 36).max(1) as usize;
-        self.max_index.saturating_sub(count)
+        let entries_start = HEADER_SIZE + self.slots * 4;
+        let reserved = self.reserved.load(Ordering::Relaxed);
+        let reserved_entries = reserved.saturating_sub(entries_start) / ENTRY_SIZE;
+        self.max_index.min(reserved_entries).saturating_sub(count)
     }
 
-    /// Adds `key` for the record at `phy_offset` stored at `store_timestamp`; false when
-    /// the file is full.
-    /// Adds an entry for a key whose [`key_hash`] is `hash`.
-    pub(crate) fn put(&self, hash: i32, phy_offset: i64, store_timestamp: i64) -> bool {
+    /// Adds an entry for a key whose [`key_hash`] is `hash`, for the record at `phy_offset`
+    /// stored at `store_timestamp`; false when the file is full. An error (ENOSPC) when the
+    /// entry's blocks cannot be reserved; nothing is written then.
+    pub(crate) fn put(
+        &self,
+        hash: i32,
+        phy_offset: i64,
+        store_timestamp: i64,
+    ) -> Result<bool, StoreError> {
         let mut m = self.map.write();
         let count = i32_at(&m, 36).max(1);
         if count as usize >= self.max_index {
-            return false;
+            return Ok(false);
+        }
+        let entry = HEADER_SIZE + self.slots * 4 + count as usize * ENTRY_SIZE;
+        let reserved = self.reserved.load(Ordering::Relaxed);
+        if entry + ENTRY_SIZE > reserved {
+            let to = (entry + ENTRY_SIZE)
+                .next_multiple_of(RESERVE_CHUNK)
+                .min(m.len());
+            reserve_blocks(&self.file, &self.path, reserved, to)?;
+            self.reserved.store(to, Ordering::Relaxed);
         }
         let slot_pos = HEADER_SIZE + (hash as usize % self.slots) * 4;
         let mut prev = i32_at(&m, slot_pos);
@@ -182,7 +215,6 @@ impl IndexFile {
             i64_at(&m, 0)
         };
         let diff = ((store_timestamp - begin_ts) / 1000).clamp(0, i64::from(i32::MAX)) as i32;
-        let entry = HEADER_SIZE + self.slots * 4 + count as usize * ENTRY_SIZE;
         put_i32(&mut m, entry, hash);
         put_i64(&mut m, entry + 4, phy_offset);
         put_i32(&mut m, entry + 12, diff);
@@ -199,7 +231,7 @@ impl IndexFile {
         put_i64(&mut m, 8, store_timestamp);
         put_i64(&mut m, 24, phy_offset);
         put_i32(&mut m, 36, count + 1);
-        true
+        Ok(true)
     }
 
     /// Commit log offsets of entries for `key` stored in `[begin, end]` (ms), newest first,
@@ -245,7 +277,7 @@ mod tests {
         assert_eq!(key_hash(key) as usize % 5_000_000, 1_444_077);
         let dir = tempfile::tempdir().unwrap();
         let f = IndexFile::create(&dir.path().join("i"), 5_000_000, 4).unwrap();
-        assert!(f.put(key_hash(key), 0, 1_700_000_000_123));
+        assert!(f.put(key_hash(key), 0, 1_700_000_000_123).unwrap());
         let m = f.map.read();
         assert_eq!(i32_at(&m, 5_776_348), 1);
         assert_eq!(
@@ -261,14 +293,16 @@ mod tests {
         let f = IndexFile::create(&path, 4, 6).unwrap();
         assert_eq!(f.header().index_count, 1);
         for (i, k) in ["a", "b", "a", "c", "a"].iter().enumerate() {
-            assert!(f.put(
-                topic_key_hash("T", k),
-                i as i64 * 100,
-                10_000 + i as i64 * 1000
-            ));
+            assert!(f
+                .put(
+                    topic_key_hash("T", k),
+                    i as i64 * 100,
+                    10_000 + i as i64 * 1000
+                )
+                .unwrap());
         }
         assert!(f.is_full());
-        assert!(!f.put(key_hash("T#z"), 1, 1));
+        assert!(!f.put(key_hash("T#z"), 1, 1).unwrap());
         let mut out = Vec::new();
         f.lookup("T#a", 0, i64::MAX, 10, &mut out);
         assert_eq!(out, vec![400, 200, 0], "newest first");

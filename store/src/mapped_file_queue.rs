@@ -2,6 +2,9 @@
 //! ConsumeQueue) in one directory, each `file_size` bytes and named by its start offset:
 //! `00000000000000000000`, `00000000001073741824`, ...
 //!
+//! New files are reserved whole, unless the queue was made [`sparse`](MappedFileQueue::sparse)
+//! (the CommitLog: see `mapped_file.rs`).
+//!
 //! The list is behind a `RwLock` that is held only to clone an `Arc` out or to push/remove
 //! one; reads and writes of file contents happen outside it.
 
@@ -17,6 +20,8 @@ use super::mapped_file::{sync_dir, MappedFile};
 pub struct MappedFileQueue {
     dir: PathBuf,
     file_size: usize,
+    /// Bytes reserved in a new file: all of it, or this many for a sparse queue.
+    reserve_on_create: Option<usize>,
     files: RwLock<Vec<Arc<MappedFile>>>,
 }
 
@@ -61,8 +66,15 @@ impl MappedFileQueue {
         Ok(MappedFileQueue {
             dir: dir.to_path_buf(),
             file_size,
+            reserve_on_create: None,
             files: RwLock::new(files),
         })
+    }
+
+    /// Files this queue creates are sparse, with only their first `reserve` bytes reserved.
+    pub fn sparse(mut self, reserve: usize) -> MappedFileQueue {
+        self.reserve_on_create = Some(reserve);
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -139,7 +151,14 @@ impl MappedFileQueue {
                 reason: format!("does not follow the last file (expected start {expected:?})"),
             });
         }
-        let f = MappedFile::create(&self.dir, start, self.file_size)?;
+        let f = match self.reserve_on_create {
+            None => MappedFile::create(&self.dir, start, self.file_size)?,
+            Some(reserve) => {
+                MappedFile::create_sparse(&self.dir, start, self.file_size, reserve, false, || {
+                    false
+                })?
+            }
+        };
         self.push(f.clone())?;
         Ok(f)
     }
@@ -267,7 +286,7 @@ mod tests {
         for start in [0, 4096, 8192] {
             let f = q.create_file(start).unwrap();
             let mut w = f.writer().unwrap();
-            w.append(&[1u8; 100]).unwrap();
+            w.append(&[1u8; 100]).unwrap().unwrap();
             if start < 8192 {
                 w.fill_to_end(&[0; 8]);
             }

@@ -94,6 +94,7 @@ impl MessageStore {
             config.commit_log_dir(),
             cl_size,
             config.warm_mapped_file_enable,
+            config.commit_log_reserve_ahead,
             health.clone(),
         );
         let alloc_thread = allocator

@@ -47,7 +47,8 @@ pub(crate) fn recover_parts(
     let cl_size = config.mapped_file_size_commit_log;
     let health = health.clone();
     let commit_log = Arc::new(CommitLog::new(
-        MappedFileQueue::load(&config.commit_log_dir(), cl_size)?,
+        MappedFileQueue::load(&config.commit_log_dir(), cl_size)?
+            .sparse(config.commit_log_reserve_ahead),
         allocator.clone(),
     ));
     let queues = Arc::new(ConsumeQueueTable::load(

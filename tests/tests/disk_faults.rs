@@ -1,8 +1,9 @@
 //! Disk faults against a real broker (root only: each test mounts its own small file system
 //! and says why it skipped when it cannot):
 //! * a full disk (a tmpfs filled with a ballast file) refuses sends with
-//!   SERVICE_NOT_AVAILABLE and a remark naming the file that could not be created, whether
-//!   the commit log or a consume queue needed it, while pulls and key queries keep working;
+//!   SERVICE_NOT_AVAILABLE and a remark naming the file that could not be created or get
+//!   blocks reserved, whether the commit log (a new file or the window reserved ahead of its
+//!   writer) or a consume queue needed it, while pulls and key queries keep working;
 //!   deleting the ballast lets sends through again without a restart (or, deleted while the
 //!   broker is stopped, the restart dispatches what the full disk held up), and a restart on
 //!   the same store finds every acknowledged message, intact, at contiguous queue offsets;
@@ -148,8 +149,15 @@ enum FreeSpace {
 }
 
 /// Fills the disk under a running broker until sends are refused because `blocked_dir`
-/// (under the store) cannot get a new file, frees it (see [`FreeSpace`]), and restarts.
-async fn disk_full_case(cq_file_size: usize, body_len: usize, blocked_dir: &str, free: FreeSpace) {
+/// (under the store) cannot get a new file or blocks in one, frees it (see [`FreeSpace`]),
+/// and restarts. `reserve_ahead` is the broker's `commitLogReserveAhead`.
+async fn disk_full_case(
+    cq_file_size: usize,
+    body_len: usize,
+    blocked_dir: &str,
+    free: FreeSpace,
+    reserve_ahead: usize,
+) {
     let fs = match Tmpfs::mount(32) {
         Ok(fs) => fs,
         Err(why) => {
@@ -158,8 +166,9 @@ async fn disk_full_case(cq_file_size: usize, body_len: usize, blocked_dir: &str,
         }
     };
     let mut cluster = Cluster::start(Vec::new());
-    let spec =
-        BrokerSpec::new("broker-a").with("mappedFileSizeConsumeQueue", &cq_file_size.to_string());
+    let spec = BrokerSpec::new("broker-a")
+        .with("mappedFileSizeConsumeQueue", &cq_file_size.to_string())
+        .with("commitLogReserveAhead", &reserve_ahead.to_string());
     let addr = start_broker(&mut cluster, &fs.path().join("store"), spec);
     let admin = RemotingClient::default();
     create_topic(&admin, &addr, TOPIC, 1).await;
@@ -233,19 +242,28 @@ async fn disk_full_case(cq_file_size: usize, body_len: usize, blocked_dir: &str,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_disk_at_commit_log_roll_refuses_sends_until_space_is_freed() {
-    // Consume queue files outlast the test; two 4 MiB commit log files hold ~500 messages.
-    disk_full_case(60_000, 16 << 10, "commitlog", FreeSpace::Running).await;
+    // Consume queue files outlast the test; two 4 MiB commit log files hold ~500 messages,
+    // each reserved whole when it is created.
+    disk_full_case(60_000, 16 << 10, "commitlog", FreeSpace::Running, 4 << 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_disk_inside_a_commit_log_file_refuses_sends_until_space_is_freed() {
+    // Commit log files reserved 256 KiB (16 messages) ahead of the writer: the full disk
+    // stops the window (or the next file's first one) instead of a whole file, and no write
+    // lands in a block that was not reserved (that would be a SIGBUS on tmpfs).
+    disk_full_case(60_000, 16 << 10, "commitlog", FreeSpace::Running, 256 << 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_disk_at_consume_queue_roll_refuses_sends_until_space_is_freed() {
     // 100 entries per consume queue file: one rolls long before the commit log fills.
-    disk_full_case(2_000, 1 << 10, "consumequeue", FreeSpace::Running).await;
+    disk_full_case(2_000, 1 << 10, "consumequeue", FreeSpace::Running, 4 << 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_after_a_full_disk_rebuilds_the_held_up_consume_queue() {
-    disk_full_case(2_000, 1 << 10, "consumequeue", FreeSpace::Stopped).await;
+    disk_full_case(2_000, 1 << 10, "consumequeue", FreeSpace::Stopped, 4 << 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

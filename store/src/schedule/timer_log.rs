@@ -90,7 +90,8 @@ impl TimerLog {
         let (first, pos) = Self::locate(index);
         if !self.files.contains_key(&first) {
             let path = self.dir.join(file_name(first));
-            let file = create_reserved(&path, PER_FILE as usize * ENTRY)?;
+            let size = PER_FILE as usize * ENTRY;
+            let file = create_reserved(&path, size, size)?;
             self.files.insert(first, map_mut(&file, &path)?);
         }
         if let Some(map) = self.files.get_mut(&first) {

@@ -91,7 +91,8 @@ impl TimerWheel {
             }
             (map, precision, slots)
         } else {
-            let file = create_reserved(path, HEADER + slots * SLOT)?;
+            let size = HEADER + slots * SLOT;
+            let file = create_reserved(path, size, size)?;
             let mut map = map_mut(&file, path)?;
             map[0..4].copy_from_slice(MAGIC);
             map[4..8].copy_from_slice(&VERSION.to_be_bytes());

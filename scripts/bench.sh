@@ -16,9 +16,9 @@
 #   whole mqbench process, so it also holds the client's start and the echo baseline, during
 #   which the broker idles; one tick is 10 ms at CLK_TCK=100, so the figures are good to
 #   about 10 ms / messages. "prep µs" is the part of it spent by the fennec-alloc thread,
-#   which creates and faults in the next 1 GiB commit log file (about once per million 1 KiB
-#   messages, so it lands in whichever scenario crosses a file boundary). Its cost is mostly
-#   the kernel's first write to each new page; on a VM whose free memory is handed back to
+#   which creates the next commit log file (sparse) and reserves blocks and faults pages in
+#   a window ahead of the writer (`commitLogReserveAhead`), so it grows with the bytes
+#   appended. Its cost is mostly the kernel's first write to each new page; on a VM whose free memory is handed back to
 #   the host (virtio-balloon free page reporting) that first write costs ~15x more than on
 #   memory the guest has touched before, so compare it across runs with care.
 # * Syscalls by kind, the c64 scenarios: a second, separate mqbench run of the same scenario
@@ -30,6 +30,10 @@
 #   work besides these sends (serving the client's start, flush and reput threads), small
 #   next to the messages. Skipped with a note when perf or its syscall tracepoints are not
 #   available (perf needs root, or perf_event_paranoid -1, and tracefs).
+#
+# Start, first: START_RUNS (default 5) fresh brokers, each on an empty store, timed from exec
+# to the `LISTENING` line on its stdout; the store's disk use (`du -sk`) is read once the
+# broker has then been idle for a second (it has prepared the next commit log file by then).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -151,6 +155,38 @@ c64() {
   bench "$name" producer -s 1024 -w 64 "$@" --duration "$secs"
   syscalls "$name" producer -s 1024 -w 64 "$@" --duration "$syscall_secs" --baseline-seconds 0
 }
+
+# Start: exec to LISTENING on an empty store, then the store's disk use once idle; medians
+# and ranges into $out/start.json.
+python3 - "$bin/mqbroker" "$work/start" "${START_RUNS:-5}" "$out/start.json" <<'PY'
+import json, os, shutil, signal, statistics, subprocess, sys, time
+broker, base, runs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ms, mb = [], []
+for i in range(runs):
+    store = os.path.join(base, str(i), "store")
+    t0 = time.monotonic()
+    p = subprocess.Popen([broker, "--with-namesrv", "--namesrv-port", "0", "--listen-port", "0",
+                          "--metrics-port", "-1", "--store-dir", store],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if not any(line.startswith("LISTENING ") for line in p.stdout):
+        sys.exit(f"mqbroker exited with {p.wait()} before LISTENING")
+    ms.append((time.monotonic() - t0) * 1000)
+    ticks = lambda: sum(map(int, open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[11:13]))
+    last, now = -1, ticks()
+    for _ in range(30):
+        if now == last:
+            break
+        time.sleep(1)
+        last, now = now, ticks()
+    mb.append(int(subprocess.check_output(["du", "-sk", store]).split()[0]) / 1024)
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+    shutil.rmtree(os.path.dirname(store))
+r = {"runs": runs, "listening_ms": statistics.median(ms), "listening_ms_min": min(ms),
+     "listening_ms_max": max(ms), "store_mb": statistics.median(mb), "store_mb_max": max(mb)}
+json.dump(r, open(out, "w"))
+print(json.dumps({"scenario": "start", **r}), file=sys.stderr)
+PY
 
 start_broker ASYNC_FLUSH "flushDiskType=ASYNC_FLUSH"
 wait_idle

@@ -21,7 +21,9 @@
 # at start (a broker that fault in its first commit log files before listening, and one that
 # does so as messages arrive, do the same work per message only once past those files).
 # Each run also prints the broker's CPU per message sent (utime + stime over the measured
-# producer run), with medians.
+# producer run) and the whole machine's busy CPU per message (user, nice, system, irq and
+# softirq from /proc/stat: broker, mqbench and kernel threads such as writeback) over the
+# producer run and over the consumer run, with medians.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 a=${1:?A_BIN_DIR}
@@ -41,6 +43,11 @@ cleanup() { stop_scraper; stop_broker; rm -rf "$work"; }
 trap cleanup EXIT
 
 # field NAME: one field of mqbench's --json summary on stdin.
+# machine_ticks: busy CPU ticks of the whole machine so far.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+# per_msg TICKS MESSAGES: microseconds of CPU per message.
+per_msg() { python3 -c "print(f'{$1 * 1e6 / $(getconf CLK_TCK) / max($2, 1):.2f}')"; }
+
 field() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
 
 declare -A results
@@ -63,23 +70,29 @@ for round in $(seq 1 "$rounds"); do
         --baseline-seconds 0 ${MQBENCH_PRODUCER_ARGS:-} >/dev/null 2>&1
     fi
     ticks0=$(awk '{print $14 + $15}' "/proc/$broker_pid/stat")
+    m0=$(machine_ticks)
     # shellcheck disable=SC2086
     "$bin/mqbench" producer -n "$NS" --duration "$secs" --baseline-seconds 0 --json \
       ${MQBENCH_PRODUCER_ARGS:-} >"$work/$run.producer.json" 2>/dev/null
     ticks1=$(awk '{print $14 + $15}' "/proc/$broker_pid/stat")
+    m1=$(machine_ticks)
     p=$(field tps <"$work/$run.producer.json")
     sent=$(field messages <"$work/$run.producer.json")
-    cpu=$(python3 -c "print(f'{($ticks1 - $ticks0) * 1e6 / $(getconf CLK_TCK) / max($sent, 1):.2f}')")
+    cpu=$(per_msg $((ticks1 - ticks0)) "$sent")
+    mp=$(per_msg $((m1 - m0)) "$sent")
     # The consumer drains exactly the backlog the producer left, so its rate is its own.
     c=$("$bin/mqbench" consumer -n "$NS" --from first --count "$sent" --json \
       2>/dev/null | field tps)
+    mc=$(per_msg $(($(machine_ticks) - m1)) "$sent")
     stop_scraper
     stop_broker
     rm -rf "$work/$run"
-    echo "round $round $side: producer $p msg/s (broker $cpu µs/msg), consumer $c msg/s ($sent messages)"
+    echo "round $round $side: producer $p msg/s (broker $cpu µs/msg, machine $mp), consumer $c msg/s (machine $mc µs/msg) ($sent messages)"
     results[$side-p]+="$p "
     results[$side-c]+="$c "
     results[$side-u]+="$cpu "
+    results[$side-mp]+="$mp "
+    results[$side-mc]+="$mc "
   done
 done
 
@@ -91,6 +104,13 @@ for kind in p c; do
   mb=$(echo "${results[B-$kind]}" | median)
   echo "$name median: A $ma msg/s, B $mb msg/s, B/A $(python3 -c "print(f'{$mb/$ma:.2f}')")"
 done
-ua=$(echo "${results[A-u]}" | median)
-ub=$(echo "${results[B-u]}" | median)
-echo "broker CPU per message sent, median: A $ua µs, B $ub µs, B/A $(python3 -c "print(f'{$ub/$ua:.2f}')")"
+for kind in u mp mc; do
+  case $kind in
+  u) name="broker CPU per message sent" ;;
+  mp) name="machine CPU per message, producer run" ;;
+  mc) name="machine CPU per message, consumer run" ;;
+  esac
+  ua=$(echo "${results[A-$kind]}" | median)
+  ub=$(echo "${results[B-$kind]}" | median)
+  echo "$name, median: A $ua µs, B $ub µs, B/A $(python3 -c "print(f'{$ub/$ua:.2f}')")"
+done

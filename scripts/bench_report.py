@@ -66,8 +66,8 @@ for r in rows:
 print(f"broker RSS idle (anonymous, page cache excluded): {idle_rss_kb / 1024:.1f} MB")
 
 print()
-print("broker per message: CPU µs (same run as above; prep = the part spent preparing the next commit")
-print("log file), syscalls (separate run under perf stat)")
+print("broker per message: CPU µs (same run as above; prep = the part spent preparing commit log")
+print("pages ahead of the writer), syscalls (separate run under perf stat)")
 print(f"{'scenario':<18} {'header':>6} {'msg/s':>9} {'user µs':>8} {'sys µs':>8} {'prep µs':>8} "
       + " ".join(f"{k.removeprefix('sys_'):>7}" for k in syscall_fields))
 for r in rows:
@@ -86,7 +86,7 @@ if c64 and c64.get("ratio") is not None:
 if c64 and c64.get("cpu_user_us") is not None:
     cpu = c64["cpu_user_us"] + c64["cpu_sys_us"]
     check("broker CPU <= 9 µs per message at c64, JSON headers", cpu <= 9.0,
-          f"{cpu:.2f} µs ({c64.get('cpu_prep_us') or 0:.2f} of it preparing the next commit log file)")
+          f"{cpu:.2f} µs ({c64.get('cpu_prep_us') or 0:.2f} of it preparing commit log pages ahead of the writer)")
 if c64 and c64.get("sys_futex") is not None:
     check("futex <= 0.2 per message at c64", c64["sys_futex"] <= 0.2, f"{c64['sys_futex']:.3f}")
 half = by.get("half load c16")
@@ -102,6 +102,13 @@ if back and c64:
 e2e = by.get("10k/s e2e")
 if e2e:
     check("e2e p99 < 5 ms at 10k/s", e2e["p99_ms"] < 5.0, f"{e2e['p99_ms']:.3f} ms")
+start_json = os.path.join(out, "start.json")
+if os.path.exists(start_json):
+    st = json.load(open(start_json))
+    check("empty store LISTENING < 200 ms", st["listening_ms"] < 200,
+          f"{st['listening_ms']:.0f} ms (median of {st['runs']}, {st['listening_ms_min']:.0f}-{st['listening_ms_max']:.0f})")
+    check("store < 100 MB on disk after start", st["store_mb_max"] < 100,
+          f"{st['store_mb']:.1f} MB (median; at most {st['store_mb_max']:.1f})")
 peak = max((r.get("rss_mb", 0) for r in rows), default=0)
 check("RSS < 50 MB idle", idle_rss_kb / 1024 < 50, f"{idle_rss_kb / 1024:.1f} MB")
 check("RSS < 300 MB under load", peak < 300, f"{peak:.1f} MB peak")

@@ -18,9 +18,10 @@
 #   about 10 ms / messages. "prep µs" is the part of it spent by the fennec-alloc thread,
 #   which creates the next commit log file (sparse) and reserves blocks and faults pages in
 #   a window ahead of the writer (`commitLogReserveAhead`), so it grows with the bytes
-#   appended. Its cost is mostly the kernel's first write to each new page; on a VM whose free memory is handed back to
-#   the host (virtio-balloon free page reporting) that first write costs ~15x more than on
-#   memory the guest has touched before, so compare it across runs with care.
+#   appended. Its cost is mostly the kernel's first write to each new page; on a VM whose
+#   free memory is handed back to the host (virtio-balloon free page reporting) that first
+#   write costs ~15x more than on memory the guest has touched before, so compare it across
+#   runs with care.
 # * Syscalls by kind, the c64 scenarios: a second, separate mqbench run of the same scenario
 #   (SYSCALL_SECONDS, default 5, no echo baseline) is the workload of
 #   `perf stat -p <broker pid>`, which counts the syscall tracepoints of every broker thread

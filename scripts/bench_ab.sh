@@ -42,12 +42,12 @@ stop_scraper() {
 cleanup() { stop_scraper; stop_broker; rm -rf "$work"; }
 trap cleanup EXIT
 
-# field NAME: one field of mqbench's --json summary on stdin.
 # machine_ticks: busy CPU ticks of the whole machine so far.
 machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 # per_msg TICKS MESSAGES: microseconds of CPU per message.
 per_msg() { python3 -c "print(f'{$1 * 1e6 / $(getconf CLK_TCK) / max($2, 1):.2f}')"; }
 
+# field NAME: one field of mqbench's --json summary on stdin.
 field() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
 
 declare -A results

@@ -249,7 +249,7 @@ impl MappedFile {
 
     /// Extends the reserved prefix to `end` (at most the file size): reserves the blocks,
     /// with `prefault` faults the new pages in, then publishes the new end. With `prefault`
-    /// it goes one [`RESERVE_CHUNK`] at a time, checking `stop()` before each and returning
+    /// it goes one `RESERVE_CHUNK` at a time, checking `stop()` before each and returning
     /// `Ok(false)` when that cut it short. Any thread may call it: extensions are serialized,
     /// and pages are touched only past both the reserved prefix and the write position,
     /// where nobody reads or writes yet. A failure (ENOSPC on a full disk) leaves what was
@@ -466,7 +466,7 @@ impl MappedFileWriter {
 
     /// Makes sure the blocks of the `len` bytes after the write position (up to the end of
     /// the file) are reserved. If the allocation thread has not reserved them yet, reserves
-    /// them here, rounded up to a [`RESERVE_CHUNK`] and without faulting pages in: one
+    /// them here, rounded up to a `RESERVE_CHUNK` and without faulting pages in: one
     /// `fallocate`, the price of having caught up with the thread. Writes nothing; an error
     /// (ENOSPC) leaves the file as it was.
     pub fn reserve(&mut self, len: usize) -> Result<(), StoreError> {

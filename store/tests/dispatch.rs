@@ -90,9 +90,9 @@ fn concurrent_appenders_dispatch_every_record_once_in_order() {
         t.join().unwrap();
     }
     wait_dispatched(&store);
-    let seen = seen.lock().unwrap();
+    let arrivals = seen.lock().unwrap().clone();
     let mut next: HashMap<i32, i64> = HashMap::new();
-    for (topic, queue, max, _) in seen.iter() {
+    for (topic, queue, max, _) in arrivals.iter() {
         assert_eq!(topic, "C");
         let expected = next.entry(*queue).or_insert(1);
         assert_eq!(
@@ -105,13 +105,17 @@ fn concurrent_appenders_dispatch_every_record_once_in_order() {
         assert_eq!(store.max_offset_in_queue("C", queue), 2 * PER_THREAD as i64);
         assert_eq!(next[&queue], 2 * PER_THREAD as i64 + 1);
     }
-    // How many records the appenders drain themselves depends on scheduling (on a loaded
-    // machine the dispatch thread, once woken for a new queue file, can keep the drain
-    // role for a while); the single-appender test above asserts the inline path strictly.
-    let inline = seen.iter().filter(|s| s.3.starts_with("appender-")).count();
-    assert!(
-        inline > 0,
-        "no record of {} was dispatched inline",
-        seen.len()
-    );
+    // How many records the appenders drain themselves depends on scheduling: the dispatch
+    // thread, once woken for a new queue file, keeps the drain role while it finds records
+    // behind it, which under CI load can be the whole run (it was, once: 0 of 12,000). What
+    // must hold is that it gives the role back once it has caught up: of appends made one at
+    // a time from here, one is soon dispatched on the appending thread again (the
+    // single-appender test above asserts the inline path strictly).
+    let me = std::thread::current().name().unwrap_or("?").to_string();
+    let inline_again = (0..100).any(|seq| {
+        store.append_message(&keyed("C", 0, seq)).unwrap();
+        wait_dispatched(&store);
+        seen.lock().unwrap().last().is_some_and(|s| s.3 == me)
+    });
+    assert!(inline_again, "the dispatch thread kept the drain role");
 }

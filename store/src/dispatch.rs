@@ -374,11 +374,11 @@ impl Dispatcher {
             .index
             .as_ref()
             .filter(|_| offset >= self.index_from && tran != sysflag::TRANSACTION_ROLLBACK_TYPE);
-        let hashes = || {
+        // The keys to index; counted for `has_room` without hashing them.
+        let index_keys = || {
             uniq.into_iter()
                 .chain(user_keys.into_iter().flat_map(|k| k.split(' ')))
                 .filter(|k| !k.is_empty())
-                .map(|k| topic_key_hash(topic, k))
         };
         let inline = mode == Mode::Inline;
         // Inline, everything this record needs must exist before anything is written.
@@ -391,7 +391,7 @@ impl Dispatcher {
             (true, false) => Some(self.queues.get_or_create(topic, r.queue_id())?),
         };
         if let (Some(index), true) = (index, inline) {
-            if !index.has_room(hashes().count()) {
+            if !index.has_room(index_keys().count()) {
                 return Ok(false);
             }
         }
@@ -435,7 +435,11 @@ impl Dispatcher {
         }
         if let Some(index) = index {
             // Inline, `has_room` above guaranteed the newest file takes every hash.
-            index.put(hashes(), offset, r.store_timestamp())?;
+            index.put(
+                index_keys().map(|k| topic_key_hash(topic, k)),
+                offset,
+                r.store_timestamp(),
+            )?;
         }
         self.last_timestamp
             .store(r.store_timestamp(), Ordering::Relaxed);

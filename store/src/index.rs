@@ -58,7 +58,6 @@ impl IndexService {
         self.files.read().clone()
     }
 
-    /// Indexes `keys` (already `topic#key`) of the record at `phy_offset`.
     /// Indexes one record under every key hash of `hashes` (see `index_file::key_hash`).
     pub(crate) fn put(
         &self,

@@ -238,10 +238,9 @@ pub struct RecordView<'a> {
     store_host_len: usize,
     body_start: usize,
     body_len: usize,
-    topic_start: usize,
-    topic_len: usize,
-    props_start: usize,
-    props_len: usize,
+    /// Validated as UTF-8 once, by [`parse_entry`].
+    topic: &'a str,
+    properties: &'a str,
 }
 
 fn i32_at(b: &[u8], pos: usize) -> i32 {
@@ -337,9 +336,9 @@ pub fn parse_entry(buf: &[u8]) -> Result<Entry<'_>, RecordError> {
     if props_start + props_len != total {
         return Err(RecordError::FieldOverrun("properties"));
     }
-    std::str::from_utf8(&b[topic_start..topic_start + topic_len])
+    let topic = std::str::from_utf8(&b[topic_start..topic_start + topic_len])
         .map_err(|_| RecordError::NotUtf8("topic"))?;
-    std::str::from_utf8(&b[props_start..props_start + props_len])
+    let properties = std::str::from_utf8(&b[props_start..props_start + props_len])
         .map_err(|_| RecordError::NotUtf8("properties"))?;
     Ok(Entry::Record(RecordView {
         buf: b,
@@ -347,10 +346,8 @@ pub fn parse_entry(buf: &[u8]) -> Result<Entry<'_>, RecordError> {
         store_host_len,
         body_start,
         body_len,
-        topic_start,
-        topic_len,
-        props_start,
-        props_len,
+        topic,
+        properties,
     }))
 }
 
@@ -420,14 +417,11 @@ impl<'a> RecordView<'a> {
         &self.buf[self.body_start..self.body_start + self.body_len]
     }
     pub fn topic(&self) -> &'a str {
-        // Validated as UTF-8 by `parse_entry`.
-        std::str::from_utf8(&self.buf[self.topic_start..self.topic_start + self.topic_len])
-            .unwrap_or("")
+        self.topic
     }
     /// The properties wire string.
     pub fn properties(&self) -> &'a str {
-        std::str::from_utf8(&self.buf[self.props_start..self.props_start + self.props_len])
-            .unwrap_or("")
+        self.properties
     }
     /// One property, without building a map.
     pub fn property(&self, name: &str) -> Option<&'a str> {

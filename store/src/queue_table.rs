@@ -1,5 +1,7 @@
 //! [`ConsumeQueueTable`]: every [`ConsumeQueue`] by topic and queue id, loaded from
-//! `consumequeue/<topic>/<queueId>/` and created by the dispatcher on first use.
+//! `consumequeue/<topic>/<queueId>/` and created by the dispatcher on first use. Dispatch
+//! looks a queue up for every record, so the maps hash with [`SeededState`] (as the
+//! append path's queue offsets do) instead of SipHash.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +11,9 @@ use parking_lot::RwLock;
 
 use super::consume_queue::ConsumeQueue;
 use super::error::StoreError;
+use super::queue_offsets::SeededState;
 
-type Queues = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
+type Queues = HashMap<String, HashMap<i32, Arc<ConsumeQueue>, SeededState>, SeededState>;
 
 #[derive(Debug)]
 pub(crate) struct ConsumeQueueTable {
@@ -23,7 +26,7 @@ impl ConsumeQueueTable {
     /// Opens every queue directory under `root`.
     pub(crate) fn load(root: &Path, file_size: usize) -> Result<ConsumeQueueTable, StoreError> {
         std::fs::create_dir_all(root).map_err(StoreError::io("create directory", root))?;
-        let mut queues = Queues::new();
+        let mut queues = Queues::default();
         for topic_dir in std::fs::read_dir(root).map_err(StoreError::io("list", root))? {
             let topic_dir = topic_dir.map_err(StoreError::io("list", root))?;
             let path = topic_dir.path();

@@ -163,9 +163,10 @@ impl Allocator {
     }
 
     /// An append could not reserve blocks in the active file itself because the disk is
-    /// full: refuses appends with `why` until the thread, woken to retry, reserves them.
-    pub(crate) fn reserve_failed(&self, why: String) {
-        self.health.set_no_space(SpaceUser::CommitLog, why);
+    /// full (`e`): refuses appends until the thread, woken to retry, reserves them.
+    pub(crate) fn reserve_failed(&self, e: &StoreError) {
+        self.health
+            .set_no_space(SpaceUser::CommitLog, reserve_refusal(e));
         self.want_ahead();
     }
 
@@ -316,13 +317,8 @@ impl Allocator {
                     tracing::warn!(error = %e.with_cause(), "disk full: cannot reserve blocks ahead of the commit log writer; retrying");
                 }
                 retries.ahead = Some(Instant::now() + RETRY_INTERVAL);
-                self.health.set_no_space(
-                    SpaceUser::CommitLog,
-                    format!(
-                        "disk full: cannot reserve blocks of commit log file: {}",
-                        e.with_cause()
-                    ),
-                );
+                self.health
+                    .set_no_space(SpaceUser::CommitLog, reserve_refusal(&e));
             }
             Err(e) => {
                 // Not retried: appends reserve for themselves and fail with this error.
@@ -395,6 +391,15 @@ impl Allocator {
             reason: "new file already has a writer".into(),
         })
     }
+}
+
+/// Why appends are refused while the blocks of the active commit log file cannot be
+/// reserved (`e` is the disk-full error).
+fn reserve_refusal(e: &StoreError) -> String {
+    format!(
+        "disk full: cannot reserve blocks of commit log file: {}",
+        e.with_cause()
+    )
 }
 
 #[cfg(test)]

@@ -358,10 +358,7 @@ impl CommitLog {
     fn reserve(&self, w: &mut MappedFileWriter, len: usize) -> Result<(), AppendError> {
         w.reserve(len).map_err(|e| {
             if e.is_no_space() {
-                self.allocator.reserve_failed(format!(
-                    "disk full: cannot reserve blocks of commit log file: {}",
-                    e.with_cause()
-                ));
+                self.allocator.reserve_failed(&e);
             }
             AppendError::File(e)
         })

@@ -64,12 +64,12 @@ pub struct MappedFile {
     wrote: AtomicUsize,
     flushed: AtomicUsize,
     /// End of the reserved prefix, published (Release) once its blocks are reserved and its
-    /// pages faulted in; the writer writes only below it.
+    /// pages faulted in; the writer writes only below it. Changed only under `reserving`.
     reserved: AtomicUsize,
-    /// The same end, locked while it is extended: extensions (the allocation thread's and the
-    /// writer's) run one at a time, so a page past it is touched by one thread only, before
-    /// anybody may write it.
-    reserving: Mutex<usize>,
+    /// Held while the reserved prefix is extended: extensions (the allocation thread's and
+    /// the writer's) run one at a time, so a page past it is touched by one thread only,
+    /// before anybody may write it.
+    reserving: Mutex<()>,
     writer_taken: AtomicBool,
     file: File,
 }
@@ -236,7 +236,7 @@ impl MappedFile {
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
             reserved: AtomicUsize::new(reserved),
-            reserving: Mutex::new(reserved),
+            reserving: Mutex::new(()),
             writer_taken: AtomicBool::new(false),
             file,
         }))
@@ -273,8 +273,8 @@ impl MappedFile {
             if prefault && stop() {
                 return Ok(false);
             }
-            let mut reserving = self.reserving.lock();
-            let from = *reserving;
+            let _reserving = self.reserving.lock();
+            let from = self.reserved.load(Ordering::Relaxed);
             if from >= end {
                 continue;
             }
@@ -296,7 +296,6 @@ impl MappedFile {
                     unsafe { self.map.as_mut_ptr().add(page).write_volatile(0) };
                 }
             }
-            *reserving = to;
             self.reserved.store(to, Ordering::Release);
         }
     }
@@ -304,8 +303,7 @@ impl MappedFile {
     /// Recovery: the first `pos` bytes are the written data, so their blocks exist; nothing
     /// past them counts as reserved.
     fn set_reserved(&self, pos: usize) {
-        let mut reserving = self.reserving.lock();
-        *reserving = pos;
+        let _reserving = self.reserving.lock();
         self.reserved.store(pos, Ordering::Release);
     }
 

@@ -255,14 +255,13 @@ async fn serve_broker(
     // The store first: the broker's ports open only once it is ready, so whoever connects
     // finds a broker that answers.
     let store = fennec_broker::BrokerServer::open_store(config).await?;
-    let (listener, metrics_listener) = match listen_broker(&bind, port, metrics_port).await {
+    let (listener, addr, metrics_listener) = match listen_broker(&bind, port, metrics_port).await {
         Ok(listeners) => listeners,
         Err(e) => {
             store.close().await;
             return Err(e);
         }
     };
-    let addr = listener.local_addr()?;
     let server = fennec_broker::BrokerServer::open(store, listener).await?;
     let metrics_token = CancellationToken::new();
     let mut metrics = None;
@@ -310,13 +309,15 @@ async fn serve_broker(
     Ok(())
 }
 
-/// Binds the broker's port and, if `metrics_port` says so, the metrics port.
+/// Binds the broker's port (returned with the address it bound) and, if `metrics_port` says
+/// so, the metrics port.
 async fn listen_broker(
     bind: &str,
     port: u16,
     metrics_port: Option<u16>,
-) -> Result<(TcpListener, Option<TcpListener>), BoxError> {
+) -> Result<(TcpListener, SocketAddr, Option<TcpListener>), BoxError> {
     let listener = listen(bind, port, "broker; listenPort or --listen-port").await?;
+    let addr = listener.local_addr()?;
     let metrics = match metrics_port {
         Some(port) => Some(
             listen(
@@ -328,7 +329,7 @@ async fn listen_broker(
         ),
         None => None,
     };
-    Ok((listener, metrics))
+    Ok((listener, addr, metrics))
 }
 
 /// The address clients should use for a listener bound to `addr`.
